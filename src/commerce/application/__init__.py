@@ -1,0 +1,1 @@
+"""Use cases: command handlers, policies and the ports they need; no drivers."""

@@ -1,0 +1,1 @@
+"""Processes and their surfaces: subscribers, the worker app, the relay and the CLI."""

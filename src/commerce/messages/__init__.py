@@ -1,0 +1,1 @@
+"""The wire contract: channels, command payloads, integration events and the envelope."""

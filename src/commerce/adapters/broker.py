@@ -1,0 +1,108 @@
+"""The message transport port and what both transports share.
+
+:class:`Transport` hides whether RabbitMQ or Kafka carries the messages: the same
+subscribers, relay and operator tools run on either (see ``rabbitmq`` and ``kafka``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.rabbit import RabbitBroker, RabbitRouter
+
+from commerce.messages.channels import CommandChannel, EventStream
+from commerce.messages.envelope import HeaderStyle
+
+__all__ = [
+    "AnyBroker",
+    "AnyRouter",
+    "Middleware",
+    "OutgoingMessage",
+    "RawMessage",
+    "SubscriberDecorator",
+    "Transport",
+    "text_headers",
+]
+
+type Middleware = Callable[..., Any]
+"""A FastStream broker middleware factory: ``(message, *, context) -> BaseMiddleware``."""
+
+type AnyBroker = RabbitBroker | KafkaBroker
+type AnyRouter = RabbitRouter | KafkaRouter
+type SubscriberDecorator = Callable[[Callable[..., Awaitable[Any]]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class RawMessage:
+    """A received message as the transport delivered it, before any decoding."""
+
+    channel: str
+    key: str | None
+    body: bytes
+    headers: dict[str, str]
+    content_type: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OutgoingMessage:
+    """A message ready to send: body bytes, binary-mode headers, partition/routing key."""
+
+    body: bytes
+    key: str
+    headers: Mapping[str, str] = field(default_factory=dict)
+    content_type: str | None = "application/json"
+    message_id: str | None = None
+
+
+class Transport(Protocol):
+    """A broker technology: builds the FastStream broker and routes our channels on it."""
+
+    @property
+    def style(self) -> HeaderStyle:
+        """The CloudEvents binding of this transport."""
+        ...
+
+    @property
+    def broker(self) -> AnyBroker:
+        """The FastStream broker."""
+        ...
+
+    def router(self, *, middlewares: tuple[Middleware, ...] = ()) -> AnyRouter:
+        """A FastStream router for this transport."""
+        ...
+
+    def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
+        """Subscribe a handler to ``channel``; acks only after the handler returns."""
+        ...
+
+    async def send_command(self, channel: CommandChannel, message: OutgoingMessage) -> None:
+        """Send a command to its channel (declaring the channel if needed)."""
+        ...
+
+    async def send_event(self, stream: EventStream | str, message: OutgoingMessage) -> None:
+        """Publish an event to its stream, confirmed by the broker."""
+        ...
+
+    async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:
+        """Send to a plain point-to-point channel (dead letters, skipped messages)."""
+        ...
+
+    def raw(self, message: Any) -> RawMessage:
+        """Read a transport-native incoming message without decoding it."""
+        ...
+
+    async def ping(self, within: float) -> bool:
+        """Whether the broker answers."""
+        ...
+
+
+def text_headers(headers: Mapping[str, Any]) -> dict[str, str]:
+    """Header values as text (transports deliver bytes, numbers or strings)."""
+    return {
+        name: value.decode(errors="replace") if isinstance(value, bytes | bytearray) else str(value)
+        for name, value in headers.items()
+        if value is not None
+    }

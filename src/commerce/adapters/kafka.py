@@ -1,0 +1,106 @@
+"""Kafka transport (aiokafka through FastStream), ``acks=all`` and idempotent producer.
+
+Every command channel, event stream, dead-letter and skipped channel is a topic of the
+same name, keyed by aggregate id so order holds per aggregate within a partition.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aiokafka import ConsumerRecord
+from faststream import AckPolicy
+from faststream.kafka import KafkaBroker, KafkaRouter
+
+from commerce.adapters.broker import (
+    AnyRouter,
+    Middleware,
+    OutgoingMessage,
+    RawMessage,
+    SubscriberDecorator,
+    text_headers,
+)
+from commerce.messages.channels import CommandChannel, EventStream
+from commerce.messages.envelope import HeaderStyle
+
+__all__ = ["KafkaTransport"]
+
+
+class KafkaTransport:
+    """:class:`commerce.adapters.broker.Transport` on Kafka."""
+
+    style = HeaderStyle.KAFKA
+
+    def __init__(
+        self,
+        bootstrap_servers: str,
+        *,
+        middlewares: tuple[Middleware, ...] = (),
+        graceful_timeout: float = 15.0,
+        client_id: str = "commerce",
+    ) -> None:
+        self.broker = KafkaBroker(
+            bootstrap_servers,
+            acks="all",
+            enable_idempotence=True,
+            middlewares=middlewares,
+            graceful_timeout=graceful_timeout,
+            client_id=client_id,
+            logger=None,
+        )
+
+    def router(self, *, middlewares: tuple[Middleware, ...] = ()) -> KafkaRouter:
+        """A Kafka router."""
+        return KafkaRouter(middlewares=middlewares)
+
+    def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
+        """Consume the channel's topic in the consumer's group; commit after the handler."""
+        assert isinstance(router, KafkaRouter)
+        return router.subscriber(
+            channel.name,
+            group_id=channel.consumer,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            title=channel.name,
+            description=channel.description,
+        )
+
+    async def _send(self, topic: str, message: OutgoingMessage) -> None:
+        headers = dict(message.headers)
+        if message.content_type:
+            headers.setdefault("content-type", message.content_type)
+        await self.broker.publish(
+            message.body,
+            topic,
+            key=message.key.encode(),
+            headers=headers,
+            correlation_id=message.message_id,
+        )
+
+    async def send_command(self, channel: CommandChannel, message: OutgoingMessage) -> None:
+        """Produce to the channel's topic, keyed by aggregate id."""
+        await self._send(channel.name, message)
+
+    async def send_event(self, stream: EventStream | str, message: OutgoingMessage) -> None:
+        """Produce to the stream's topic, keyed by aggregate id."""
+        await self._send(stream if isinstance(stream, str) else stream.name, message)
+
+    async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:
+        """Produce to a plain topic."""
+        await self._send(channel, message)
+
+    def raw(self, message: Any) -> RawMessage:
+        """Read an ``aiokafka.ConsumerRecord``."""
+        assert isinstance(message, ConsumerRecord)
+        key = message.key
+        return RawMessage(
+            channel=message.topic,
+            key=key.decode(errors="replace") if isinstance(key, bytes) else key,
+            body=message.value or b"",
+            headers=text_headers(dict(message.headers or ())),
+            content_type=dict(message.headers or ()).get("content-type", b"").decode() or None,
+        )
+
+    async def ping(self, within: float) -> bool:
+        """Whether the Kafka cluster answers."""
+        return await self.broker.ping(within)

@@ -1,0 +1,93 @@
+"""Structured logging: one JSON object per line, with the handled message's context.
+
+Both structlog loggers and the standard library's (FastStream, uvicorn, SQLAlchemy) are
+rendered by the same processors, so every line has ``timestamp``, ``level``, ``event``,
+``logger`` and whatever context is bound (message id, correlation id, causation id,
+tenant id, trace id).
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Iterator, MutableMapping
+from contextlib import contextmanager
+from typing import Any
+
+import structlog
+from structlog.contextvars import bound_contextvars
+
+__all__ = ["configure_logging", "message_log_context"]
+
+
+def _add_trace_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    traceparent = event.pop("traceparent", None)
+    if isinstance(traceparent, str) and traceparent.count("-") == 3:
+        event.setdefault("trace_id", traceparent.split("-")[1])
+    return event
+
+
+def configure_logging(*, level: str = "INFO", json_output: bool = True) -> None:
+    """Route structlog and the standard library through JSON (or console) rendering."""
+    shared: list[structlog.typing.Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_log_level,
+        structlog.stdlib.add_logger_name,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        _add_trace_id,
+    ]
+    renderer: structlog.typing.Processor = (
+        structlog.processors.JSONRenderer()
+        if json_output
+        else structlog.dev.ConsoleRenderer(colors=False)
+    )
+    structlog.configure(
+        processors=[
+            *shared,
+            structlog.processors.format_exc_info,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=True,
+    )
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            structlog.processors.format_exc_info,
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(sys.stdout)
+    handler.setFormatter(formatter)
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    for noisy in ("aiormq", "aio_pika", "aiokafka"):
+        logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
+
+
+@contextmanager
+def message_log_context(
+    *,
+    message_id: object,
+    correlation_id: object,
+    causation_id: object | None,
+    tenant_id: object,
+    message_type: str,
+    traceparent: str | None,
+) -> Iterator[None]:
+    """Bind the handled message's identity to every log line inside the block."""
+    context: dict[str, Any] = {
+        "message_id": str(message_id),
+        "correlation_id": str(correlation_id),
+        "tenant_id": str(tenant_id),
+        "message_type": message_type,
+    }
+    if causation_id is not None:
+        context["causation_id"] = str(causation_id)
+    if traceparent and traceparent.count("-") == 3:
+        context["trace_id"] = traceparent.split("-")[1]
+    with bound_contextvars(**context):
+        yield

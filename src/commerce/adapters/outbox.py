@@ -1,0 +1,107 @@
+"""The outbox: integration events staged in the handler's transaction.
+
+Rows are written in one multi-row ``INSERT`` at commit, together with a ``NOTIFY`` that
+wakes the relay the moment the transaction commits.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from commerce.adapters.orm import outbox
+from commerce.application.context import MessageContext, Rejection
+from commerce.domain.events import DomainEvent
+from commerce.domain.values import new_uuid7
+from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.messages.events import CommandRejectedV1, IntegrationEvent, integration_event_for
+
+__all__ = ["OUTBOX_CHANNEL", "OutboxWriter"]
+
+OUTBOX_CHANNEL = "commerce_outbox"
+"""The LISTEN/NOTIFY channel the relay listens on."""
+
+
+class OutboxWriter:
+    """:class:`commerce.application.ports.Outbox` that writes rows at commit."""
+
+    def __init__(self, context: MessageContext, *, source: str) -> None:
+        self._context = context
+        self._source = source
+        self._rows: list[dict[str, Any]] = []
+
+    def publish(self, events: Iterable[DomainEvent]) -> None:
+        """Stage the integration event of each domain event."""
+        for event in events:
+            self._stage(
+                integration_event_for(event),
+                aggregate_id=event.aggregate_id,
+                aggregate_version=event.version,
+                occurred_at=event.occurred_at,
+            )
+
+    def reject(self, rejection: Rejection) -> None:
+        """Stage ``CommandRejected`` for the command being handled."""
+        event = CommandRejectedV1(
+            command_id=self._context.message_id,
+            command_type=rejection.command_type,
+            aggregate_id=rejection.aggregate_id,
+            reason_code=rejection.reason_code,
+            reason=rejection.reason,
+            rejected_at=datetime.now(UTC),
+        )
+        self._stage(
+            event,
+            aggregate_id=rejection.aggregate_id,
+            aggregate_version=None,
+            occurred_at=event.rejected_at,
+        )
+
+    def _stage(
+        self,
+        event: IntegrationEvent,
+        *,
+        aggregate_id: str,
+        aggregate_version: int | None,
+        occurred_at: datetime,
+    ) -> None:
+        message_id = new_uuid7()
+        envelope = Envelope(
+            id=message_id,
+            type=event.message_type,
+            source=self._source,
+            time=occurred_at,
+            tenant_id=self._context.tenant_id.value,
+            correlation_id=self._context.correlation_id,
+            causation_id=self._context.message_id,
+            subject=aggregate_id,
+            traceparent=self._context.traceparent,
+            tracestate=self._context.tracestate,
+        )
+        self._rows.append(
+            {
+                "message_id": message_id,
+                "tenant_id": self._context.tenant_id.value,
+                "aggregate_type": event.stream.aggregate_type,
+                "aggregate_id": aggregate_id,
+                "aggregate_version": aggregate_version,
+                "event_type": event.message_type,
+                "stream": event.stream.name,
+                "payload": event.model_dump(mode="json"),
+                "headers": envelope.headers(HeaderStyle.RABBIT),
+                "occurred_at": occurred_at,
+            }
+        )
+
+    async def flush(self, connection: AsyncConnection) -> int:
+        """Insert the staged rows and notify the relay; returns how many were written."""
+        if not self._rows:
+            return 0
+        rows, self._rows = self._rows, []
+        await connection.execute(outbox.insert(), rows)
+        await connection.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+        return len(rows)

@@ -1,0 +1,143 @@
+"""The outbox relay: publishes committed outbox rows, in order, with broker confirms.
+
+Each pass locks a batch with ``FOR UPDATE SKIP LOCKED`` (so several relays can run),
+takes only rows whose transaction id is below the oldest still-running transaction
+(``pg_snapshot_xmin``), so a row of a transaction still open when the relay reads is
+never skipped, publishes them in (transaction, position) order and marks them sent in the
+same transaction. It wakes on ``NOTIFY`` and polls as a fallback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Sequence
+from typing import Any
+
+import asyncpg
+import orjson
+import structlog
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from commerce.adapters.broker import OutgoingMessage, Transport
+from commerce.adapters.outbox import OUTBOX_CHANNEL
+from commerce.messages.envelope import parse_envelope
+
+__all__ = ["OutboxRelay"]
+
+_CLAIM = text(
+    """
+    SELECT position, message_id, aggregate_id, stream, payload, headers
+    FROM outbox
+    WHERE sent_at IS NULL
+      AND txid < pg_snapshot_xmin(pg_current_snapshot())
+    ORDER BY txid, position
+    LIMIT :limit
+    FOR UPDATE SKIP LOCKED
+    """
+)
+_MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE position = ANY(:positions)")
+_log = structlog.get_logger("commerce.relay")
+
+
+class OutboxRelay:
+    """Moves outbox rows to the broker. Safe to run as several replicas."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        transport: Transport,
+        *,
+        listen_dsn: str,
+        batch_size: int,
+        poll_interval: float,
+    ) -> None:
+        self._engine = engine
+        self._transport = transport
+        self._listen_dsn = listen_dsn.replace("postgresql+asyncpg://", "postgresql://")
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._wake = asyncio.Event()
+
+    async def publish_batch(self) -> int:
+        """Publish one batch; returns how many rows were sent (0 when idle)."""
+        async with self._engine.begin() as connection:
+            rows = (await connection.execute(_CLAIM, {"limit": self._batch_size})).all()
+            if not rows:
+                return 0
+            await self._publish(rows)
+            await connection.execute(_MARK_SENT, {"positions": [row.position for row in rows]})
+        return len(rows)
+
+    async def _publish(self, rows: Sequence[Any]) -> None:
+        for row in rows:
+            envelope = parse_envelope(row.headers)
+            await self._transport.send_event(
+                row.stream,
+                OutgoingMessage(
+                    body=orjson.dumps(row.payload),
+                    key=row.aggregate_id,
+                    headers=envelope.headers(self._transport.style),
+                    content_type=envelope.content_type,
+                    message_id=str(row.message_id),
+                ),
+            )
+
+    async def drain(self) -> int:
+        """Publish until no eligible row is left; returns how many were sent."""
+        total = 0
+        while sent := await self.publish_batch():
+            total += sent
+        return total
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set: drain, then sleep until NOTIFY or the poll timer."""
+        listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
+        try:
+            while not stop.is_set():
+                try:
+                    sent = await self.drain()
+                    if sent:
+                        _log.debug("outbox rows published", count=sent)
+                except Exception:
+                    _log.exception("relay pass failed; retrying")
+                    await _sleep_or_stop(stop, self._poll_interval)
+                    continue
+                self._wake.clear()
+                waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+                _, pending = await asyncio.wait(
+                    waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in pending:
+                    task.cancel()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Keep a LISTEN connection open, reconnecting after failures."""
+        while not stop.is_set():
+            try:
+                connection = await asyncpg.connect(self._listen_dsn)
+            except (OSError, asyncpg.PostgresError) as error:
+                _log.warning("LISTEN connection failed; polling meanwhile", error=str(error))
+                await _sleep_or_stop(stop, self._poll_interval * 5)
+                continue
+            try:
+                await connection.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                self._wake.set()
+                while not stop.is_set() and not connection.is_closed():
+                    await _sleep_or_stop(stop, 1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

@@ -1,0 +1,143 @@
+"""RabbitMQ transport (aio-pika through FastStream), with publisher confirms.
+
+Commands: direct exchange ``commerce.commands`` → one durable queue per command channel.
+Events: one durable topic exchange per stream, routing key = aggregate id.
+Dead letters and skipped messages: durable queues reached through the default exchange.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aio_pika import IncomingMessage
+from faststream import AckPolicy
+from faststream.rabbit import (
+    ExchangeType,
+    RabbitBroker,
+    RabbitExchange,
+    RabbitQueue,
+    RabbitRouter,
+)
+from faststream.rabbit.schemas import Channel
+
+from commerce.adapters.broker import (
+    AnyRouter,
+    Middleware,
+    OutgoingMessage,
+    RawMessage,
+    SubscriberDecorator,
+    text_headers,
+)
+from commerce.messages.channels import COMMAND_EXCHANGE, CommandChannel, EventStream
+from commerce.messages.envelope import HeaderStyle
+
+__all__ = ["RabbitTransport"]
+
+_COMMANDS = RabbitExchange(COMMAND_EXCHANGE, type=ExchangeType.DIRECT, durable=True)
+
+
+def _command_queue(channel: CommandChannel) -> RabbitQueue:
+    return RabbitQueue(channel.name, durable=True, routing_key=channel.name)
+
+
+def _stream_exchange(name: str) -> RabbitExchange:
+    return RabbitExchange(name, type=ExchangeType.TOPIC, durable=True)
+
+
+class RabbitTransport:
+    """:class:`commerce.adapters.broker.Transport` on RabbitMQ."""
+
+    style = HeaderStyle.RABBIT
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        prefetch: int,
+        middlewares: tuple[Middleware, ...] = (),
+        graceful_timeout: float = 15.0,
+        app_id: str = "commerce",
+    ) -> None:
+        self.broker = RabbitBroker(
+            url,
+            default_channel=Channel(prefetch_count=prefetch, publisher_confirms=True),
+            middlewares=middlewares,
+            graceful_timeout=graceful_timeout,
+            app_id=app_id,
+            logger=None,
+        )
+        self._declared: set[str] = set()
+
+    def router(self, *, middlewares: tuple[Middleware, ...] = ()) -> RabbitRouter:
+        """A RabbitMQ router."""
+        return RabbitRouter(middlewares=middlewares)
+
+    def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
+        """Consume the channel's queue; ack after the handler, nack (requeue) on error."""
+        assert isinstance(router, RabbitRouter)
+        return router.subscriber(
+            _command_queue(channel),
+            _COMMANDS,
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            title=channel.name,
+            description=channel.description,
+        )
+
+    async def _declare_queue(self, queue: RabbitQueue) -> None:
+        if queue.name not in self._declared:
+            await self.broker.declare_queue(queue)
+            self._declared.add(queue.name)
+
+    async def _declare_exchange(self, exchange: RabbitExchange) -> None:
+        if exchange.name not in self._declared:
+            await self.broker.declare_exchange(exchange)
+            self._declared.add(exchange.name)
+
+    async def _send(
+        self, message: OutgoingMessage, *, exchange: RabbitExchange | None, routing_key: str
+    ) -> None:
+        await self.broker.publish(
+            message.body,
+            exchange=exchange,
+            routing_key=routing_key,
+            headers=dict(message.headers),
+            content_type=message.content_type,
+            message_id=message.message_id,
+            persist=True,
+        )
+
+    async def send_command(self, channel: CommandChannel, message: OutgoingMessage) -> None:
+        """Declare the command topology, then publish with a broker confirm."""
+        await self._declare_exchange(_COMMANDS)
+        queue = _command_queue(channel)
+        if queue.name not in self._declared:
+            declared = await self.broker.declare_queue(queue)
+            await declared.bind(COMMAND_EXCHANGE, routing_key=channel.name)
+            self._declared.add(queue.name)
+        await self._send(message, exchange=_COMMANDS, routing_key=channel.name)
+
+    async def send_event(self, stream: EventStream | str, message: OutgoingMessage) -> None:
+        """Publish to the stream's topic exchange, routed by aggregate id."""
+        exchange = _stream_exchange(stream if isinstance(stream, str) else stream.name)
+        await self._declare_exchange(exchange)
+        await self._send(message, exchange=exchange, routing_key=message.key)
+
+    async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:
+        """Publish to a durable queue through the default exchange."""
+        await self._declare_queue(RabbitQueue(channel, durable=True))
+        await self._send(message, exchange=None, routing_key=channel)
+
+    def raw(self, message: Any) -> RawMessage:
+        """Read an ``aio_pika.IncomingMessage``."""
+        assert isinstance(message, IncomingMessage)
+        return RawMessage(
+            channel=message.routing_key or "",
+            key=message.routing_key,
+            body=message.body,
+            headers=text_headers(message.headers or {}),
+            content_type=message.content_type,
+        )
+
+    async def ping(self, within: float) -> bool:
+        """Whether the connection to RabbitMQ is open."""
+        return await self.broker.ping(within)

@@ -1,0 +1,102 @@
+"""One Postgres transaction per message, scoped to the message's tenant."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from types import TracebackType
+from typing import Self
+
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
+
+from commerce.adapters.database import set_tenant
+from commerce.adapters.inbox import claim_message
+from commerce.adapters.outbox import OutboxWriter
+from commerce.adapters.repositories import SqlUserRepository
+from commerce.application.context import MessageContext
+
+__all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
+
+
+class SqlUnitOfWork:
+    """:class:`commerce.application.ports.UnitOfWork` on one pooled connection.
+
+    The tenant is set with ``set_config(..., true)``: transaction-local, so it can never
+    leak to the next user of the pooled connection.
+    """
+
+    users: SqlUserRepository
+    outbox: OutboxWriter
+
+    def __init__(self, engine: AsyncEngine, context: MessageContext, *, source: str) -> None:
+        self._engine = engine
+        self._context = context
+        self._source = source
+        self._connection: AsyncConnection | None = None
+        self._transaction: AsyncTransaction | None = None
+
+    async def __aenter__(self) -> Self:
+        connection = await self._engine.connect()
+        try:
+            self._transaction = await connection.begin()
+            await set_tenant(connection, self._context.tenant_id.value)
+        except BaseException:
+            await connection.close()
+            raise
+        self._connection = connection
+        self.users = SqlUserRepository(connection)
+        self.outbox = OutboxWriter(self._context, source=self._source)
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        try:
+            if self._transaction is not None and self._transaction.is_active:
+                await self._transaction.rollback()
+        finally:
+            if self._connection is not None:
+                await self._connection.close()
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The transaction's connection (only inside the ``async with`` block)."""
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open")
+        return self._connection
+
+    async def claim(self, consumer: str) -> bool:
+        """Insert the inbox row for this message and ``consumer``."""
+        return await claim_message(
+            self.connection,
+            consumer=consumer,
+            message_id=self._context.message_id,
+            tenant_id=self._context.tenant_id.value,
+        )
+
+    @asynccontextmanager
+    async def savepoint(self) -> AsyncIterator[None]:
+        """``SAVEPOINT`` … ``RELEASE``, rolled back to if the block raises."""
+        async with self.connection.begin_nested():
+            yield
+
+    async def commit(self) -> None:
+        """Write the outbox rows, then commit everything at once."""
+        await self.outbox.flush(self.connection)
+        if self._transaction is None:
+            raise RuntimeError("the unit of work is not open")
+        await self._transaction.commit()
+
+
+class SqlUnitOfWorkFactory:
+    """:class:`commerce.application.ports.UnitOfWorkFactory` for one engine."""
+
+    def __init__(self, engine: AsyncEngine, *, source: str) -> None:
+        self._engine = engine
+        self._source = source
+
+    def __call__(self, context: MessageContext) -> SqlUnitOfWork:
+        return SqlUnitOfWork(self._engine, context, source=self._source)

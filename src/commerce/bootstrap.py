@@ -1,0 +1,250 @@
+"""Composition root: builds the engine, the transport and the use cases' collaborators.
+
+The only module that reads :class:`~commerce.config.Settings` besides the entry points;
+everything below it receives plain values.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import urlsplit
+
+import structlog
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from commerce.adapters import provisioning
+from commerce.adapters.broker import AnyRouter, OutgoingMessage, SubscriberDecorator, Transport
+from commerce.adapters.clock import SystemClock
+from commerce.adapters.database import create_engine, ping
+from commerce.adapters.dead_letters import dead_letter_middleware
+from commerce.adapters.kafka import KafkaTransport
+from commerce.adapters.logging import configure_logging, message_log_context
+from commerce.adapters.outbox_relay import OutboxRelay
+from commerce.adapters.passwords import Argon2PasswordHasher
+from commerce.adapters.rabbitmq import RabbitTransport
+from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
+from commerce.application.context import MessageContext
+from commerce.application.processing import CommandHandler, Outcome, process_command
+from commerce.config import BrokerTransport, Settings
+from commerce.domain.values import TenantId
+from commerce.messages.channels import CommandChannel
+from commerce.messages.commands import Command
+from commerce.messages.envelope import Envelope
+
+__all__ = [
+    "AnyRouter",
+    "Service",
+    "build_service",
+    "build_transport",
+    "configure_logging_from",
+    "migrate_database",
+    "provision_database",
+]
+
+SOURCE = "/commerce"
+"""The CloudEvents ``source`` of everything this service publishes."""
+
+_log = structlog.get_logger("commerce.service")
+
+
+def configure_logging_from(settings: Settings) -> None:
+    """Apply the log settings."""
+    configure_logging(level=settings.log.level, json_output=settings.log.json_output)
+
+
+def build_transport(settings: Settings) -> Transport:
+    """The transport ``COMMERCE_BROKER__URL`` selects."""
+    broker = settings.broker
+    if broker.transport is BrokerTransport.KAFKA:
+        return KafkaTransport(broker.kafka_bootstrap, client_id=settings.service_name)
+    return RabbitTransport(
+        broker.url.get_secret_value(), prefetch=broker.prefetch, app_id=settings.service_name
+    )
+
+
+def _redacted(url: str) -> str:
+    """``url`` with its password replaced, for operators' messages."""
+    return make_url(url).render_as_string(hide_password=True) if "://" in url else url
+
+
+@dataclass
+class Service:
+    """The wired service: what subscribers, the relay and the CLI work with."""
+
+    settings: Settings
+    transport: Transport
+    engine: AsyncEngine
+    open_unit_of_work: SqlUnitOfWorkFactory
+    hasher: Argon2PasswordHasher = field(default_factory=Argon2PasswordHasher)
+    clock: SystemClock = field(default_factory=SystemClock)
+
+    def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
+        """Subscribe a handler to ``channel`` with its consumer's dead-letter routing."""
+        consumer_router: Any = self.transport.router(
+            middlewares=(
+                dead_letter_middleware(
+                    consumer=channel.consumer, channel=channel.name, transport=self.transport
+                ),
+            )
+        )
+        router.include_router(consumer_router)
+        return self.transport.command_subscriber(consumer_router, channel)
+
+    async def execute(
+        self,
+        channel: CommandChannel,
+        envelope: Envelope,
+        command: Command,
+        handler: CommandHandler,
+    ) -> Outcome:
+        """Run ``handler`` for ``command`` exactly once, inside the message's transaction."""
+        context = MessageContext(
+            message_id=envelope.id,
+            message_type=envelope.type,
+            tenant_id=TenantId(envelope.tenant_id),
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+            traceparent=envelope.traceparent,
+            tracestate=envelope.tracestate,
+        )
+        with message_log_context(
+            message_id=envelope.id,
+            correlation_id=envelope.correlation_id,
+            causation_id=envelope.causation_id,
+            tenant_id=envelope.tenant_id,
+            message_type=envelope.type,
+            traceparent=envelope.traceparent,
+        ):
+            outcome = await process_command(
+                consumer=channel.consumer,
+                context=context,
+                aggregate_id=command.aggregate_key(),
+                handler=handler,
+                open_unit_of_work=self.open_unit_of_work,
+            )
+            _log.info("command processed", outcome=outcome.value, consumer=channel.consumer)
+        return outcome
+
+    async def send_command(
+        self, channel: CommandChannel, command: Command, *, tenant_id: Any
+    ) -> Envelope:
+        """Publish ``command`` with a fresh envelope (for operators and tests)."""
+        envelope = Envelope.new(
+            type=command.message_type,
+            source=SOURCE,
+            tenant_id=tenant_id,
+            subject=command.aggregate_key(),
+        )
+        await self.transport.send_command(
+            channel,
+            OutgoingMessage(
+                body=command.wire_body(),
+                key=command.aggregate_key(),
+                headers=envelope.headers(self.transport.style),
+                content_type=envelope.content_type,
+                message_id=str(envelope.id),
+            ),
+        )
+        return envelope
+
+    def relay(self, engine: AsyncEngine) -> OutboxRelay:
+        """An outbox relay reading with ``engine`` (the relay role's)."""
+        return OutboxRelay(
+            engine,
+            self.transport,
+            listen_dsn=self.settings.database.relay_url.get_secret_value(),
+            batch_size=self.settings.relay.batch_size,
+            poll_interval=self.settings.relay.poll_interval_seconds,
+        )
+
+    def relay_engine(self) -> AsyncEngine:
+        """An engine logged in as the relay role."""
+        return create_engine(
+            self.settings.database.relay_url.get_secret_value(),
+            pool_size=2,
+            max_overflow=0,
+            application_name=f"{self.settings.service_name}-relay",
+        )
+
+    async def readiness(self) -> dict[str, str]:
+        """Each dependency's state: ``"ok"`` or the reason it is not ready."""
+        checks: dict[str, Callable[[], Awaitable[None]]] = {
+            "database": lambda: ping(self.engine),
+            "broker": self._ping_broker,
+        }
+        report: dict[str, str] = {}
+        for name, check in checks.items():
+            try:
+                await check()
+                report[name] = "ok"
+            except Exception as error:
+                report[name] = str(error) or type(error).__name__
+        return report
+
+    async def _ping_broker(self) -> None:
+        if not await self.transport.ping(2.0):
+            url = _redacted(self.settings.broker.url.get_secret_value())
+            raise ConnectionError(f"broker at {urlsplit(url).netloc or url} does not answer")
+
+    async def close(self) -> None:
+        """Release pooled connections."""
+        await self.engine.dispose()
+
+
+def build_service(settings: Settings) -> Service:
+    """Wire the service from settings (connections open lazily)."""
+    engine = create_engine(
+        settings.database.url.get_secret_value(),
+        pool_size=settings.database.pool_size,
+        max_overflow=settings.database.max_overflow,
+        application_name=settings.service_name,
+    )
+    return Service(
+        settings=settings,
+        transport=build_transport(settings),
+        engine=engine,
+        open_unit_of_work=SqlUnitOfWorkFactory(engine, source=SOURCE),
+    )
+
+
+def _role_of(url: str) -> str:
+    username = make_url(url).username
+    if not username:
+        msg = f"database URL {_redacted(url)} names no role"
+        raise ValueError(msg)
+    return username
+
+
+async def provision_database(settings: Settings) -> None:
+    """Create the database and the owner, app and relay roles named by the URLs."""
+    database = settings.database
+    if database.admin_url is None:
+        msg = "COMMERCE_DATABASE__ADMIN_URL is not set: provisioning needs an admin login"
+        raise ValueError(msg)
+    owner = make_url(database.migration_url.get_secret_value())
+    app = make_url(database.url.get_secret_value())
+    relay = make_url(database.relay_url.get_secret_value())
+    await provisioning.provision(
+        database.admin_url.get_secret_value(),
+        database=owner.database or "commerce",
+        owner=_role_of(str(owner)),
+        owner_password=owner.password or "",
+        app_role=_role_of(str(app)),
+        app_password=app.password or "",
+        relay_role=_role_of(str(relay)),
+        relay_password=relay.password or "",
+    )
+
+
+async def migrate_database(settings: Settings, *, revision: str = "head") -> None:
+    """Upgrade the schema as the owner, granting the app and relay roles their rights."""
+    database = settings.database
+    await provisioning.migrate(
+        database.migration_url.get_secret_value(),
+        app_role=_role_of(database.url.get_secret_value()),
+        relay_role=_role_of(database.relay_url.get_secret_value()),
+        revision=revision,
+    )

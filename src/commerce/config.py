@@ -1,0 +1,172 @@
+"""Service settings, read from ``COMMERCE_*`` environment variables and ``.env``.
+
+Only :mod:`commerce.bootstrap` and the entry points read settings; every other layer
+receives plain values. Secrets are :class:`pydantic.SecretStr`, so they never appear in
+``repr``, logs or error messages.
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
+
+from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+__all__ = [
+    "BrokerSettings",
+    "BrokerTransport",
+    "DatabaseSettings",
+    "HttpSettings",
+    "InvalidSettingsError",
+    "LogSettings",
+    "OtelSettings",
+    "RedisSettings",
+    "RelaySettings",
+    "Settings",
+    "load_settings",
+]
+
+_POSTGRES_SCHEMES = ("postgresql", "postgresql+asyncpg", "postgres")
+
+
+class BrokerTransport(StrEnum):
+    """The message transport, chosen by the scheme of ``COMMERCE_BROKER__URL``."""
+
+    RABBIT = "rabbit"
+    KAFKA = "kafka"
+
+
+def _check_postgres_url(value: SecretStr) -> SecretStr:
+    scheme = urlsplit(value.get_secret_value()).scheme
+    if scheme not in _POSTGRES_SCHEMES:
+        msg = f"must be a postgresql:// URL, got scheme {scheme!r}"
+        raise ValueError(msg)
+    return value
+
+
+class DatabaseSettings(BaseModel):
+    """PostgreSQL connections: one role per duty (see ADR 0002)."""
+
+    url: SecretStr = SecretStr(
+        "postgresql+asyncpg://commerce_app:commerce_app@127.0.0.1:5432/commerce"
+    )
+    migration_url: SecretStr = SecretStr(
+        "postgresql+asyncpg://commerce_owner:commerce_owner@127.0.0.1:5432/commerce"
+    )
+    relay_url: SecretStr = SecretStr(
+        "postgresql+asyncpg://commerce_relay:commerce_relay@127.0.0.1:5432/commerce"
+    )
+    admin_url: SecretStr | None = SecretStr("postgresql://postgres@127.0.0.1:5432/postgres")
+    pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    max_overflow: Annotated[int, Field(ge=0, le=200)] = 5
+    statement_timeout_ms: Annotated[int, Field(ge=100)] = 15_000
+
+    _urls_are_postgres = field_validator("url", "migration_url", "relay_url")(_check_postgres_url)
+
+
+class BrokerSettings(BaseModel):
+    """The message broker; ``amqp://`` selects RabbitMQ, ``kafka://`` selects Kafka."""
+
+    url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
+    prefetch: Annotated[int, Field(ge=1, le=10_000)] = 32
+
+    @field_validator("url")
+    @classmethod
+    def _known_scheme(cls, value: SecretStr) -> SecretStr:
+        scheme = urlsplit(value.get_secret_value()).scheme
+        if scheme not in ("amqp", "amqps", "kafka"):
+            msg = f"scheme must be amqp://, amqps:// or kafka://, got {scheme!r}"
+            raise ValueError(msg)
+        return value
+
+    @property
+    def transport(self) -> BrokerTransport:
+        """Which transport the URL selects."""
+        scheme = urlsplit(self.url.get_secret_value()).scheme
+        return BrokerTransport.KAFKA if scheme == "kafka" else BrokerTransport.RABBIT
+
+    @property
+    def kafka_bootstrap(self) -> str:
+        """``host:port[,host:port]`` for Kafka clients."""
+        return urlsplit(self.url.get_secret_value()).netloc
+
+
+class RedisSettings(BaseModel):
+    """Redis, for the L2 cache, rate limits and flag propagation."""
+
+    url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+
+
+class HttpSettings(BaseModel):
+    """The worker's HTTP surface (health, readiness, metrics, AsyncAPI docs)."""
+
+    host: str = "127.0.0.1"
+    port: Annotated[int, Field(ge=1, le=65_535)] = 8000
+
+
+class RelaySettings(BaseModel):
+    """The outbox relay."""
+
+    batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
+    poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    embedded: bool = False
+
+
+class LogSettings(BaseModel):
+    """Structured logging."""
+
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    json_output: bool = True
+
+
+class OtelSettings(BaseModel):
+    """OpenTelemetry export; off unless an endpoint is set."""
+
+    endpoint: str | None = None
+
+
+class Settings(BaseSettings):
+    """Every setting of the service. Environment: ``COMMERCE_<SECTION>__<NAME>``."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="COMMERCE_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    service_name: str = "commerce"
+    environment: Literal["development", "test", "production"] = "development"
+    database: DatabaseSettings = DatabaseSettings()
+    broker: BrokerSettings = BrokerSettings()
+    redis: RedisSettings = RedisSettings()
+    http: HttpSettings = HttpSettings()
+    relay: RelaySettings = RelaySettings()
+    log: LogSettings = LogSettings()
+    otel: OtelSettings = OtelSettings()
+
+
+class InvalidSettingsError(Exception):
+    """Settings failed validation; ``problems`` holds one line per invalid variable."""
+
+    def __init__(self, problems: list[str]) -> None:
+        self.problems = problems
+        super().__init__("invalid settings:\n" + "\n".join(problems))
+
+
+def _variable_name(location: tuple[int | str, ...]) -> str:
+    return "COMMERCE_" + "__".join(str(part).upper() for part in location)
+
+
+def load_settings() -> Settings:
+    """Read settings, turning a validation failure into one clear line per problem.
+
+    Input values are never echoed back, so a malformed secret is not printed.
+    """
+    try:
+        return Settings()
+    except ValidationError as error:
+        problems = [f"{_variable_name(item['loc'])}: {item['msg']}" for item in error.errors()]
+        raise InvalidSettingsError(problems) from None

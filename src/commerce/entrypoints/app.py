@@ -1,0 +1,96 @@
+"""The worker: every subscriber, plus ``/health``, ``/ready`` and the AsyncAPI docs.
+
+Run it with ``commerce run worker`` (or ``commerce run`` for worker and relay together).
+"""
+
+import asyncio
+import contextlib
+from typing import Any
+
+import orjson
+from faststream.asgi import AsgiFastStream, AsgiResponse, get
+from faststream.specification import AsyncAPI
+
+from commerce.bootstrap import Service, build_service, configure_logging_from
+from commerce.config import Settings, load_settings
+from commerce.entrypoints.subscribers import routers
+
+__all__ = ["asyncapi_of", "create_worker", "include_routers", "worker_app"]
+
+_VERSION = "0.1.0"
+
+
+def _json(payload: dict[str, Any], status: int) -> AsgiResponse:
+    return AsgiResponse(orjson.dumps(payload), status, {"Content-Type": "application/json"})
+
+
+def asyncapi_of(service: Service) -> AsyncAPI:
+    """The AsyncAPI 3.0 description of the service's channels on its transport."""
+    return AsyncAPI(
+        service.transport.broker,
+        title="commerce",
+        version=_VERSION,
+        description=(
+            "Commands in, integration events out: the published contract of the commerce "
+            "service. Every message is a CloudEvents 1.0 binary-mode message."
+        ),
+        schema_version="3.0.0",
+    )
+
+
+def include_routers(service: Service) -> None:
+    """Attach every context's router to the service's broker."""
+    for router in routers(service):
+        service.transport.broker.include_router(router)  # type: ignore[arg-type]
+
+
+def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastStream:
+    """Wire the worker app; ``with_relay`` also runs the outbox relay in-process."""
+    service = build_service(settings)
+    include_routers(service)
+    relay_stop = asyncio.Event()
+    relay_task: asyncio.Task[None] | None = None
+
+    @get(include_in_schema=False)
+    async def health(scope: Any) -> AsgiResponse:
+        """The process is alive."""
+        return _json({"status": "ok"}, 200)
+
+    @get(include_in_schema=False)
+    async def ready(scope: Any) -> AsgiResponse:
+        """Database and broker reachable: 200, else 503 with each failing reason."""
+        checks = await service.readiness()
+        ok = all(state == "ok" for state in checks.values())
+        return _json(
+            {"status": "ready" if ok else "unavailable", "checks": checks}, 200 if ok else 503
+        )
+
+    async def start_relay() -> None:
+        nonlocal relay_task
+        if with_relay:
+            relay = service.relay(service.relay_engine())
+            relay_task = asyncio.create_task(relay.run(relay_stop), name="outbox-relay")
+
+    async def stop_relay() -> None:
+        relay_stop.set()
+        if relay_task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await relay_task
+
+    return AsgiFastStream(
+        service.transport.broker,
+        asgi_routes=[("/health", health), ("/ready", ready)],
+        asyncapi_path="/docs",
+        specification=asyncapi_of(service),
+        after_startup=[start_relay],
+        on_shutdown=[stop_relay],
+        after_shutdown=[service.close],
+        logger=None,
+    )
+
+
+def worker_app() -> AsgiFastStream:
+    """ASGI factory for ``uvicorn --factory commerce.entrypoints.app:worker_app``."""
+    settings = load_settings()
+    configure_logging_from(settings)
+    return create_worker(settings, with_relay=settings.relay.embedded)

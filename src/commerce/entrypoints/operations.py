@@ -1,0 +1,162 @@
+"""What the CLI commands do, kept apart from argument parsing."""
+
+import asyncio
+import contextlib
+from pathlib import Path
+from urllib.parse import urlsplit
+from uuid import UUID
+
+import uvicorn
+from pydantic import SecretStr
+
+from commerce.bootstrap import (
+    build_service,
+    migrate_database,
+    provision_database,
+)
+from commerce.config import BrokerSettings, Settings
+from commerce.entrypoints.app import asyncapi_of, create_worker, include_routers
+from commerce.entrypoints.relay import run_relay
+from commerce.messages.channels import REGISTER_USER, CommandChannel
+from commerce.messages.commands import Command, RegisterUser
+
+__all__ = [
+    "ASYNCAPI_SERVERS",
+    "OperatorError",
+    "export_asyncapi",
+    "migrate",
+    "preflight",
+    "provision",
+    "publish",
+    "serve",
+]
+
+ASYNCAPI_SERVERS = {
+    "rabbitmq": "amqp://guest:guest@localhost:5672/",
+    "kafka": "kafka://localhost:9092",
+}
+"""The server each committed AsyncAPI document describes (one document per transport)."""
+
+_CHANNELS: dict[type[Command], CommandChannel] = {RegisterUser: REGISTER_USER}
+
+_HOW_TO_START = {
+    "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
+    "  (or: docker compose up -d postgres)",
+    "RabbitMQ": "rabbitmq-server -detached  (or: docker compose up -d rabbitmq)",
+    "Kafka": "docker compose up -d kafka",
+    "Redis": "redis-server --daemonize yes --port 6379  (or: docker compose up -d redis)",
+}
+
+
+class OperatorError(Exception):
+    """A problem the operator can fix; the message says how."""
+
+
+def _endpoint(url: str, default_port: int) -> tuple[str, int]:
+    parts = urlsplit(url)
+    netloc = parts.netloc.rsplit("@", 1)[-1].split(",")[0]
+    host, _, port = netloc.rpartition(":") if ":" in netloc else (netloc, "", "")
+    return host or "127.0.0.1", int(port or default_port)
+
+
+async def _reachable(host: str, port: int) -> str | None:
+    try:
+        _, writer = await asyncio.wait_for(asyncio.open_connection(host, port), 3.0)
+    except (OSError, TimeoutError) as error:
+        return str(error) or type(error).__name__
+    writer.close()
+    with contextlib.suppress(OSError):
+        await writer.wait_closed()
+    return None
+
+
+async def preflight(settings: Settings) -> None:
+    """Fail with one line per unreachable service: its name, the address tried, a fix."""
+    broker = "Kafka" if settings.broker.url.get_secret_value().startswith("kafka") else "RabbitMQ"
+    targets = {
+        "PostgreSQL": _endpoint(settings.database.url.get_secret_value(), 5432),
+        broker: _endpoint(settings.broker.url.get_secret_value(), 5672),
+        "Redis": _endpoint(settings.redis.url.get_secret_value(), 6379),
+    }
+    problems = []
+    for name, (host, port) in targets.items():
+        if (error := await _reachable(host, port)) is not None:
+            problems.append(
+                f"{name} is unreachable at {host}:{port} ({error}); start it with: "
+                f"{_HOW_TO_START[name]}"
+            )
+    if problems:
+        raise OperatorError("\n".join(problems))
+
+
+async def serve(settings: Settings, *, worker: bool, relay: bool) -> None:
+    """Run the worker over HTTP (with the relay in-process if asked), or the relay alone."""
+    if not worker:
+        await run_relay(settings)
+        return
+    app = create_worker(settings, with_relay=relay)
+    config = uvicorn.Config(
+        app,
+        host=settings.http.host,
+        port=settings.http.port,
+        log_config=None,
+        lifespan="on",
+        timeout_graceful_shutdown=30,
+    )
+    await uvicorn.Server(config).serve()
+
+
+async def migrate(settings: Settings, *, revision: str) -> None:
+    """Apply migrations as the owner role."""
+    try:
+        await migrate_database(settings, revision=revision)
+    except (OSError, ValueError) as error:
+        raise OperatorError(f"migration failed: {error}") from error
+
+
+async def provision(settings: Settings) -> None:
+    """Create database and roles."""
+    try:
+        await provision_database(settings)
+    except (OSError, ValueError) as error:
+        raise OperatorError(f"provisioning failed: {error}") from error
+
+
+async def publish(settings: Settings, command: Command, *, tenant_id: UUID) -> UUID:
+    """Publish a validated command; returns its message id."""
+    service = build_service(settings)
+    await service.transport.broker.start()
+    try:
+        envelope = await service.send_command(
+            _CHANNELS[type(command)], command, tenant_id=tenant_id
+        )
+    finally:
+        await service.transport.broker.stop()
+        await service.close()
+    return envelope.id
+
+
+def _documents(transport: str) -> dict[str, str]:
+    settings = Settings(broker=BrokerSettings(url=SecretStr(ASYNCAPI_SERVERS[transport])))
+    service = build_service(settings)
+    include_routers(service)
+    specification = asyncapi_of(service).to_specification()
+    return {
+        f"{transport}.yaml": specification.to_yaml(),
+        f"{transport}.json": specification.to_json() + "\n",
+    }
+
+
+def export_asyncapi(directory: Path, *, check: bool) -> list[Path]:
+    """Write (or with ``check``, compare) the documents; returns the stale ones."""
+    stale = []
+    for transport in ASYNCAPI_SERVERS:
+        for name, content in _documents(transport).items():
+            path = directory / name
+            if path.exists() and path.read_text() == content:
+                continue
+            stale.append(path)
+            if not check:
+                directory.mkdir(parents=True, exist_ok=True)
+                path.write_text(content)
+    return stale
