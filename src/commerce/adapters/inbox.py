@@ -33,7 +33,5 @@ async def claim_message(
 
 async def purge_inbox(connection: AsyncConnection, *, older_than: datetime) -> int:
     """Delete inbox rows received before ``older_than``; returns how many."""
-    result = await connection.execute(
-        delete(inbox).where(inbox.c.received_at < older_than).returning(inbox.c.message_id)
-    )
-    return len(result.all())
+    result = await connection.execute(delete(inbox).where(inbox.c.received_at < older_than))
+    return result.rowcount

@@ -1,0 +1,1 @@
+"""The persistence tests use the session database fixtures of ``tests/conftest.py``."""
