@@ -1,0 +1,186 @@
+"""One contract, two implementations: the in-memory unit of work and the Postgres one.
+
+Every scenario runs against both, so the fake used by unit tests cannot drift from what
+the database really does (inbox dedup, all-or-nothing commit, tenant isolation).
+"""
+
+from dataclasses import dataclass
+from functools import partial
+from typing import Protocol
+from uuid import UUID, uuid4
+
+import pytest
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from commerce.adapters.database import tenant_transaction
+from commerce.adapters.orm import inbox, outbox, users
+from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
+from commerce.application.context import MessageContext
+from commerce.application.identity import RegisterUserCommand, register_user
+from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
+from commerce.application.processing import Outcome, process_command
+from commerce.domain.values import TenantId, new_uuid7
+from commerce.messages.events import CommandRejectedV1, integration_event_for
+from tests.support.fakes import FakeClock, FakeHasher, InMemoryUnitOfWorkFactory
+
+pytestmark = pytest.mark.contract
+
+CONSUMER = "contract.register-user"
+
+
+class Probe(Protocol):
+    """Reads what a unit of work committed, for one implementation."""
+
+    factory: UnitOfWorkFactory
+
+    async def emails(self, tenant: TenantId) -> list[str]: ...
+
+    async def event_types(self, tenant: TenantId) -> list[str]: ...
+
+    async def inbox_size(self, tenant: TenantId) -> int: ...
+
+
+@dataclass
+class MemoryProbe:
+    factory: InMemoryUnitOfWorkFactory
+
+    async def emails(self, tenant: TenantId) -> list[str]:
+        return sorted(
+            u.email.value for u in self.factory.store.users.values() if u.tenant_id == tenant
+        )
+
+    async def event_types(self, tenant: TenantId) -> list[str]:
+        store = self.factory.store
+        published = [
+            integration_event_for(e).message_type for e in store.published if e.tenant_id == tenant
+        ]
+        return published + [CommandRejectedV1.message_type for _ in store.rejections]
+
+    async def inbox_size(self, tenant: TenantId) -> int:
+        return len(self.factory.store.inbox)
+
+
+@dataclass
+class PostgresProbe:
+    factory: SqlUnitOfWorkFactory
+    app_engine: AsyncEngine
+    relay_engine: AsyncEngine
+
+    async def _tenant_rows(self, tenant: TenantId, column: ColumnElement[object]) -> list[object]:
+        async with tenant_transaction(self.app_engine, tenant.value) as connection:
+            return list((await connection.scalars(select(column))).all())
+
+    async def emails(self, tenant: TenantId) -> list[str]:
+        return sorted(str(email) for email in await self._tenant_rows(tenant, users.c.email))
+
+    async def event_types(self, tenant: TenantId) -> list[str]:
+        # The app role may insert outbox rows but not read them; the relay role reads all.
+        query = (
+            select(outbox.c.event_type)
+            .where(outbox.c.tenant_id == tenant.value)
+            .order_by(outbox.c.position)
+        )
+        async with self.relay_engine.connect() as connection:
+            return list((await connection.scalars(query)).all())
+
+    async def inbox_size(self, tenant: TenantId) -> int:
+        return len(await self._tenant_rows(tenant, inbox.c.message_id))
+
+
+@pytest.fixture(params=["memory", "postgres"])
+def probe(request: pytest.FixtureRequest) -> Probe:
+    if request.param == "memory":
+        return MemoryProbe(InMemoryUnitOfWorkFactory())
+    app_engine: AsyncEngine = request.getfixturevalue("app_engine")
+    relay_engine: AsyncEngine = request.getfixturevalue("relay_engine")
+    return PostgresProbe(
+        SqlUnitOfWorkFactory(app_engine, source="/contract"), app_engine, relay_engine
+    )
+
+
+def _context(tenant: TenantId, message_id: UUID | None = None) -> MessageContext:
+    message_id = message_id or new_uuid7()
+    return MessageContext(
+        message_id=message_id,
+        message_type="commerce.identity.RegisterUser.v1",
+        tenant_id=tenant,
+        correlation_id=message_id,
+    )
+
+
+async def _register(
+    probe: Probe, context: MessageContext, email: str, user_id: UUID | None = None
+) -> Outcome:
+    command = RegisterUserCommand(
+        tenant_id=context.tenant_id,
+        user_id=user_id or uuid4(),
+        email=email,
+        display_name="Ada",
+        password="correct horse battery staple",
+    )
+    return await process_command(
+        consumer=CONSUMER,
+        context=context,
+        aggregate_id=str(command.user_id),
+        handler=partial(register_user, command, hasher=FakeHasher(), clock=FakeClock()),
+        open_unit_of_work=probe.factory,
+    )
+
+
+async def test_applied_command_commits_state_inbox_and_outbox_together(probe: Probe) -> None:
+    tenant = TenantId(uuid4())
+    assert await _register(probe, _context(tenant), "ada@example.com") is Outcome.APPLIED
+    assert await probe.emails(tenant) == ["ada@example.com"]
+    assert await probe.event_types(tenant) == ["commerce.identity.UserRegistered.v1"]
+    assert await probe.inbox_size(tenant) == 1
+
+
+async def test_duplicate_message_is_recognised_and_changes_nothing(probe: Probe) -> None:
+    tenant = TenantId(uuid4())
+    context, user_id = _context(tenant), uuid4()
+    await _register(probe, context, "ada@example.com", user_id)
+    assert await _register(probe, context, "ada@example.com", user_id) is Outcome.DUPLICATE
+    assert await probe.event_types(tenant) == ["commerce.identity.UserRegistered.v1"]
+
+
+async def test_rule_violation_keeps_inbox_and_rejection_but_no_state(probe: Probe) -> None:
+    tenant = TenantId(uuid4())
+    await _register(probe, _context(tenant), "ada@example.com")
+    assert await _register(probe, _context(tenant), "ADA@example.com") is Outcome.REJECTED
+    assert await probe.emails(tenant) == ["ada@example.com"]
+    assert await probe.inbox_size(tenant) == 2
+    assert (await probe.event_types(tenant))[-1] == CommandRejectedV1.message_type
+
+
+async def test_tenants_do_not_see_each_other(probe: Probe) -> None:
+    first, second = TenantId(uuid4()), TenantId(uuid4())
+    await _register(probe, _context(first), "ada@example.com")
+    assert await probe.emails(second) == []
+    assert await _register(probe, _context(second), "ada@example.com") is Outcome.APPLIED
+
+
+async def test_failure_rolls_everything_back(probe: Probe) -> None:
+    tenant = TenantId(uuid4())
+    context = _context(tenant)
+
+    async def fail_after_work(uow: UnitOfWork) -> None:
+        await register_user(
+            RegisterUserCommand(tenant, uuid4(), "ada@example.com", "Ada", "correct horse battery"),
+            uow,
+            hasher=FakeHasher(),
+            clock=FakeClock(),
+        )
+        raise ConnectionError("lost the database mid-way")
+
+    with pytest.raises(ConnectionError):
+        await process_command(
+            consumer=CONSUMER,
+            context=context,
+            aggregate_id="x",
+            handler=fail_after_work,
+            open_unit_of_work=probe.factory,
+        )
+    assert await probe.emails(tenant) == []
+    assert await probe.inbox_size(tenant) == 0
+    assert await probe.event_types(tenant) == []
