@@ -59,7 +59,13 @@ def build_transport(settings: Settings) -> Transport:
     """The transport ``COMMERCE_BROKER__URL`` selects."""
     broker = settings.broker
     if broker.transport is BrokerTransport.KAFKA:
-        return KafkaTransport(broker.kafka_bootstrap, client_id=settings.service_name)
+        return KafkaTransport(
+            broker.kafka_bootstrap,
+            client_id=settings.service_name,
+            idempotence=broker.kafka_idempotence,
+            session_timeout_ms=broker.kafka_session_timeout_ms,
+            heartbeat_interval_ms=broker.kafka_heartbeat_interval_ms,
+        )
     return RabbitTransport(
         broker.url.get_secret_value(), prefetch=broker.prefetch, app_id=settings.service_name
     )

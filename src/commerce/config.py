@@ -71,6 +71,10 @@ class BrokerSettings(BaseModel):
 
     url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     prefetch: Annotated[int, Field(ge=1, le=10_000)] = 32
+    kafka_idempotence: bool = True
+    """Idempotent Kafka producer (``enable.idempotence``); off only for brokers without it."""
+    kafka_session_timeout_ms: Annotated[int, Field(ge=1_000)] = 10_000
+    kafka_heartbeat_interval_ms: Annotated[int, Field(ge=100)] = 3_000
 
     @field_validator("url")
     @classmethod

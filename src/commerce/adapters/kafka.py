@@ -38,11 +38,18 @@ class KafkaTransport:
         middlewares: tuple[Middleware, ...] = (),
         graceful_timeout: float = 15.0,
         client_id: str = "commerce",
+        idempotence: bool = True,
+        session_timeout_ms: int = 10_000,
+        heartbeat_interval_ms: int = 3_000,
     ) -> None:
+        self._group_timeouts = {
+            "session_timeout_ms": session_timeout_ms,
+            "heartbeat_interval_ms": heartbeat_interval_ms,
+        }
         self.broker = KafkaBroker(
             bootstrap_servers,
             acks="all",
-            enable_idempotence=True,
+            enable_idempotence=idempotence,
             middlewares=middlewares,
             graceful_timeout=graceful_timeout,
             client_id=client_id,
@@ -61,6 +68,8 @@ class KafkaTransport:
             group_id=channel.consumer,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
+            session_timeout_ms=self._group_timeouts["session_timeout_ms"],
+            heartbeat_interval_ms=self._group_timeouts["heartbeat_interval_ms"],
             title=channel.name,
             description=channel.description,
         )

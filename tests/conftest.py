@@ -1,0 +1,117 @@
+"""Session fixtures for the real services; see ``tests/support/services.py`` for resolution."""
+
+from collections.abc import AsyncIterator, Generator, Iterator
+from contextlib import ExitStack
+
+import pytest
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from commerce.adapters.database import create_engine
+from commerce.adapters.provisioning import drop_database
+from tests.support.database import ProvisionedDatabase, provision_and_migrate, unique_database_name
+from tests.support.services import KAFKA, POSTGRES, RABBIT, REDIS, ServiceSpec, resolve
+from tests.support.tansu import TansuBroker
+
+__all__ = [
+    "admin_engine",
+    "app_engine",
+    "kafka_bootstrap",
+    "owner_engine",
+    "postgres_admin_url",
+    "provisioned_database",
+    "pytest_runtest_makereport",
+    "rabbit_url",
+    "redis_url",
+    "relay_engine",
+]
+
+
+def _serve(spec: ServiceSpec) -> Iterator[str]:
+    with ExitStack() as stack:
+        yield resolve(spec, stack)
+
+
+@pytest.fixture(scope="session")
+def postgres_admin_url() -> Iterator[str]:
+    """A superuser DSN, ``postgresql://postgres@127.0.0.1:5432/postgres`` by default."""
+    yield from _serve(POSTGRES)
+
+
+@pytest.fixture(scope="session")
+def rabbit_url() -> Iterator[str]:
+    """An AMQP URL, ``amqp://guest:guest@127.0.0.1:5672/`` by default."""
+    yield from _serve(RABBIT)
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis URL, ``redis://127.0.0.1:6379/0`` by default."""
+    yield from _serve(REDIS)
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> Iterator[str]:
+    """A Kafka ``host:port``; by default a Tansu broker living for the session."""
+    yield from _serve(KAFKA)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(
+    item: pytest.Item, call: pytest.CallInfo[None]
+) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+    """Attach the log of every running Tansu broker to a failed test's report."""
+    report = yield
+    if report.failed:
+        for broker in TansuBroker.running_brokers():
+            report.sections.append((f"tansu log {broker.log_path}", broker.log_tail()))
+    return report
+
+
+@pytest.fixture(scope="session")
+async def provisioned_database(postgres_admin_url: str) -> AsyncIterator[ProvisionedDatabase]:
+    """A database provisioned with the three roles and migrated to head, for the session."""
+    name = unique_database_name()
+    try:
+        yield await provision_and_migrate(postgres_admin_url, name)
+    finally:
+        await drop_database(postgres_admin_url, name)
+
+
+async def _engine(url: str, *, pool_size: int) -> AsyncIterator[AsyncEngine]:
+    engine = create_engine(url, pool_size=pool_size, application_name="commerce-tests")
+    try:
+        yield engine
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+async def app_engine(provisioned_database: ProvisionedDatabase) -> AsyncIterator[AsyncEngine]:
+    async for engine in _engine(provisioned_database.app_url, pool_size=2):
+        yield engine
+
+
+@pytest.fixture
+async def relay_engine(provisioned_database: ProvisionedDatabase) -> AsyncIterator[AsyncEngine]:
+    async for engine in _engine(provisioned_database.relay_url, pool_size=1):
+        yield engine
+
+
+@pytest.fixture
+async def owner_engine(provisioned_database: ProvisionedDatabase) -> AsyncIterator[AsyncEngine]:
+    async for engine in _engine(provisioned_database.owner_url, pool_size=1):
+        yield engine
+
+
+@pytest.fixture
+async def admin_engine(provisioned_database: ProvisionedDatabase) -> AsyncIterator[AsyncEngine]:
+    async for engine in _engine(provisioned_database.admin_url, pool_size=1):
+        yield engine
+
+
+@pytest.fixture(params=["rabbit", "kafka"])
+def broker_url(request: pytest.FixtureRequest) -> str:
+    """The same test on each transport: an ``amqp://`` or ``kafka://`` URL."""
+    if request.param == "rabbit":
+        return str(request.getfixturevalue("rabbit_url"))
+    return f"kafka://{request.getfixturevalue('kafka_bootstrap')}"

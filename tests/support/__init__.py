@@ -1,0 +1,1 @@
+"""Test support: service resolution, the Tansu broker and shared helpers."""

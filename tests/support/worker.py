@@ -1,0 +1,64 @@
+"""The real service wired in-process against real services, for integration tests."""
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from pydantic import SecretStr
+
+from commerce.bootstrap import Service, build_service
+from commerce.config import BrokerSettings, DatabaseSettings, RelaySettings, Settings
+from commerce.entrypoints.app import include_routers
+from tests.support.database import ProvisionedDatabase
+
+__all__ = ["running_relay", "running_worker", "settings_for"]
+
+
+def settings_for(database: ProvisionedDatabase, broker_url: str) -> Settings:
+    """Settings pointing at a test database and broker (Kafka tuned for quick group joins)."""
+    return Settings(
+        environment="test",
+        database=DatabaseSettings(
+            url=SecretStr(database.app_url),
+            migration_url=SecretStr(database.owner_url),
+            relay_url=SecretStr(database.relay_url),
+            admin_url=None,
+            pool_size=5,
+        ),
+        broker=BrokerSettings(
+            url=SecretStr(broker_url),
+            kafka_idempotence=False,
+            kafka_session_timeout_ms=2_000,
+            kafka_heartbeat_interval_ms=200,
+        ),
+        relay=RelaySettings(poll_interval_seconds=0.5, batch_size=100),
+    )
+
+
+@asynccontextmanager
+async def running_worker(settings: Settings) -> AsyncIterator[Service]:
+    """Every subscriber consuming, as ``commerce run worker`` does."""
+    service = build_service(settings)
+    include_routers(service)
+    await service.transport.broker.start()
+    try:
+        yield service
+    finally:
+        await service.transport.broker.stop()
+        await service.close()
+
+
+@asynccontextmanager
+async def running_relay(service: Service) -> AsyncIterator[None]:
+    """An outbox relay task beside ``service`` (its broker must be started)."""
+    engine = service.relay_engine()
+    stop = asyncio.Event()
+    task = asyncio.create_task(service.relay(engine).run(stop))
+    try:
+        yield
+    finally:
+        stop.set()
+        with contextlib.suppress(asyncio.CancelledError):
+            await asyncio.wait_for(task, 10)
+        await engine.dispose()
