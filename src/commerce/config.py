@@ -138,6 +138,7 @@ class Settings(BaseSettings):
         env_prefix="COMMERCE_",
         env_nested_delimiter="__",
         env_file=".env",
+        env_ignore_empty=True,
         extra="ignore",
     )
 

@@ -7,9 +7,11 @@ from datetime import UTC, datetime
 from uuid import uuid4
 
 import pytest
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.adapters.database import create_engine, set_tenant
+from commerce.adapters.orm import outbox
 from commerce.adapters.outbox import OutboxWriter
 from commerce.application.context import MessageContext
 from commerce.domain.events import UserRegistered
@@ -137,3 +139,49 @@ async def test_the_relay_wakes_on_notify_rather_than_waiting_for_its_poll(
         await probe.close()
         await engine.dispose()
     assert len(published) == 1
+
+
+async def test_an_unreadable_row_is_parked_and_does_not_block_the_rows_behind_it(
+    provisioned_database: ProvisionedDatabase, rabbit_url: str, relay_engine: AsyncEngine
+) -> None:
+    tenant = TenantId(uuid4())
+    marker = uuid4().hex[:12]
+    poison_id = uuid4()
+    engine = create_engine(provisioned_database.app_url, pool_size=2)
+    probe = await probe_for(rabbit_url)
+    try:
+        await probe.watch(USERS.name, stream=True)
+        async with engine.begin() as connection:
+            await set_tenant(connection, tenant.value)
+            await connection.execute(
+                outbox.insert().values(
+                    message_id=poison_id,
+                    tenant_id=tenant.value,
+                    aggregate_type="identity.user",
+                    aggregate_id="poison",
+                    event_type="commerce.identity.UserRegistered.v1",
+                    stream=USERS.name,
+                    payload={},
+                    headers={"ce-source": "no specversion, no id"},
+                    occurred_at=datetime.now(UTC),
+                )
+            )
+            await _stage(connection, tenant, f"{marker}@example.com")
+        settings = settings_for(provisioned_database, rabbit_url)
+        async with running_worker(settings) as service, running_relay(service):
+            published = await probe.collect(USERS.name, _marked(marker), count=1)
+    finally:
+        await probe.close()
+        await engine.dispose()
+    assert len(published) == 1
+    async with relay_engine.connect() as connection:
+        parked = (
+            await connection.execute(
+                select(outbox.c.sent_at, outbox.c.failed_at, outbox.c.last_error).where(
+                    outbox.c.message_id == poison_id
+                )
+            )
+        ).one()
+    assert parked.sent_at is None
+    assert parked.failed_at is not None
+    assert "specversion" in parked.last_error

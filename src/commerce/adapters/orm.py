@@ -91,6 +91,8 @@ outbox = Table(
     Column("created_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
     Column("txid", Xid8(), nullable=False, server_default=text("pg_current_xact_id()")),
     Column("sent_at", DateTime(timezone=True), nullable=True),
+    Column("failed_at", DateTime(timezone=True), nullable=True),
+    Column("last_error", Text, nullable=True),
     PrimaryKeyConstraint("position"),
     UniqueConstraint("message_id"),
 )
@@ -98,7 +100,7 @@ Index(
     "ix_outbox_unsent",
     outbox.c.txid,
     outbox.c.position,
-    postgresql_where=outbox.c.sent_at.is_(None),
+    postgresql_where=outbox.c.sent_at.is_(None) & outbox.c.failed_at.is_(None),
 )
 
 inbox = Table(

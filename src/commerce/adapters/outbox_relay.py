@@ -18,11 +18,11 @@ import asyncpg
 import orjson
 import structlog
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.adapters.broker import OutgoingMessage, Transport
 from commerce.adapters.outbox import OUTBOX_CHANNEL
-from commerce.messages.envelope import parse_envelope
+from commerce.messages.envelope import EnvelopeError, parse_envelope
 
 __all__ = ["OutboxRelay"]
 
@@ -30,7 +30,7 @@ _CLAIM = text(
     """
     SELECT position, message_id, aggregate_id, stream, payload, headers
     FROM outbox
-    WHERE sent_at IS NULL
+    WHERE sent_at IS NULL AND failed_at IS NULL
       AND txid < pg_snapshot_xmin(pg_current_snapshot())
     ORDER BY txid, position
     LIMIT :limit
@@ -38,6 +38,10 @@ _CLAIM = text(
     """
 )
 _MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE position = ANY(:positions)")
+_MARK_FAILED = text(
+    "UPDATE outbox SET failed_at = now(), last_error = :error WHERE position = :position"
+)
+_MAX_ERROR = 2_000
 _log = structlog.get_logger("commerce.relay")
 
 
@@ -66,23 +70,38 @@ class OutboxRelay:
             rows = (await connection.execute(_CLAIM, {"limit": self._batch_size})).all()
             if not rows:
                 return 0
-            await self._publish(rows)
-            await connection.execute(_MARK_SENT, {"positions": [row.position for row in rows]})
+            sent = await self._publish(connection, rows)
+            await connection.execute(_MARK_SENT, {"positions": sent})
         return len(rows)
 
-    async def _publish(self, rows: Sequence[Any]) -> None:
+    async def _publish(self, connection: AsyncConnection, rows: Sequence[Any]) -> list[int]:
+        """Send ``rows`` in order; a row that cannot be read is parked, not retried.
+
+        Broker failures propagate: the transaction rolls back and the batch is retried.
+        """
+        sent: list[int] = []
         for row in rows:
-            envelope = parse_envelope(row.headers)
-            await self._transport.send_event(
-                row.stream,
-                OutgoingMessage(
-                    body=orjson.dumps(row.payload),
-                    key=row.aggregate_id,
-                    headers=envelope.headers(self._transport.style),
-                    content_type=envelope.content_type,
-                    message_id=str(row.message_id),
-                ),
-            )
+            try:
+                message = self._message(row)
+            except (EnvelopeError, TypeError, ValueError) as error:
+                _log.error("outbox row parked: unreadable", position=row.position, error=str(error))
+                await connection.execute(
+                    _MARK_FAILED, {"position": row.position, "error": str(error)[:_MAX_ERROR]}
+                )
+                continue
+            await self._transport.send_event(row.stream, message)
+            sent.append(row.position)
+        return sent
+
+    def _message(self, row: Any) -> OutgoingMessage:
+        envelope = parse_envelope(row.headers)
+        return OutgoingMessage(
+            body=orjson.dumps(row.payload),
+            key=row.aggregate_id,
+            headers=envelope.headers(self._transport.style),
+            content_type=envelope.content_type,
+            message_id=str(row.message_id),
+        )
 
     async def drain(self) -> int:
         """Publish until no eligible row is left; returns how many were sent."""

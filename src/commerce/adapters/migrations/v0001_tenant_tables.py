@@ -69,6 +69,8 @@ def upgrade() -> None:
         sa.Column("created_at", _TIMESTAMPTZ, nullable=False, server_default=sa.text("now()")),
         sa.Column("txid", _Xid8(), nullable=False, server_default=sa.text("pg_current_xact_id()")),
         sa.Column("sent_at", _TIMESTAMPTZ, nullable=True),
+        sa.Column("failed_at", _TIMESTAMPTZ, nullable=True),
+        sa.Column("last_error", sa.Text(), nullable=True),
         sa.PrimaryKeyConstraint("position", name="pk_outbox"),
         sa.UniqueConstraint("message_id", name="uq_outbox_message_id"),
     )
@@ -76,7 +78,7 @@ def upgrade() -> None:
         "ix_outbox_unsent",
         "outbox",
         ["txid", "position"],
-        postgresql_where=sa.text("sent_at IS NULL"),
+        postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
     )
 
     op.create_table(

@@ -1,0 +1,105 @@
+#!/usr/bin/env bash
+# Make sure the local services the tests need are up: PostgreSQL, Redis and RabbitMQ
+# (with the rabbitmq_consistent_hash_exchange plugin). Idempotent: a service that already
+# answers is left alone, so on a healthy machine this is a quick no-op.
+#
+#   scripts/services.sh                    # all of them
+#   scripts/services.sh postgres redis     # only some (postgres, redis, rabbitmq)
+#
+# Environment: SERVICES_TIMEOUT (seconds to wait for each service, default 60).
+# A service that does not answer in time fails the script with a message naming it.
+# (NATS, Mosquitto and MariaDB also run on these machines; commerce does not use them.)
+set -euo pipefail
+
+readonly TIMEOUT="${SERVICES_TIMEOUT:-60}"
+readonly RABBITMQ_PLUGINS=(rabbitmq_consistent_hash_exchange)
+
+log() { printf 'services: %s\n' "$*"; }
+die() { printf 'services: ERROR: %s\n' "$*" >&2; exit 1; }
+
+tcp_open() {  # tcp_open HOST PORT
+    (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null
+}
+
+# wait_until NAME CHECK...: run CHECK once a second until it succeeds or TIMEOUT passes.
+wait_until() {
+    local name=$1; shift
+    local deadline=$((SECONDS + TIMEOUT))
+    until "$@"; do
+        if ((SECONDS >= deadline)); then
+            die "$name did not answer within ${TIMEOUT}s"
+        fi
+        sleep 1
+    done
+}
+
+# ensure NAME CHECK_FN START_FN: start NAME with START_FN unless CHECK_FN succeeds.
+ensure() {
+    local name=$1 check=$2 start=$3 started=$SECONDS
+    if "$check"; then
+        log "$name is up"
+        return 0
+    fi
+    log "$name is down; starting it"
+    # A start command may fail because the server is already starting; the wait decides.
+    if ! "$start"; then
+        log "$name: start command failed (the server may be starting already); waiting"
+    fi
+    wait_until "$name" "$check"
+    log "$name is up (started in $((SECONDS - started))s)"
+}
+
+# ------------------------------------------------------------------ PostgreSQL
+postgres_up() { pg_isready -q -h 127.0.0.1 -p 5432 -t 2; }
+postgres_start() {
+    command -v pg_ctlcluster > /dev/null || die "PostgreSQL: pg_ctlcluster not found (is postgresql installed?)"
+    # shellcheck disable=SC2046  # one cluster version directory, as on these machines
+    pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start
+}
+
+# ------------------------------------------------------------------ Redis
+redis_up() { [[ "$(redis-cli -h 127.0.0.1 -p 6379 ping 2> /dev/null)" == "PONG" ]]; }
+redis_start() {
+    command -v redis-server > /dev/null || die "Redis: redis-server not found (is redis-server installed?)"
+    redis-server --daemonize yes --bind 127.0.0.1 -::1 --port 6379 --save "" --appendonly no --dir /var/lib/redis --logfile /var/log/redis/ci.log
+}
+
+# ------------------------------------------------------------------ RabbitMQ
+rabbitmq_up() { tcp_open 127.0.0.1 5672; }
+rabbitmq_start() {
+    command -v rabbitmq-server > /dev/null || die "RabbitMQ: rabbitmq-server not found (is rabbitmq-server installed?)"
+    # Enabled offline first, the plugins load at boot.
+    rabbitmq-plugins enable --offline "${RABBITMQ_PLUGINS[@]}" > /dev/null || true
+    rabbitmq-server -detached
+}
+rabbitmq_plugins() {
+    if rabbitmq-plugins -q is_enabled "${RABBITMQ_PLUGINS[@]}" > /dev/null 2>&1; then
+        log "RabbitMQ plugins enabled: ${RABBITMQ_PLUGINS[*]}"
+        return 0
+    fi
+    log "RabbitMQ: enabling ${RABBITMQ_PLUGINS[*]}"
+    rabbitmq-plugins -q enable "${RABBITMQ_PLUGINS[@]}" > /dev/null \
+        || die "RabbitMQ: could not enable plugins ${RABBITMQ_PLUGINS[*]}"
+    rabbitmq-plugins -q is_enabled "${RABBITMQ_PLUGINS[@]}" > /dev/null 2>&1 \
+        || die "RabbitMQ: plugins ${RABBITMQ_PLUGINS[*]} still not enabled"
+    log "RabbitMQ plugins enabled: ${RABBITMQ_PLUGINS[*]}"
+}
+
+main() {
+    local services=("$@")
+    ((${#services[@]})) || services=(postgres redis rabbitmq)
+    local service
+    for service in "${services[@]}"; do
+        case $service in
+            postgres | postgresql) ensure PostgreSQL postgres_up postgres_start ;;
+            redis) ensure Redis redis_up redis_start ;;
+            rabbitmq)
+                ensure RabbitMQ rabbitmq_up rabbitmq_start
+                rabbitmq_plugins
+                ;;
+            *) die "unknown service '$service' (known: postgres, redis, rabbitmq)" ;;
+        esac
+    done
+}
+
+main "$@"

@@ -1,0 +1,40 @@
+"""The committed AsyncAPI documents are checked against the code."""
+
+from pathlib import Path
+
+import pytest
+
+from commerce.entrypoints.operations import export_asyncapi
+
+pytestmark = pytest.mark.unit
+
+REPOSITORY = Path(__file__).resolve().parents[2]
+
+
+def test_the_committed_documents_match_the_code() -> None:
+    assert export_asyncapi(REPOSITORY / "asyncapi", check=True) == []
+
+
+def test_a_changed_document_is_reported_stale_and_check_writes_nothing(tmp_path: Path) -> None:
+    assert export_asyncapi(tmp_path, check=False) != []
+    assert export_asyncapi(tmp_path, check=True) == []
+    stale = tmp_path / "rabbitmq.yaml"
+    stale.write_text(stale.read_text().replace("RegisterUser", "RegisterUsr"))
+    assert export_asyncapi(tmp_path, check=True) == [stale]
+    assert "RegisterUsr" in stale.read_text(), "--check must not rewrite the file"
+
+
+def test_a_payload_model_change_makes_the_committed_documents_stale(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from commerce.messages.commands import RegisterUser
+
+    field = RegisterUser.model_fields["display_name"]
+    monkeypatch.setattr(field, "description", "A description the documents do not have.")
+    RegisterUser.model_rebuild(force=True)
+    try:
+        stale = export_asyncapi(REPOSITORY / "asyncapi", check=True)
+    finally:
+        monkeypatch.undo()
+        RegisterUser.model_rebuild(force=True)
+    assert REPOSITORY / "asyncapi" / "rabbitmq.yaml" in stale
