@@ -65,9 +65,13 @@ def build_transport(settings: Settings) -> Transport:
             idempotence=broker.kafka_idempotence,
             session_timeout_ms=broker.kafka_session_timeout_ms,
             heartbeat_interval_ms=broker.kafka_heartbeat_interval_ms,
+            namespace=broker.namespace,
         )
     return RabbitTransport(
-        broker.url.get_secret_value(), prefetch=broker.prefetch, app_id=settings.service_name
+        broker.url.get_secret_value(),
+        prefetch=broker.prefetch,
+        app_id=settings.service_name,
+        namespace=broker.namespace,
     )
 
 

@@ -71,6 +71,8 @@ class BrokerSettings(BaseModel):
 
     url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     prefetch: Annotated[int, Field(ge=1, le=10_000)] = 32
+    namespace: Annotated[str, Field(pattern=r"^([a-z0-9][a-z0-9-]{0,62})?$")] = ""
+    """Prefix of every queue, exchange, topic and group: environments sharing a broker."""
     kafka_idempotence: bool = True
     """Idempotent Kafka producer (``enable.idempotence``); off only for brokers without it."""
     kafka_session_timeout_ms: Annotated[int, Field(ge=1_000)] = 10_000

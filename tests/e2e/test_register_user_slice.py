@@ -15,13 +15,16 @@ import httpx
 import pytest
 from cloudevents.core.bindings import kafka, rabbitmq
 from cloudevents.core.formats.json import JSONFormat
+from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
+from commerce.config import Settings
 from commerce.messages.channels import USERS
 from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.proxy import TcpProxy
 from tests.support.tansu import free_port
+from tests.support.worker import environment_for, settings_for
 
 pytestmark = pytest.mark.e2e
 
@@ -39,6 +42,7 @@ class Worker:
 
     process: subprocess.Popen[bytes]
     url: str
+    settings: Settings
     env: dict[str, str]
     log: Path
 
@@ -78,27 +82,17 @@ async def worker(
     tmp_path: Path,
 ) -> AsyncIterator[Worker]:
     port = free_port()
+    settings = settings_for(provisioned_database, broker_url)
     app_url = make_url(provisioned_database.app_url).set(host="127.0.0.1", port=database_proxy.port)
-    env = _environment(
-        {
-            "COMMERCE_ENVIRONMENT": "test",
-            "COMMERCE_DATABASE__URL": app_url.render_as_string(hide_password=False),
-            "COMMERCE_DATABASE__MIGRATION_URL": provisioned_database.owner_url,
-            "COMMERCE_DATABASE__RELAY_URL": provisioned_database.relay_url,
-            "COMMERCE_BROKER__URL": broker_url,
-            "COMMERCE_BROKER__KAFKA_IDEMPOTENCE": "false",
-            "COMMERCE_BROKER__KAFKA_SESSION_TIMEOUT_MS": "2000",
-            "COMMERCE_BROKER__KAFKA_HEARTBEAT_INTERVAL_MS": "200",
-            "COMMERCE_HTTP__PORT": str(port),
-            "COMMERCE_RELAY__POLL_INTERVAL_SECONDS": "0.5",
-        }
-    )
+    settings.database.url = SecretStr(app_url.render_as_string(hide_password=False))
+    settings.http.port = port
+    env = _environment(environment_for(settings))
     log = tmp_path / "worker.log"
     with log.open("wb") as sink:
         process = subprocess.Popen(
             [COMMERCE, "run", "all"], env=env, stdout=sink, stderr=subprocess.STDOUT
         )
-    running = Worker(process, f"http://127.0.0.1:{port}", env, log)
+    running = Worker(process, f"http://127.0.0.1:{port}", settings, env, log)
     try:
         await running.wait_ready()
         yield running
@@ -136,7 +130,7 @@ async def test_published_command_becomes_an_event_a_cloudevents_consumer_accepts
 ) -> None:
     tenant, user_id = uuid4(), uuid4()
     email = f"e2e-{user_id.hex[:10]}@example.com"
-    probe = await probe_for(broker_url)
+    probe = await probe_for(worker.settings)
     try:
         await probe.watch(USERS.name, stream=True)
         payload = {

@@ -57,11 +57,11 @@ async def test_invalid_messages_go_to_the_dlq_with_fault_headers_and_the_consume
     subject = f"{style}subject"
     marker = uuid4().hex
     tenant = uuid4()
-    probe = await probe_for(broker_url)
+    settings = settings_for(provisioned_database, broker_url)
+    probe = await probe_for(settings)
     try:
         await probe.watch(REGISTER_USER.dead_letters)
         await probe.watch(USERS.name, stream=True)
-        settings = settings_for(provisioned_database, broker_url)
         async with running_worker(settings) as service, running_relay(service):
             bad = {
                 "undecodable": (b"\xff\xfe{not json", _command_headers(style, tenant, marker)),

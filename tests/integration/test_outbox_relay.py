@@ -65,10 +65,10 @@ async def test_a_row_of_a_still_open_transaction_is_never_skipped_and_keeps_its_
     marker = uuid4().hex[:12]
     aggregate = UserId.new()  # one aggregate, so Kafka keeps both in one partition too
     engine = create_engine(provisioned_database.app_url, pool_size=4)
-    probe: BrokerProbe = await probe_for(broker_url)
+    settings = settings_for(provisioned_database, broker_url)
+    probe: BrokerProbe = await probe_for(settings)
     try:
         await probe.watch(USERS.name, stream=True)
-        settings = settings_for(provisioned_database, broker_url)
         async with running_worker(settings) as service, running_relay(service):
             async with engine.connect() as slow:
                 slow_tx = await slow.begin()
@@ -92,7 +92,8 @@ async def test_two_relays_publish_each_row_exactly_once(
     marker = uuid4().hex[:12]
     rows = 120
     engine = create_engine(provisioned_database.app_url, pool_size=8)
-    probe = await probe_for(broker_url)
+    settings = settings_for(provisioned_database, broker_url)
+    probe = await probe_for(settings)
 
     async def write(index: int) -> None:
         async with engine.begin() as connection:
@@ -101,7 +102,6 @@ async def test_two_relays_publish_each_row_exactly_once(
 
     try:
         await probe.watch(USERS.name, stream=True)
-        settings = settings_for(provisioned_database, broker_url)
         async with (
             running_worker(settings) as service,
             running_relay(service),
@@ -127,7 +127,7 @@ async def test_the_relay_wakes_on_notify_rather_than_waiting_for_its_poll(
     tenant = TenantId(uuid4())
     marker = uuid4().hex[:12]
     engine = create_engine(provisioned_database.app_url, pool_size=2)
-    probe = await probe_for(rabbit_url)
+    probe = await probe_for(settings)
     try:
         await probe.watch(USERS.name, stream=True)
         async with running_worker(settings) as service, running_relay(service):
@@ -148,7 +148,8 @@ async def test_an_unreadable_row_is_parked_and_does_not_block_the_rows_behind_it
     marker = uuid4().hex[:12]
     poison_id = uuid4()
     engine = create_engine(provisioned_database.app_url, pool_size=2)
-    probe = await probe_for(rabbit_url)
+    settings = settings_for(provisioned_database, rabbit_url)
+    probe = await probe_for(settings)
     try:
         await probe.watch(USERS.name, stream=True)
         async with engine.begin() as connection:
@@ -167,7 +168,6 @@ async def test_an_unreadable_row_is_parked_and_does_not_block_the_rows_behind_it
                 )
             )
             await _stage(connection, tenant, f"{marker}@example.com")
-        settings = settings_for(provisioned_database, rabbit_url)
         async with running_worker(settings) as service, running_relay(service):
             published = await probe.collect(USERS.name, _marked(marker), count=1)
     finally:

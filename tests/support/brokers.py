@@ -14,6 +14,8 @@ from uuid import uuid4
 import aio_pika
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
+from commerce.adapters.broker import namespaced
+from commerce.config import Settings
 from commerce.messages.channels import COMMAND_EXCHANGE
 from tests.support.tansu import FAST_GROUP_TIMEOUTS
 
@@ -60,19 +62,23 @@ def _text(headers: Mapping[str, object]) -> dict[str, str]:
 class RabbitProbe:
     """RabbitMQ: streams are watched through an exclusive queue bound with ``#``."""
 
-    def __init__(self, connection: aio_pika.abc.AbstractRobustConnection) -> None:
+    def __init__(self, connection: aio_pika.abc.AbstractRobustConnection, namespace: str) -> None:
         self._connection = connection
+        self._namespace = namespace
         self._queues: dict[str, aio_pika.abc.AbstractQueue] = {}
 
     @classmethod
-    async def connect(cls, url: str) -> Self:
-        return cls(await aio_pika.connect_robust(url))
+    async def connect(cls, url: str, namespace: str) -> Self:
+        return cls(await aio_pika.connect_robust(url), namespace)
 
     async def send_command(
         self, channel: str, body: bytes, headers: Mapping[str, str], key: str
     ) -> None:
+        channel = namespaced(self._namespace, channel)
         ch = await self._connection.channel()
-        exchange = await ch.declare_exchange(COMMAND_EXCHANGE, "direct", durable=True)
+        exchange = await ch.declare_exchange(
+            namespaced(self._namespace, COMMAND_EXCHANGE), "direct", durable=True
+        )
         queue = await ch.declare_queue(channel, durable=True)
         await queue.bind(exchange, routing_key=channel)
         content_type = headers.get("content-type", "application/json")
@@ -87,12 +93,13 @@ class RabbitProbe:
 
     async def watch(self, channel: str, *, stream: bool = False) -> None:
         ch = await self._connection.channel()
+        name = namespaced(self._namespace, channel)
         if stream:
-            exchange = await ch.declare_exchange(channel, "topic", durable=True)
+            exchange = await ch.declare_exchange(name, "topic", durable=True)
             queue = await ch.declare_queue("", exclusive=True)
             await queue.bind(exchange, "#")
         else:
-            queue = await ch.declare_queue(channel, durable=True)
+            queue = await ch.declare_queue(name, durable=True)
         self._queues[channel] = queue
 
     async def collect(
@@ -124,22 +131,23 @@ class RabbitProbe:
 class KafkaProbe:
     """Kafka: each watched topic gets a consumer of its own group, from the start."""
 
-    def __init__(self, bootstrap: str, producer: AIOKafkaProducer) -> None:
+    def __init__(self, bootstrap: str, producer: AIOKafkaProducer, namespace: str) -> None:
         self._bootstrap = bootstrap
+        self._namespace = namespace
         self._producer = producer
         self._consumers: dict[str, AIOKafkaConsumer] = {}
 
     @classmethod
-    async def connect(cls, bootstrap: str) -> Self:
+    async def connect(cls, bootstrap: str, namespace: str) -> Self:
         producer = AIOKafkaProducer(bootstrap_servers=bootstrap, acks="all")
         await producer.start()
-        return cls(bootstrap, producer)
+        return cls(bootstrap, producer, namespace)
 
     async def send_command(
         self, channel: str, body: bytes, headers: Mapping[str, str], key: str
     ) -> None:
         await self._producer.send_and_wait(
-            channel,
+            namespaced(self._namespace, channel),
             body,
             key=key.encode(),
             headers=[(k, v.encode()) for k, v in headers.items()],
@@ -147,7 +155,7 @@ class KafkaProbe:
 
     async def watch(self, channel: str, *, stream: bool = False) -> None:
         consumer = AIOKafkaConsumer(
-            channel,
+            namespaced(self._namespace, channel),
             bootstrap_servers=self._bootstrap,
             group_id=f"probe-{uuid4().hex}",
             auto_offset_reset="earliest",
@@ -184,8 +192,10 @@ class KafkaProbe:
         await self._producer.stop()
 
 
-async def probe_for(broker_url: str) -> BrokerProbe:
-    """A probe for the transport ``broker_url`` names (``amqp://`` or ``kafka://``)."""
-    if broker_url.startswith("kafka://"):
-        return await KafkaProbe.connect(broker_url.removeprefix("kafka://"))
-    return await RabbitProbe.connect(broker_url)
+async def probe_for(settings: Settings) -> BrokerProbe:
+    """A probe on the broker and namespace of ``settings``."""
+    url = settings.broker.url.get_secret_value()
+    namespace = settings.broker.namespace
+    if url.startswith("kafka://"):
+        return await KafkaProbe.connect(url.removeprefix("kafka://"), namespace)
+    return await RabbitProbe.connect(url, namespace)

@@ -4,19 +4,26 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from uuid import uuid4
 
-from pydantic import SecretStr
+from pydantic import BaseModel, SecretStr
 
 from commerce.bootstrap import Service, build_service
 from commerce.config import BrokerSettings, DatabaseSettings, RelaySettings, Settings
 from commerce.entrypoints.app import include_routers
 from tests.support.database import ProvisionedDatabase
 
-__all__ = ["running_relay", "running_worker", "settings_for"]
+__all__ = ["environment_for", "running_relay", "running_worker", "settings_for"]
 
 
-def settings_for(database: ProvisionedDatabase, broker_url: str) -> Settings:
-    """Settings pointing at a test database and broker (Kafka tuned for quick group joins)."""
+def settings_for(
+    database: ProvisionedDatabase, broker_url: str, namespace: str | None = None
+) -> Settings:
+    """Settings pointing at a test database and broker (Kafka tuned for quick group joins).
+
+    Every call gets its own broker namespace unless one is given, so tests never consume
+    each other's messages (or a developer's running worker's).
+    """
     return Settings(
         environment="test",
         database=DatabaseSettings(
@@ -28,6 +35,7 @@ def settings_for(database: ProvisionedDatabase, broker_url: str) -> Settings:
         ),
         broker=BrokerSettings(
             url=SecretStr(broker_url),
+            namespace=namespace if namespace is not None else f"t{uuid4().hex[:12]}",
             kafka_idempotence=False,
             kafka_session_timeout_ms=2_000,
             kafka_heartbeat_interval_ms=200,
@@ -62,3 +70,24 @@ async def running_relay(service: Service) -> AsyncIterator[None]:
         with contextlib.suppress(asyncio.CancelledError):
             await asyncio.wait_for(task, 10)
         await engine.dispose()
+
+
+def environment_for(settings: Settings) -> dict[str, str]:
+    """``settings`` as the ``COMMERCE_*`` variables a worker process would read."""
+    variables: dict[str, str] = {}
+
+    def flatten(prefix: str, value: object) -> None:
+        if isinstance(value, BaseModel):
+            for name in type(value).model_fields:
+                flatten(f"{prefix}{name.upper()}__", getattr(value, name))
+            return
+        name = prefix.removesuffix("__")
+        if isinstance(value, SecretStr):
+            variables[name] = value.get_secret_value()
+        elif isinstance(value, bool):
+            variables[name] = str(value).lower()
+        elif value is not None:
+            variables[name] = str(value)
+
+    flatten("COMMERCE_", settings)
+    return variables

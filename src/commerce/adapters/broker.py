@@ -24,6 +24,7 @@ __all__ = [
     "RawMessage",
     "SubscriberDecorator",
     "Transport",
+    "namespaced",
     "text_headers",
 ]
 
@@ -97,6 +98,11 @@ class Transport(Protocol):
     async def ping(self, within: float) -> bool:
         """Whether the broker answers."""
         ...
+
+
+def namespaced(namespace: str, name: str) -> str:
+    """``name`` inside ``namespace`` (environments sharing one broker stay apart)."""
+    return f"{namespace}.{name}" if namespace else name
 
 
 def text_headers(headers: Mapping[str, Any]) -> dict[str, str]:

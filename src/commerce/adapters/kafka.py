@@ -18,6 +18,7 @@ from commerce.adapters.broker import (
     OutgoingMessage,
     RawMessage,
     SubscriberDecorator,
+    namespaced,
     text_headers,
 )
 from commerce.messages.channels import CommandChannel, EventStream
@@ -41,7 +42,9 @@ class KafkaTransport:
         idempotence: bool = True,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
+        namespace: str = "",
     ) -> None:
+        self._namespace = namespace
         self._group_timeouts = {
             "session_timeout_ms": session_timeout_ms,
             "heartbeat_interval_ms": heartbeat_interval_ms,
@@ -64,8 +67,8 @@ class KafkaTransport:
         """Consume the channel's topic in the consumer's group; commit after the handler."""
         assert isinstance(router, KafkaRouter)
         return router.subscriber(
-            channel.name,
-            group_id=channel.consumer,
+            namespaced(self._namespace, channel.name),
+            group_id=namespaced(self._namespace, channel.consumer),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             session_timeout_ms=self._group_timeouts["session_timeout_ms"],
@@ -80,7 +83,7 @@ class KafkaTransport:
             headers.setdefault("content-type", message.content_type)
         await self.broker.publish(
             message.body,
-            topic,
+            namespaced(self._namespace, topic),
             key=message.key.encode(),
             headers=headers,
             correlation_id=message.message_id,

@@ -26,22 +26,13 @@ from commerce.adapters.broker import (
     OutgoingMessage,
     RawMessage,
     SubscriberDecorator,
+    namespaced,
     text_headers,
 )
 from commerce.messages.channels import COMMAND_EXCHANGE, CommandChannel, EventStream
 from commerce.messages.envelope import HeaderStyle
 
 __all__ = ["RabbitTransport"]
-
-_COMMANDS = RabbitExchange(COMMAND_EXCHANGE, type=ExchangeType.DIRECT, durable=True)
-
-
-def _command_queue(channel: CommandChannel) -> RabbitQueue:
-    return RabbitQueue(channel.name, durable=True, routing_key=channel.name)
-
-
-def _stream_exchange(name: str) -> RabbitExchange:
-    return RabbitExchange(name, type=ExchangeType.TOPIC, durable=True)
 
 
 class RabbitTransport:
@@ -57,7 +48,12 @@ class RabbitTransport:
         middlewares: tuple[Middleware, ...] = (),
         graceful_timeout: float = 15.0,
         app_id: str = "commerce",
+        namespace: str = "",
     ) -> None:
+        self._namespace = namespace
+        self._commands = RabbitExchange(
+            namespaced(namespace, COMMAND_EXCHANGE), type=ExchangeType.DIRECT, durable=True
+        )
         self.broker = RabbitBroker(
             url,
             default_channel=Channel(prefetch_count=prefetch, publisher_confirms=True),
@@ -68,6 +64,16 @@ class RabbitTransport:
         )
         self._declared: set[str] = set()
 
+    def _command_queue(self, channel: CommandChannel) -> RabbitQueue:
+        name = namespaced(self._namespace, channel.name)
+        return RabbitQueue(name, durable=True, routing_key=name)
+
+    def _stream_exchange(self, stream: EventStream | str) -> RabbitExchange:
+        name = stream if isinstance(stream, str) else stream.name
+        return RabbitExchange(
+            namespaced(self._namespace, name), type=ExchangeType.TOPIC, durable=True
+        )
+
     def router(self, *, middlewares: tuple[Middleware, ...] = ()) -> RabbitRouter:
         """A RabbitMQ router."""
         return RabbitRouter(middlewares=middlewares)
@@ -76,8 +82,8 @@ class RabbitTransport:
         """Consume the channel's queue; ack after the handler, nack (requeue) on error."""
         assert isinstance(router, RabbitRouter)
         return router.subscriber(
-            _command_queue(channel),
-            _COMMANDS,
+            self._command_queue(channel),
+            self._commands,
             ack_policy=AckPolicy.NACK_ON_ERROR,
             title=channel.name,
             description=channel.description,
@@ -108,24 +114,25 @@ class RabbitTransport:
 
     async def send_command(self, channel: CommandChannel, message: OutgoingMessage) -> None:
         """Declare the command topology, then publish with a broker confirm."""
-        await self._declare_exchange(_COMMANDS)
-        queue = _command_queue(channel)
+        await self._declare_exchange(self._commands)
+        queue = self._command_queue(channel)
         if queue.name not in self._declared:
             declared = await self.broker.declare_queue(queue)
-            await declared.bind(COMMAND_EXCHANGE, routing_key=channel.name)
+            await declared.bind(self._commands.name, routing_key=queue.routing())
             self._declared.add(queue.name)
-        await self._send(message, exchange=_COMMANDS, routing_key=channel.name)
+        await self._send(message, exchange=self._commands, routing_key=queue.routing())
 
     async def send_event(self, stream: EventStream | str, message: OutgoingMessage) -> None:
         """Publish to the stream's topic exchange, routed by aggregate id."""
-        exchange = _stream_exchange(stream if isinstance(stream, str) else stream.name)
+        exchange = self._stream_exchange(stream)
         await self._declare_exchange(exchange)
         await self._send(message, exchange=exchange, routing_key=message.key)
 
     async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:
         """Publish to a durable queue through the default exchange."""
-        await self._declare_queue(RabbitQueue(channel, durable=True))
-        await self._send(message, exchange=None, routing_key=channel)
+        queue = RabbitQueue(namespaced(self._namespace, channel), durable=True)
+        await self._declare_queue(queue)
+        await self._send(message, exchange=None, routing_key=queue.name)
 
     def raw(self, message: Any) -> RawMessage:
         """Read an ``aio_pika.IncomingMessage``."""
