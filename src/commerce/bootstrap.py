@@ -19,12 +19,12 @@ from commerce.adapters import provisioning
 from commerce.adapters.broker import AnyRouter, OutgoingMessage, SubscriberDecorator, Transport
 from commerce.adapters.clock import SystemClock
 from commerce.adapters.database import create_engine, ping
-from commerce.adapters.dead_letters import dead_letter_middleware
 from commerce.adapters.kafka import KafkaTransport
 from commerce.adapters.logging import configure_logging, message_log_context
 from commerce.adapters.outbox_relay import OutboxRelay
 from commerce.adapters.passwords import Argon2PasswordHasher
 from commerce.adapters.rabbitmq import RabbitTransport
+from commerce.adapters.redelivery import failure_policy_middleware
 from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
 from commerce.application.context import MessageContext
 from commerce.application.processing import CommandHandler, Outcome, process_command
@@ -92,13 +92,9 @@ class Service:
     clock: SystemClock = field(default_factory=SystemClock)
 
     def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
-        """Subscribe a handler to ``channel`` with its consumer's dead-letter routing."""
+        """Subscribe a handler to ``channel`` under its consumer's failure policy."""
         consumer_router: Any = self.transport.router(
-            middlewares=(
-                dead_letter_middleware(
-                    consumer=channel.consumer, channel=channel.name, transport=self.transport
-                ),
-            )
+            middlewares=(failure_policy_middleware(channel=channel, transport=self.transport),)
         )
         router.include_router(consumer_router)
         return self.transport.command_subscriber(consumer_router, channel)

@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from faststream import StreamMessage
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.rabbit import RabbitBroker, RabbitRouter
 
@@ -89,6 +90,19 @@ class Transport(Protocol):
 
     async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:
         """Send to a plain point-to-point channel (dead letters, skipped messages)."""
+        ...
+
+    async def send_for_retry(
+        self, channel: CommandChannel, round_number: int, message: OutgoingMessage, delay: float
+    ) -> None:
+        """Park ``message`` for ``delay`` seconds, then deliver it to ``channel`` again."""
+        ...
+
+    def defer(self, message: StreamMessage[Any], *, until: float) -> None:
+        """Hold back a redelivered message until Unix time ``until``.
+
+        Raises ``NackMessage`` once the message is rescheduled; returns when it may run now.
+        """
         ...
 
     def raw(self, message: Any) -> RawMessage:

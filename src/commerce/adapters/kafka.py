@@ -6,10 +6,13 @@ same name, keyed by aggregate id so order holds per aggregate within a partition
 
 from __future__ import annotations
 
+import asyncio
+import time
 from typing import Any
 
-from aiokafka import ConsumerRecord
-from faststream import AckPolicy
+from aiokafka import ConsumerRecord, TopicPartition
+from faststream import AckPolicy, StreamMessage
+from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaBroker, KafkaRouter
 
 from commerce.adapters.broker import (
@@ -25,6 +28,12 @@ from commerce.messages.channels import CommandChannel, EventStream
 from commerce.messages.envelope import HeaderStyle
 
 __all__ = ["KafkaTransport"]
+
+
+def _resume(consumer: Any, partition: TopicPartition) -> None:
+    """Resume a paused partition unless a rebalance took it away meanwhile."""
+    if partition in consumer.assignment():
+        consumer.resume(partition)
 
 
 class KafkaTransport:
@@ -66,8 +75,9 @@ class KafkaTransport:
     def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
         """Consume the channel's topic in the consumer's group; commit after the handler."""
         assert isinstance(router, KafkaRouter)
+        topics = (channel.name, *channel.retry_channels)
         return router.subscriber(
-            namespaced(self._namespace, channel.name),
+            *(namespaced(self._namespace, topic) for topic in topics),
             group_id=namespaced(self._namespace, channel.consumer),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
@@ -100,6 +110,29 @@ class KafkaTransport:
     async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:
         """Produce to a plain topic."""
         await self._send(channel, message)
+
+    async def send_for_retry(
+        self, channel: CommandChannel, round_number: int, message: OutgoingMessage, delay: float
+    ) -> None:
+        """Produce to the round's retry topic; its not-before header holds it back."""
+        await self._send(channel.retry_channels[round_number - 1], message)
+
+    def defer(self, message: StreamMessage[Any], *, until: float) -> None:
+        """Pause the record's partition until ``until``, rewinding to the record.
+
+        The consumer keeps polling (and heartbeating) its other partitions; nothing sleeps.
+        """
+        delay = until - time.time()
+        if delay <= 0:
+            return
+        record = message.raw_message
+        consumer = getattr(message, "consumer", None)
+        if consumer is None or not isinstance(record, ConsumerRecord):
+            return
+        partition = TopicPartition(record.topic, record.partition)
+        consumer.pause(partition)
+        asyncio.get_running_loop().call_later(delay, _resume, consumer, partition)
+        raise NackMessage
 
     def raw(self, message: Any) -> RawMessage:
         """Read an ``aiokafka.ConsumerRecord``."""

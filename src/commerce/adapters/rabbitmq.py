@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from aio_pika import IncomingMessage
-from faststream import AckPolicy
+from faststream import AckPolicy, StreamMessage
 from faststream.rabbit import (
     ExchangeType,
     RabbitBroker,
@@ -133,6 +133,36 @@ class RabbitTransport:
         queue = RabbitQueue(namespaced(self._namespace, channel), durable=True)
         await self._declare_queue(queue)
         await self._send(message, exchange=None, routing_key=queue.name)
+
+    async def send_for_retry(
+        self, channel: CommandChannel, round_number: int, message: OutgoingMessage, delay: float
+    ) -> None:
+        """Publish to the round's delay queue; its TTL dead-letters it back to the work queue.
+
+        Per-message ``expiration`` carries the jittered delay; a queue per round keeps
+        delays alike, so a message at the head never holds back one that is due long before.
+        """
+        work_queue = self._command_queue(channel)
+        queue = RabbitQueue(
+            namespaced(self._namespace, channel.retry_channels[round_number - 1]),
+            durable=True,
+            arguments={
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": work_queue.name,
+            },
+        )
+        await self._declare_queue(queue)
+        await self.broker.publish(
+            message.body,
+            routing_key=queue.name,
+            headers=dict(message.headers),
+            content_type=message.content_type,
+            expiration=max(1, round(delay * 1000)) / 1000,
+            persist=True,
+        )
+
+    def defer(self, message: StreamMessage[Any], *, until: float) -> None:
+        """Nothing to do: the delay queue's TTL already held the message back."""
 
     def raw(self, message: Any) -> RawMessage:
         """Read an ``aio_pika.IncomingMessage``."""

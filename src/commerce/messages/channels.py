@@ -8,16 +8,19 @@ stream is a topic of the same name, keyed by aggregate id.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 __all__ = [
     "COMMAND_EXCHANGE",
+    "DEFAULT_RETRY",
     "REGISTER_USER",
     "REJECTIONS",
     "USERS",
     "CommandChannel",
     "EventStream",
+    "RetryPolicy",
     "dead_letter_channel",
+    "retry_channel",
     "skipped_channel",
 ]
 
@@ -27,6 +30,47 @@ COMMAND_EXCHANGE = "commerce.commands"
 def dead_letter_channel(consumer: str) -> str:
     """Where a consumer parks messages it cannot process."""
     return f"{consumer}.dlq"
+
+
+def retry_channel(consumer: str, round_number: int) -> str:
+    """Where a consumer's messages wait for delayed redelivery round ``round_number``."""
+    return f"{consumer}.retry.{round_number}"
+
+
+@dataclass(frozen=True, slots=True)
+class RetryPolicy:
+    """How a consumer retries a transient failure before dead-lettering the message.
+
+    First ``immediate`` in-process retries, then one delayed redelivery through the broker
+    per entry of ``delays`` (seconds, each spread by ±``jitter``), then the DLQ. Decode,
+    schema and envelope errors, and the ``permanent`` exception types, skip all retries.
+    """
+
+    immediate: int = 2
+    delays: tuple[float, ...] = (1.0, 10.0, 60.0)
+    jitter: float = 0.2
+    permanent: tuple[type[BaseException], ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.immediate < 0 or not 0 <= self.jitter < 1 or any(d <= 0 for d in self.delays):
+            raise ValueError(f"invalid retry policy: {self!r}")
+
+    def delay(self, round_number: int, unit_random: float) -> float:
+        """Seconds to wait before delayed round ``round_number`` (1-based).
+
+        ``unit_random`` in [0, 1) picks the point within the ±jitter band.
+        """
+        base = self.delays[round_number - 1]
+        return base * (1 - self.jitter + 2 * self.jitter * unit_random)
+
+    @property
+    def rounds(self) -> int:
+        """How many delayed redeliveries the policy allows."""
+        return len(self.delays)
+
+
+DEFAULT_RETRY = RetryPolicy()
+"""Two immediate retries, then redelivery after about 1 s, 10 s and 60 s."""
 
 
 def skipped_channel(consumer: str) -> str:
@@ -40,6 +84,7 @@ class CommandChannel:
 
     name: str
     description: str
+    retry: RetryPolicy = field(default=DEFAULT_RETRY)
 
     @property
     def consumer(self) -> str:
@@ -55,6 +100,11 @@ class CommandChannel:
     def skipped(self) -> str:
         """The consumer's channel for messages of unknown type."""
         return skipped_channel(self.consumer)
+
+    @property
+    def retry_channels(self) -> tuple[str, ...]:
+        """The consumer's delayed-redelivery channels, one per round."""
+        return tuple(retry_channel(self.consumer, n) for n in range(1, self.retry.rounds + 1))
 
 
 @dataclass(frozen=True, slots=True)
