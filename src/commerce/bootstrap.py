@@ -164,6 +164,9 @@ class Service:
             listen_dsn=self.settings.database.relay_url.get_secret_value(),
             batch_size=self.settings.relay.batch_size,
             poll_interval=self.settings.relay.poll_interval_seconds,
+            sent_retention=self.settings.relay.sent_retention_hours * 3600,
+            inbox_retention=self.settings.relay.inbox_retention_days * 86_400,
+            purge_interval=self.settings.relay.purge_interval_seconds,
         )
 
     def relay_engine(self) -> AsyncEngine:

@@ -118,6 +118,11 @@ class RelaySettings(BaseModel):
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
     embedded: bool = False
+    sent_retention_hours: Annotated[float, Field(gt=0)] = 24.0
+    """How long published outbox rows are kept (for diagnosis) before the relay purges them."""
+    inbox_retention_days: Annotated[float, Field(gt=0)] = 7.0
+    """How long inbox rows are kept; must outlast the longest retry schedule."""
+    purge_interval_seconds: Annotated[float, Field(gt=0)] = 300.0
 
 
 class LogSettings(BaseModel):

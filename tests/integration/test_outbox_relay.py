@@ -3,17 +3,18 @@
 import asyncio
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from commerce.adapters.database import create_engine, set_tenant
-from commerce.adapters.orm import outbox
+from commerce.adapters.database import create_engine, set_tenant, tenant_transaction
+from commerce.adapters.orm import inbox, outbox
 from commerce.adapters.outbox import OutboxWriter
 from commerce.application.context import MessageContext
+from commerce.bootstrap import build_service
 from commerce.domain.events import UserRegistered
 from commerce.domain.values import EmailAddress, TenantId, UserId, new_uuid7
 from commerce.messages.channels import USERS
@@ -185,3 +186,114 @@ async def test_an_unreadable_row_is_parked_and_does_not_block_the_rows_behind_it
     assert parked.sent_at is None
     assert parked.failed_at is not None
     assert "specversion" in parked.last_error
+
+
+async def test_retention_purges_old_sent_rows_and_old_inbox_rows_only(
+    provisioned_database: ProvisionedDatabase, rabbit_url: str, relay_engine: AsyncEngine
+) -> None:
+    tenant = TenantId(uuid4())
+    engine = create_engine(provisioned_database.app_url, pool_size=2)
+    old, recent = uuid4(), uuid4()
+    try:
+        async with engine.begin() as connection:
+            await set_tenant(connection, tenant.value)
+            for marker in ("old", "recent", "unsent"):
+                await _stage(connection, tenant, f"{marker}-{tenant.value.hex[:8]}@example.com")
+            await connection.execute(
+                inbox.insert(),
+                [
+                    {
+                        "consumer": "retention",
+                        "message_id": old,
+                        "tenant_id": tenant.value,
+                        "received_at": datetime.now(UTC) - timedelta(days=8),
+                    },
+                    {
+                        "consumer": "retention",
+                        "message_id": recent,
+                        "tenant_id": tenant.value,
+                        "received_at": datetime.now(UTC),
+                    },
+                ],
+            )
+    finally:
+        await engine.dispose()
+    async with relay_engine.begin() as connection:
+        rows = (
+            await connection.execute(
+                select(outbox.c.position, outbox.c.payload)
+                .where(outbox.c.tenant_id == tenant.value)
+                .order_by(outbox.c.position)
+            )
+        ).all()
+        ages = {"old": timedelta(hours=30), "recent": timedelta(hours=1)}
+        for position, payload in rows:
+            marker = payload["email"].split("-")[0]
+            if marker in ages:
+                await connection.execute(
+                    outbox.update()
+                    .where(outbox.c.position == position)
+                    .values(sent_at=datetime.now(UTC) - ages[marker])
+                )
+    settings = settings_for(provisioned_database, rabbit_url)
+    relay = build_service(settings).relay(relay_engine)
+    await relay.purge()
+    async with relay_engine.connect() as connection:
+        left = (
+            await connection.scalars(
+                select(outbox.c.payload["email"].astext).where(outbox.c.tenant_id == tenant.value)
+            )
+        ).all()
+    app = create_engine(provisioned_database.app_url, pool_size=1)
+    try:
+        async with tenant_transaction(app, tenant.value) as connection:
+            inbox_left = (
+                await connection.scalars(
+                    select(inbox.c.message_id).where(inbox.c.consumer == "retention")
+                )
+            ).all()
+    finally:
+        await app.dispose()
+    assert sorted(email.split("-")[0] for email in left) == ["recent", "unsent"]
+    assert inbox_left == [recent], "only the inbox row inside the retention window is kept"
+
+
+async def test_two_relays_keep_each_aggregates_events_in_order(
+    provisioned_database: ProvisionedDatabase, broker_url: str
+) -> None:
+    tenant = TenantId(uuid4())
+    marker = uuid4().hex[:12]
+    aggregates, versions = 6, 15
+    engine = create_engine(provisioned_database.app_url, pool_size=8)
+    settings = settings_for(provisioned_database, broker_url)
+    probe = await probe_for(settings)
+
+    async def write_history(aggregate: int) -> None:
+        user_id = UserId.new()
+        for version in range(versions):
+            async with engine.begin() as connection:
+                await _stage(
+                    connection, tenant, f"{marker}-{aggregate}-{version}@example.com", user_id
+                )
+
+    try:
+        await probe.watch(USERS.name, stream=True)
+        async with (
+            running_worker(settings) as service,
+            running_relay(service),
+            running_relay(service),
+        ):
+            await asyncio.gather(*(write_history(a) for a in range(aggregates)))
+            published = await probe.collect(
+                USERS.name, _marked(marker), count=aggregates * versions
+            )
+    finally:
+        await probe.close()
+        await engine.dispose()
+    seen: dict[str, list[int]] = {}
+    for email in _emails(published):
+        _, aggregate, version = email.split("@")[0].split("-")
+        seen.setdefault(aggregate, []).append(int(version))
+    assert len(seen) == aggregates
+    for history in seen.values():
+        assert history == list(range(versions)), "each aggregate's events arrive in order"

@@ -98,7 +98,6 @@ outbox = Table(
 )
 Index(
     "ix_outbox_unsent",
-    outbox.c.txid,
     outbox.c.position,
     postgresql_where=outbox.c.sent_at.is_(None) & outbox.c.failed_at.is_(None),
 )

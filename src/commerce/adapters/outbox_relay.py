@@ -1,17 +1,29 @@
 """The outbox relay: publishes committed outbox rows, in order, with broker confirms.
 
-Each pass locks a batch with ``FOR UPDATE SKIP LOCKED`` (so several relays can run),
-takes only rows whose transaction id is below the oldest still-running transaction
-(``pg_snapshot_xmin``), so a row of a transaction still open when the relay reads is
-never skipped, publishes them in (transaction, position) order and marks them sent in the
-same transaction. It wakes on ``NOTIFY`` and polls as a fallback.
+Each pass, in one transaction:
+
+* takes only rows whose transaction id is below the oldest still-running transaction
+  (``pg_snapshot_xmin``): a row of a transaction still open when the relay reads is never
+  skipped, it waits;
+* orders them by ``position``. Outbox rows are inserted at commit, after the writer holds
+  its aggregate's lock, so for one aggregate position order is commit order (transaction
+  ids are not: they are assigned at a transaction's first write);
+* takes a transaction-scoped advisory lock per aggregate, so with several relays all
+  unsent rows of one aggregate go through one relay at a time, in order, while other
+  aggregates proceed in parallel (``FOR UPDATE SKIP LOCKED`` alone would let a second
+  relay publish version 2 while the first still publishes version 1);
+* publishes with broker confirms and marks the rows sent before committing.
+
+It wakes on ``NOTIFY`` and polls as a fallback; repeated failures back off.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from collections.abc import Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
@@ -21,6 +33,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.adapters.broker import OutgoingMessage, Transport
+from commerce.adapters.inbox import purge_inbox
 from commerce.adapters.outbox import OUTBOX_CHANNEL
 from commerce.messages.envelope import EnvelopeError, parse_envelope
 
@@ -32,16 +45,22 @@ _CLAIM = text(
     FROM outbox
     WHERE sent_at IS NULL AND failed_at IS NULL
       AND txid < pg_snapshot_xmin(pg_current_snapshot())
-    ORDER BY txid, position
+      AND pg_try_advisory_xact_lock(:lock_space, hashtext(aggregate_type || ':' || aggregate_id))
+    ORDER BY position
     LIMIT :limit
     FOR UPDATE SKIP LOCKED
     """
 )
+_LOCK_SPACE = 0x0B0C  # advisory-lock namespace of the relay's per-aggregate locks
 _MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE position = ANY(:positions)")
 _MARK_FAILED = text(
     "UPDATE outbox SET failed_at = now(), last_error = :error WHERE position = :position"
 )
 _MAX_ERROR = 2_000
+_PURGE_SENT = text(
+    "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => :age)"
+)
+_MAX_BACKOFF_SECONDS = 30.0
 _log = structlog.get_logger("commerce.relay")
 
 
@@ -56,18 +75,26 @@ class OutboxRelay:
         listen_dsn: str,
         batch_size: int,
         poll_interval: float,
+        sent_retention: float = 86_400.0,
+        inbox_retention: float = 7 * 86_400.0,
+        purge_interval: float = 300.0,
     ) -> None:
         self._engine = engine
         self._transport = transport
         self._listen_dsn = listen_dsn.replace("postgresql+asyncpg://", "postgresql://")
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._sent_retention = sent_retention
+        self._inbox_retention = inbox_retention
+        self._purge_interval = purge_interval
+        self._next_purge = 0.0
         self._wake = asyncio.Event()
 
     async def publish_batch(self) -> int:
         """Publish one batch; returns how many rows were sent (0 when idle)."""
         async with self._engine.begin() as connection:
-            rows = (await connection.execute(_CLAIM, {"limit": self._batch_size})).all()
+            claim = {"limit": self._batch_size, "lock_space": _LOCK_SPACE}
+            rows = (await connection.execute(_CLAIM, claim)).all()
             if not rows:
                 return 0
             sent = await self._publish(connection, rows)
@@ -110,18 +137,44 @@ class OutboxRelay:
             total += sent
         return total
 
+    async def purge(self) -> tuple[int, int]:
+        """Delete sent outbox rows and inbox rows past their retention; returns the counts.
+
+        The inbox keeps rows longer than any retry schedule, so a late redelivery is still
+        recognised as a duplicate.
+        """
+        async with self._engine.begin() as connection:
+            sent = await connection.execute(_PURGE_SENT, {"age": self._sent_retention})
+            inbox = await purge_inbox(
+                connection, older_than=datetime.now(UTC) - timedelta(seconds=self._inbox_retention)
+            )
+        return sent.rowcount, inbox
+
+    async def _purge_when_due(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_purge:
+            self._next_purge = now + self._purge_interval
+            sent, inbox = await self.purge()
+            if sent or inbox:
+                _log.info("retention purge", outbox_rows=sent, inbox_rows=inbox)
+
     async def run(self, stop: asyncio.Event) -> None:
         """Relay until ``stop`` is set: drain, then sleep until NOTIFY or the poll timer."""
         listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
+        failures = 0
         try:
             while not stop.is_set():
                 try:
                     sent = await self.drain()
                     if sent:
                         _log.debug("outbox rows published", count=sent)
+                    await self._purge_when_due()
+                    failures = 0
                 except Exception:
-                    _log.exception("relay pass failed; retrying")
-                    await _sleep_or_stop(stop, self._poll_interval)
+                    failures += 1
+                    backoff = min(self._poll_interval * 2 ** (failures - 1), _MAX_BACKOFF_SECONDS)
+                    _log.exception("relay pass failed; retrying", retry_in_seconds=backoff)
+                    await _sleep_or_stop(stop, backoff)
                     continue
                 self._wake.clear()
                 waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]

@@ -77,7 +77,7 @@ def upgrade() -> None:
     op.create_index(
         "ix_outbox_unsent",
         "outbox",
-        ["txid", "position"],
+        ["position"],
         postgresql_where=sa.text("sent_at IS NULL AND failed_at IS NULL"),
     )
 
