@@ -88,7 +88,7 @@ class Service:
     transport: Transport
     engine: AsyncEngine
     open_unit_of_work: SqlUnitOfWorkFactory
-    hasher: Argon2PasswordHasher = field(default_factory=Argon2PasswordHasher)
+    hasher: Argon2PasswordHasher
     clock: SystemClock = field(default_factory=SystemClock)
 
     def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
@@ -216,6 +216,11 @@ def build_service(settings: Settings) -> Service:
         transport=build_transport(settings),
         engine=engine,
         open_unit_of_work=SqlUnitOfWorkFactory(engine, source=SOURCE),
+        hasher=Argon2PasswordHasher(
+            memory_kib=settings.passwords.memory_kib,
+            time_cost=settings.passwords.time_cost,
+            parallelism=settings.passwords.parallelism,
+        ),
     )
 
 

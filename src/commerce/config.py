@@ -22,6 +22,7 @@ __all__ = [
     "InvalidSettingsError",
     "LogSettings",
     "OtelSettings",
+    "PasswordHashingSettings",
     "RedisSettings",
     "RelaySettings",
     "Settings",
@@ -132,6 +133,14 @@ class LogSettings(BaseModel):
     json_output: bool = True
 
 
+class PasswordHashingSettings(BaseModel):
+    """argon2id cost (RFC 9106 second recommendation by default: 64 MiB, 3 passes)."""
+
+    memory_kib: Annotated[int, Field(ge=8, le=4_194_304)] = 65_536
+    time_cost: Annotated[int, Field(ge=1, le=64)] = 3
+    parallelism: Annotated[int, Field(ge=1, le=64)] = 4
+
+
 class OtelSettings(BaseModel):
     """OpenTelemetry export; off unless an endpoint is set."""
 
@@ -158,6 +167,7 @@ class Settings(BaseSettings):
     relay: RelaySettings = RelaySettings()
     log: LogSettings = LogSettings()
     otel: OtelSettings = OtelSettings()
+    passwords: PasswordHashingSettings = PasswordHashingSettings()
 
 
 class InvalidSettingsError(Exception):

@@ -9,7 +9,13 @@ from uuid import uuid4
 from pydantic import BaseModel, SecretStr
 
 from commerce.bootstrap import Service, build_service
-from commerce.config import BrokerSettings, DatabaseSettings, RelaySettings, Settings
+from commerce.config import (
+    BrokerSettings,
+    DatabaseSettings,
+    PasswordHashingSettings,
+    RelaySettings,
+    Settings,
+)
 from commerce.entrypoints.app import include_routers
 from tests.support.database import ProvisionedDatabase
 
@@ -41,6 +47,7 @@ def settings_for(
             kafka_heartbeat_interval_ms=200,
         ),
         relay=RelaySettings(poll_interval_seconds=0.5, batch_size=100),
+        passwords=PasswordHashingSettings(memory_kib=1024, time_cost=1, parallelism=1),
     )
 
 

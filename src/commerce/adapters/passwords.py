@@ -13,8 +13,12 @@ __all__ = ["Argon2PasswordHasher"]
 class Argon2PasswordHasher:
     """:class:`commerce.application.ports.PasswordHasher` with argon2id (RFC 9106 defaults)."""
 
-    def __init__(self, hasher: PasswordHasher | None = None) -> None:
-        self._hasher = hasher or PasswordHasher()
+    def __init__(
+        self, *, memory_kib: int = 65_536, time_cost: int = 3, parallelism: int = 4
+    ) -> None:
+        self._hasher = PasswordHasher(
+            memory_cost=memory_kib, time_cost=time_cost, parallelism=parallelism
+        )
 
     async def hash(self, password: str) -> str:
         """Hash in a worker thread: argon2 is deliberately slow and memory-hard."""
