@@ -65,3 +65,9 @@ test: lint typecheck imports asyncapi-check actionlint pytest ## Everything CI r
 
 bench: install ## Benchmarks (not part of make test)
 	$(UV) run pytest tests/performance -m performance
+
+DOCS_PORT ?= 8000
+docs: install node ## Serve the AsyncAPI docs page offline at :8000/docs (DOCS_PORT=...; no broker needed)
+	@echo "AsyncAPI docs: http://127.0.0.1:$(DOCS_PORT)/docs (the worker serves the same page)"
+	$(UV) run uvicorn --factory commerce.entrypoints.docs_server:docs_app \
+	  --host 127.0.0.1 --port $(DOCS_PORT) --no-access-log

@@ -1,10 +1,14 @@
 #!/usr/bin/env bash
 # Make sure the local services the tests need are up: PostgreSQL, Redis and RabbitMQ
-# (with the rabbitmq_consistent_hash_exchange plugin). Idempotent: a service that already
-# answers is left alone, so on a healthy machine this is a quick no-op.
+# (with the rabbitmq_consistent_hash_exchange plugin), and that promtool (Debian package
+# prometheus; the tests lint /metrics with it) and chromium (the /docs page test renders
+# with it) are installed. Idempotent: a service that
+# already answers, or a tool already installed, is left alone, so on a healthy machine
+# this is a quick no-op.
 #
 #   scripts/services.sh                    # all of them
-#   scripts/services.sh postgres redis     # only some (postgres, redis, rabbitmq)
+#   scripts/services.sh postgres redis     # only some (postgres, redis, rabbitmq, promtool,
+#                                          # chromium)
 #
 # Environment: SERVICES_TIMEOUT (seconds to wait for each service, default 60).
 # A service that does not answer in time fails the script with a message naming it.
@@ -85,9 +89,50 @@ rabbitmq_plugins() {
     log "RabbitMQ plugins enabled: ${RABBITMQ_PLUGINS[*]}"
 }
 
+# ------------------------------------------------------------------ promtool (a test tool)
+# Installed only when missing; needs root (as in CI), else it says how and goes on.
+promtool_install() {
+    if command -v promtool > /dev/null; then
+        log "promtool is installed"
+        return 0
+    fi
+    if ((EUID != 0)); then
+        log "promtool is missing; install it with: sudo apt-get install --no-install-recommends prometheus"
+        return 0
+    fi
+    log "promtool is missing; installing Debian's prometheus package"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq > /dev/null \
+        || die "promtool: apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends prometheus \
+        > /dev/null || die "promtool: apt-get install prometheus failed"
+    command -v promtool > /dev/null || die "promtool: not found after installing prometheus"
+    log "promtool installed: $(promtool --version 2>&1 | head -n 1)"
+}
+
+# ------------------------------------------------------------------ Chromium (a test tool)
+# Headless Chromium renders the /docs page in tests/e2e/test_docs_page.py. Installed only
+# when /usr/bin/chromium is missing; needs root (as in CI), else it says how and goes on.
+chromium_install() {
+    if [[ -x /usr/bin/chromium ]]; then
+        log "chromium is installed"
+        return 0
+    fi
+    if ((EUID != 0)); then
+        log "chromium is missing; install it with: sudo apt-get install chromium"
+        return 0
+    fi
+    log "chromium is missing; installing Debian's chromium package"
+    DEBIAN_FRONTEND=noninteractive apt-get update -qq > /dev/null \
+        || die "chromium: apt-get update failed"
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium > /dev/null \
+        || die "chromium: apt-get install chromium failed"
+    [[ -x /usr/bin/chromium ]] || die "chromium: /usr/bin/chromium not found after installing"
+    log "chromium installed: $(/usr/bin/chromium --version 2> /dev/null | head -n 1)"
+}
+
 main() {
     local services=("$@")
-    ((${#services[@]})) || services=(postgres redis rabbitmq)
+    ((${#services[@]})) || services=(postgres redis rabbitmq promtool chromium)
     local service
     for service in "${services[@]}"; do
         case $service in
@@ -97,7 +142,9 @@ main() {
                 ensure RabbitMQ rabbitmq_up rabbitmq_start
                 rabbitmq_plugins
                 ;;
-            *) die "unknown service '$service' (known: postgres, redis, rabbitmq)" ;;
+            promtool) promtool_install ;;
+            chromium) chromium_install ;;
+            *) die "unknown service '$service' (known: postgres, redis, rabbitmq, promtool, chromium)" ;;
         esac
     done
 }

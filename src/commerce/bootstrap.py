@@ -12,36 +12,75 @@ from typing import Any
 from urllib.parse import urlsplit
 
 import structlog
+from opentelemetry.sdk.trace import TracerProvider
+from opentelemetry.trace import Tracer
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.adapters import provisioning
 from commerce.adapters.broker import AnyRouter, OutgoingMessage, SubscriberDecorator, Transport
+from commerce.adapters.chaos import FaultInjector
 from commerce.adapters.clock import SystemClock
 from commerce.adapters.database import create_engine, ping
+from commerce.adapters.dead_letter_console import (
+    ARCHIVER_GROUP,
+    DeadLetterArchiver,
+    DeadLetterConsole,
+    DeadLetterNotFoundError,
+    InvalidDeadLetterEditError,
+    pretty_body,
+)
+from commerce.adapters.dead_letter_store import (
+    DeadLetter,
+    DeadLetterFilter,
+    DeadLetterStatus,
+    DeadLetterStore,
+)
 from commerce.adapters.kafka import KafkaTransport
+from commerce.adapters.log_context import bind_message_context
 from commerce.adapters.logging import configure_logging, message_log_context
+from commerce.adapters.metrics import exposition as metrics_exposition
+from commerce.adapters.metrics import measure_broker, observe_command, serve_metrics
 from commerce.adapters.outbox_relay import OutboxRelay
 from commerce.adapters.passwords import Argon2PasswordHasher
 from commerce.adapters.rabbitmq import RabbitTransport
+from commerce.adapters.redaction import secrets_in
 from commerce.adapters.redelivery import failure_policy_middleware
+from commerce.adapters.telemetry import (
+    TRACER_NAME,
+    build_tracer_provider,
+    command_span,
+    trace_consumers,
+    trace_context_of,
+)
 from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
 from commerce.application.context import MessageContext
 from commerce.application.processing import CommandHandler, Outcome, process_command
 from commerce.config import BrokerTransport, Settings
 from commerce.domain.values import TenantId
+from commerce.messages.catalogue import COMMAND_CHANNELS
 from commerce.messages.channels import CommandChannel
 from commerce.messages.commands import Command
 from commerce.messages.envelope import Envelope
 
 __all__ = [
     "AnyRouter",
+    "DeadLetter",
+    "DeadLetterConsole",
+    "DeadLetterFilter",
+    "DeadLetterNotFoundError",
+    "DeadLetterStatus",
+    "InvalidDeadLetterEditError",
     "Service",
     "build_service",
     "build_transport",
     "configure_logging_from",
+    "dead_letter_console",
+    "metrics_exposition",
     "migrate_database",
+    "pretty_body",
     "provision_database",
+    "serve_relay_metrics",
 ]
 
 SOURCE = "/commerce"
@@ -51,8 +90,16 @@ _log = structlog.get_logger("commerce.service")
 
 
 def configure_logging_from(settings: Settings) -> None:
-    """Apply the log settings."""
-    configure_logging(level=settings.log.level, json_output=settings.log.json_output)
+    """Apply the log settings; every secret setting is masked in the logs."""
+    configure_logging(
+        level=settings.log.level, json_output=settings.log.json_output, secrets=secrets_in(settings)
+    )
+
+
+def serve_relay_metrics(settings: Settings) -> Callable[[], None] | None:
+    """Serve ``/metrics`` for a standalone relay on ``COMMERCE_RELAY__METRICS_PORT`` (if set)."""
+    port = settings.relay.metrics_port
+    return serve_metrics(port, host=settings.http.host) if port else None
 
 
 def build_transport(settings: Settings) -> Transport:
@@ -90,6 +137,13 @@ class Service:
     open_unit_of_work: SqlUnitOfWorkFactory
     hasher: Argon2PasswordHasher
     clock: SystemClock = field(default_factory=SystemClock)
+    faults: FaultInjector = field(default_factory=FaultInjector)
+    tracer_provider: TracerProvider = field(default_factory=TracerProvider)
+
+    @property
+    def tracer(self) -> Tracer:
+        """The tracer of the service's own spans (handle, commit, relay publish)."""
+        return self.tracer_provider.get_tracer(TRACER_NAME)
 
     def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
         """Subscribe a handler to ``channel`` under its consumer's failure policy."""
@@ -99,6 +153,11 @@ class Service:
         router.include_router(consumer_router)
         return self.transport.command_subscriber(consumer_router, channel)
 
+    def archive_dead_letters(self, router: AnyRouter, channel: CommandChannel) -> None:
+        """Subscribe the archiver of ``channel``'s DLQ: each dead letter becomes a store row."""
+        archiver = DeadLetterArchiver(DeadLetterStore(self.engine), self.transport, channel)
+        self.transport.channel_subscriber(router, channel.dead_letters, ARCHIVER_GROUP)(archiver)
+
     async def execute(
         self,
         channel: CommandChannel,
@@ -106,32 +165,46 @@ class Service:
         command: Command,
         handler: CommandHandler,
     ) -> Outcome:
-        """Run ``handler`` for ``command`` exactly once, inside the message's transaction."""
-        context = MessageContext(
-            message_id=envelope.id,
-            message_type=envelope.type,
-            tenant_id=TenantId(envelope.tenant_id),
-            correlation_id=envelope.correlation_id,
-            causation_id=envelope.causation_id,
-            traceparent=envelope.traceparent,
-            tracestate=envelope.tracestate,
-        )
-        with message_log_context(
-            message_id=envelope.id,
-            correlation_id=envelope.correlation_id,
-            causation_id=envelope.causation_id,
-            tenant_id=envelope.tenant_id,
-            message_type=envelope.type,
-            traceparent=envelope.traceparent,
+        """Run ``handler`` for ``command`` exactly once, inside the message's transaction.
+
+        Traced as ``handle <Command>`` (whose context the events it causes carry), counted
+        and timed by consumer and outcome.
+        """
+        with (
+            observe_command(channel.consumer) as observed,
+            command_span(self.tracer, command, envelope, consumer=channel.consumer) as span,
         ):
-            outcome = await process_command(
-                consumer=channel.consumer,
-                context=context,
-                aggregate_id=command.aggregate_key(),
-                handler=handler,
-                open_unit_of_work=self.open_unit_of_work,
+            traceparent, tracestate = trace_context_of(
+                span, default=(envelope.traceparent, envelope.tracestate)
             )
-            _log.info("command processed", outcome=outcome.value, consumer=channel.consumer)
+            context = MessageContext(
+                message_id=envelope.id,
+                message_type=envelope.type,
+                tenant_id=TenantId(envelope.tenant_id),
+                correlation_id=envelope.correlation_id,
+                causation_id=envelope.causation_id,
+                traceparent=traceparent,
+                tracestate=tracestate,
+            )
+            with message_log_context(
+                message_id=envelope.id,
+                correlation_id=envelope.correlation_id,
+                causation_id=envelope.causation_id,
+                tenant_id=envelope.tenant_id,
+                message_type=envelope.type,
+                traceparent=traceparent,
+            ):
+                self.faults.before_handling(envelope.id)
+                outcome = await process_command(
+                    consumer=channel.consumer,
+                    context=context,
+                    aggregate_id=command.aggregate_key(),
+                    handler=handler,
+                    open_unit_of_work=self.open_unit_of_work,
+                )
+                _log.info("command processed", outcome=outcome.value, consumer=channel.consumer)
+            observed.outcome = outcome.value
+            span.set_attribute("commerce.outcome", outcome.value)
         return outcome
 
     async def send_command(
@@ -167,6 +240,7 @@ class Service:
             sent_retention=self.settings.relay.sent_retention_hours * 3600,
             inbox_retention=self.settings.relay.inbox_retention_days * 86_400,
             purge_interval=self.settings.relay.purge_interval_seconds,
+            tracer=self.tracer,
         )
 
     def relay_engine(self) -> AsyncEngine:
@@ -199,12 +273,23 @@ class Service:
             raise ConnectionError(f"broker at {urlsplit(url).netloc or url} does not answer")
 
     async def close(self) -> None:
-        """Release pooled connections."""
+        """Release pooled connections; hand finished spans to the exporter."""
         await self.engine.dispose()
+        self.tracer_provider.force_flush(5_000)
 
 
-def build_service(settings: Settings) -> Service:
-    """Wire the service from settings (connections open lazily)."""
+def build_service(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> Service:
+    """Wire the service from settings (connections open lazily).
+
+    ``tracer_provider`` replaces the one built from ``COMMERCE_OTEL__ENDPOINT`` (tests).
+    """
+    provider = tracer_provider or build_tracer_provider(
+        service_name=settings.service_name, endpoint=settings.otel.endpoint
+    )
+    transport = build_transport(settings)
+    trace_consumers(transport.broker, provider)
+    bind_message_context(transport.broker)  # outermost: every line of a message names it
+    measure_broker(transport.broker, app_name=settings.service_name)
     engine = create_engine(
         settings.database.url.get_secret_value(),
         pool_size=settings.database.pool_size,
@@ -213,15 +298,30 @@ def build_service(settings: Settings) -> Service:
     )
     return Service(
         settings=settings,
-        transport=build_transport(settings),
+        transport=transport,
         engine=engine,
-        open_unit_of_work=SqlUnitOfWorkFactory(engine, source=SOURCE),
+        open_unit_of_work=SqlUnitOfWorkFactory(
+            engine, source=SOURCE, tracer=provider.get_tracer(TRACER_NAME)
+        ),
         hasher=Argon2PasswordHasher(
             memory_kib=settings.passwords.memory_kib,
             time_cost=settings.passwords.time_cost,
             parallelism=settings.passwords.parallelism,
         ),
+        faults=FaultInjector(settings.chaos.transient_failure_rate),
+        tracer_provider=provider,
     )
+
+
+def dead_letter_console(settings: Settings) -> DeadLetterConsole:
+    """Operators' dead-letter console, as the owner role (``COMMERCE_DATABASE__MIGRATION_URL``)."""
+    engine = create_engine(
+        settings.database.migration_url.get_secret_value(),
+        pool_size=2,
+        max_overflow=0,
+        application_name=f"{settings.service_name}-dlq",
+    )
+    return DeadLetterConsole(engine, build_transport(settings), channels=COMMAND_CHANNELS)
 
 
 def _role_of(url: str) -> str:

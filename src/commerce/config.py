@@ -8,6 +8,7 @@ receives plain values. Secrets are :class:`pydantic.SecretStr`, so they never ap
 from __future__ import annotations
 
 from enum import StrEnum
+from pathlib import Path
 from typing import Annotated, Literal
 from urllib.parse import urlsplit
 
@@ -17,6 +18,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "BrokerSettings",
     "BrokerTransport",
+    "ChaosSettings",
     "DatabaseSettings",
     "HttpSettings",
     "InvalidSettingsError",
@@ -111,6 +113,9 @@ class HttpSettings(BaseModel):
 
     host: str = "127.0.0.1"
     port: Annotated[int, Field(ge=1, le=65_535)] = 8000
+    docs_assets_dir: Path | None = None
+    """Where ``/docs`` finds the AsyncAPI web component (``node_modules`` layout, or the two
+    files side by side); ``None``: the repository's ``scripts/node/node_modules``."""
 
 
 class RelaySettings(BaseModel):
@@ -124,6 +129,9 @@ class RelaySettings(BaseModel):
     inbox_retention_days: Annotated[float, Field(gt=0)] = 7.0
     """How long inbox rows are kept; must outlast the longest retry schedule."""
     purge_interval_seconds: Annotated[float, Field(gt=0)] = 300.0
+    metrics_port: Annotated[int, Field(ge=1, le=65_535)] | None = None
+    """``/metrics`` of a standalone relay (``commerce run relay``) on ``HTTP__HOST``; ``None``:
+    off (inside the worker, the worker's ``/metrics`` covers the relay)."""
 
 
 class LogSettings(BaseModel):
@@ -141,10 +149,18 @@ class PasswordHashingSettings(BaseModel):
     parallelism: Annotated[int, Field(ge=1, le=64)] = 4
 
 
+class ChaosSettings(BaseModel):
+    """Fault injection for resilience drills; off by default, never on in production."""
+
+    transient_failure_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
+
+
 class OtelSettings(BaseModel):
     """OpenTelemetry export; off unless an endpoint is set."""
 
     endpoint: str | None = None
+    """OTLP/gRPC collector, e.g. ``http://127.0.0.1:4317``; spans are exported only if set.
+    ``OTEL_RESOURCE_ATTRIBUTES`` adds resource attributes; ``service_name`` names the service."""
 
 
 class Settings(BaseSettings):
@@ -168,6 +184,7 @@ class Settings(BaseSettings):
     log: LogSettings = LogSettings()
     otel: OtelSettings = OtelSettings()
     passwords: PasswordHashingSettings = PasswordHashingSettings()
+    chaos: ChaosSettings = ChaosSettings()
 
 
 class InvalidSettingsError(Exception):

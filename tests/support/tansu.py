@@ -6,6 +6,15 @@ build (v0.6.0-510f3e2) with aiokafka 0.14:
 * Only the ``memory://`` (and ``s3://``) storage engines are compiled in; ``postgres://``
   and ``sqlite://`` fail at start-up with ``FeatureNotEnabled``. Memory storage loses
   every topic, record and committed offset on :meth:`TansuBroker.restart`.
+* ``s3://<bucket>/`` storage keeps them: :meth:`TansuBroker.durable` points it at a local
+  moto server (:class:`tests.support.s3.MotoServer`). Tansu's S3 client (Rust
+  ``object_store``) needs ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` (else it
+  exits), ``AWS_ENDPOINT`` or ``AWS_ENDPOINT_URL`` (else it calls real AWS) and
+  ``AWS_ALLOW_HTTP=true`` for a plain-HTTP endpoint (else every request fails with
+  ``BadScheme`` and the broker never becomes ready); the region defaults to us-east-1.
+  The bucket must exist first: without it Tansu still starts and answers metadata, but
+  creating a topic fails with error -1. Each record batch, partition watermark and group
+  state is an S3 object, so producing is slower than on memory storage.
 * Topics are auto-created on any metadata request (producer send, consumer subscribe)
   with Tansu's default partition count, so tests create topics explicitly with
   :func:`ensure_topics` first to control the partition count.
@@ -14,7 +23,13 @@ build (v0.6.0-510f3e2) with aiokafka 0.14:
   ``LeaveGroup`` for generation 0, so the next member of that group waits for the old
   member's session to expire (join + session timeout + join). Hence
   :data:`FAST_GROUP_TIMEOUTS`.
-* ``InitProducerId`` fails on memory storage: idempotent and transactional producers
+* ``ListOffsets`` for the latest offset (``end_offsets()``, ``auto_offset_reset="latest"``)
+  is wrong: on memory storage it is the last batch's base offset + 1 (short by the
+  batch's other records); on S3 storage it is the base offset of some earlier batch + 1
+  (1 for a partition holding 43 records), so a new ``latest`` group re-reads old
+  records. Fetching, committed offsets and ``beginning_offsets()`` are right. Tests use
+  ``auto_offset_reset="earliest"`` with fresh topics and count records by reading them.
+* ``InitProducerId`` fails on memory and S3 storage: idempotent and transactional producers
   are unsupported. ``ListGroups`` returns nothing and the admin client's
   ``list_consumer_group_offsets`` breaks the connection; a consumer's ``committed()``
   works.
@@ -27,14 +42,17 @@ import subprocess
 import tempfile
 import time
 import weakref
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import TYPE_CHECKING, Any, Self
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
+
+if TYPE_CHECKING:
+    from tests.support.s3 import MotoServer
 
 __all__ = [
     "FAST_GROUP_TIMEOUTS",
@@ -115,10 +133,12 @@ def _kill(process: subprocess.Popen[bytes]) -> None:
 class TansuBroker:
     """A Tansu broker on a free 127.0.0.1 port; use as a context manager.
 
-    ``storage_url`` defaults to memory storage; another engine (such as
-    ``postgres://...`` on builds that include it) keeps data across :meth:`restart`.
-    The broker's output goes to :attr:`log_path`, quoted in every start-up error; set
-    ``RUST_LOG`` (inherited) for more detail.
+    ``storage_url`` defaults to memory storage; ``s3://<bucket>/`` (see :meth:`durable`)
+    keeps data across :meth:`restart`. ``env`` is added to the inherited environment;
+    when it sets any ``AWS_*`` variable, inherited ``AWS_*`` variables are dropped so real
+    AWS credentials or endpoints never reach the broker. The broker's output goes to
+    :attr:`log_path`, quoted in every start-up error; set ``RUST_LOG`` (inherited) for
+    more detail.
     """
 
     def __init__(
@@ -128,9 +148,11 @@ class TansuBroker:
         port: int | None = None,
         binary: str | None = None,
         startup_timeout: float = 20.0,
+        env: Mapping[str, str] | None = None,
     ) -> None:
         """Configure the broker; nothing runs until :meth:`start`."""
         self.storage_url = storage_url
+        self.env = dict(env or {})
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
         self._binary = binary
@@ -139,6 +161,16 @@ class TansuBroker:
         self.log_path = Path(name)
         self._process: subprocess.Popen[bytes] | None = None
         self._finalizer: weakref.finalize[..., None] | None = None
+
+    @classmethod
+    def durable(cls, s3: "MotoServer", *, bucket: str | None = None, **options: Any) -> Self:
+        """A broker on ``s3://`` storage in ``s3`` that keeps data across :meth:`restart`.
+
+        Creates ``bucket`` (a fresh unique one by default) in the running moto server;
+        ``options`` go to the constructor (``port``, ``binary``, ``startup_timeout``).
+        """
+        name = s3.create_bucket(bucket)
+        return cls(storage_url=f"s3://{name}/", env=s3.env(), **options)
 
     @staticmethod
     def running_brokers() -> list["TansuBroker"]:
@@ -176,7 +208,7 @@ class TansuBroker:
                 stdin=subprocess.DEVNULL,
                 stdout=log,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "NO_COLOR": "1"},
+                env=self._environment(),
             )
         self._finalizer = weakref.finalize(self, _kill, self._process)
         _RUNNING.add(self)
@@ -187,18 +219,34 @@ class TansuBroker:
             raise
         return self
 
-    def stop(self) -> None:
-        """Terminate the broker; a no-op when it is not running."""
+    def stop(self, *, kill: bool = False) -> None:
+        """Terminate the broker; a no-op when it is not running.
+
+        SIGTERM by default: Tansu then drains for about 5 s while clients are connected
+        (at once when none are). ``kill=True`` sends SIGKILL, like a crash.
+        """
+        if kill and self._process is not None and self._process.poll() is None:
+            self._process.kill()
+            self._process.wait(timeout=5)
         if self._finalizer is not None:
             self._finalizer()
             self._finalizer = None
         self._process = None
         _RUNNING.discard(self)
 
-    def restart(self) -> Self:
-        """Stop and start again on the same port (memory storage starts empty)."""
-        self.stop()
+    def restart(self, *, kill: bool = False) -> Self:
+        """Stop (see :meth:`stop`) and start again on the same port.
+
+        Memory storage starts empty; ``s3://`` storage keeps everything acknowledged.
+        """
+        self.stop(kill=kill)
         return self.start()
+
+    def _environment(self) -> dict[str, str]:
+        inherited = dict(os.environ)
+        if any(name.startswith("AWS_") for name in self.env):
+            inherited = {k: v for k, v in inherited.items() if not k.startswith("AWS_")}
+        return {**inherited, "NO_COLOR": "1", **self.env}
 
     def _wait_ready(self) -> None:
         deadline = time.monotonic() + self.startup_timeout

@@ -80,6 +80,16 @@ class Transport(Protocol):
         """Subscribe a handler to ``channel``; acks only after the handler returns."""
         ...
 
+    def channel_subscriber(
+        self, router: AnyRouter, channel: str, group: str
+    ) -> SubscriberDecorator:
+        """Subscribe a handler to the plain channel ``channel`` as consumer group ``group``.
+
+        The handler receives the undecoded body bytes; it is acked after it returns and
+        redelivered when it raises (no dead-lettering).
+        """
+        ...
+
     async def send_command(self, channel: CommandChannel, message: OutgoingMessage) -> None:
         """Send a command to its channel (declaring the channel if needed)."""
         ...

@@ -84,6 +84,7 @@ def create_engine(
         pool_recycle=pool_recycle,
         pool_pre_ping=True,
         echo=echo,
+        hide_parameters=True,  # error text and logs never show bound values (PII, hashes)
         connect_args={"server_settings": {"application_name": application_name}},
     )
 

@@ -35,18 +35,20 @@ _MAX_STACK = 4_000
 _log = structlog.get_logger("commerce.dead_letters")
 
 
+_REASONS: tuple[tuple[tuple[type[BaseException], ...], str], ...] = (
+    ((MissingTenantError,), "missing-tenant"),
+    ((EnvelopeError,), "invalid-envelope"),
+    ((json.JSONDecodeError, UnicodeDecodeError), "undecodable"),
+    ((SubscriberNotFound,), "no-handler"),
+    ((pydantic.ValidationError, DependencyValidationError), "schema-invalid"),
+)
+
+
 def _reason(error: BaseException, *, exhausted: bool) -> str:
     if exhausted:
         return "retries-exhausted"
-    if isinstance(error, MissingTenantError):
-        return "missing-tenant"
-    if isinstance(error, EnvelopeError):
-        return "invalid-envelope"
-    if isinstance(error, json.JSONDecodeError | UnicodeDecodeError):
-        return "undecodable"
-    if isinstance(error, SubscriberNotFound):
-        return "no-handler"
-    return "schema-invalid"
+    kinds = (reason for types, reason in _REASONS if isinstance(error, types))
+    return next(kinds, "handler-error")
 
 
 def fault_headers(

@@ -149,3 +149,28 @@ class KafkaTransport:
     async def ping(self, within: float) -> bool:
         """Whether the Kafka cluster answers."""
         return await self.broker.ping(within)
+
+    def channel_subscriber(
+        self, router: AnyRouter, channel: str, group: str
+    ) -> SubscriberDecorator:
+        """Consume the plain topic ``channel`` in consumer group ``group``.
+
+        Handlers get the raw body bytes, never decoded; an error nacks (seeks back to) the
+        record for redelivery.
+        """
+        assert isinstance(router, KafkaRouter)
+
+        def raw_body(message: StreamMessage[Any]) -> bytes:
+            return bytes(message.body)
+
+        return router.subscriber(
+            namespaced(self._namespace, channel),
+            group_id=namespaced(self._namespace, group),
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            auto_offset_reset="earliest",
+            session_timeout_ms=self._group_timeouts["session_timeout_ms"],
+            heartbeat_interval_ms=self._group_timeouts["heartbeat_interval_ms"],
+            decoder=raw_body,
+            title=channel,
+            description=f"Consumes the plain channel {channel}.",
+        )

@@ -3,19 +3,23 @@
 Both structlog loggers and the standard library's (FastStream, uvicorn, SQLAlchemy) are
 rendered by the same processors, so every line has ``timestamp``, ``level``, ``event``,
 ``logger`` and whatever context is bound (message id, correlation id, causation id,
-tenant id, trace id).
+tenant id, trace id and span id). Secrets are masked in every line
+(:mod:`commerce.adapters.redaction`).
 """
 
 from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterator, MutableMapping
+from collections.abc import Iterable, Iterator, MutableMapping
 from contextlib import contextmanager
 from typing import Any
 
 import structlog
+from opentelemetry import trace
 from structlog.contextvars import bound_contextvars
+
+from commerce.adapters.redaction import redact_event, redactor
 
 __all__ = ["configure_logging", "message_log_context"]
 
@@ -27,14 +31,30 @@ def _add_trace_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMa
     return event
 
 
-def configure_logging(*, level: str = "INFO", json_output: bool = True) -> None:
-    """Route structlog and the standard library through JSON (or console) rendering."""
+def _add_span_context(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
+    """The current OpenTelemetry span's ``trace_id``/``span_id`` (bound values win)."""
+    span_context = trace.get_current_span().get_span_context()
+    if span_context.is_valid:
+        event.setdefault("trace_id", trace.format_trace_id(span_context.trace_id))
+        event.setdefault("span_id", trace.format_span_id(span_context.span_id))
+    return event
+
+
+def configure_logging(
+    *, level: str = "INFO", json_output: bool = True, secrets: Iterable[str] = ()
+) -> None:
+    """Route structlog and the standard library through JSON (or console) rendering.
+
+    ``secrets`` (and any URL's password) are masked in every line, exceptions included.
+    """
+    redactor.register(secrets)
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
         structlog.stdlib.add_log_level,
         structlog.stdlib.add_logger_name,
         structlog.processors.TimeStamper(fmt="iso", utc=True),
         _add_trace_id,
+        _add_span_context,
     ]
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer()
@@ -56,6 +76,7 @@ def configure_logging(*, level: str = "INFO", json_output: bool = True) -> None:
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             structlog.processors.format_exc_info,
+            redact_event,
             renderer,
         ],
     )

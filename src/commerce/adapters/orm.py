@@ -5,14 +5,16 @@ rows come back as plain tuples on the hot path. The schema itself is created by 
 revisions in :mod:`commerce.adapters.migrations`; these definitions must match them (an
 integration test compares the two).
 
-Every table here carries ``tenant_id`` and is protected by the ``tenant_isolation``
-row-level security policy (see ``docs/adr/0002-tenant-isolation-and-database-roles.md``).
+Every tenant table here (:data:`TENANT_TABLES`) carries ``tenant_id`` and is protected by
+the ``tenant_isolation`` row-level security policy (see
+``docs/adr/0002-tenant-isolation-and-database-roles.md``).
 """
 
 from typing import Any
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     DateTime,
     Identity,
@@ -25,10 +27,10 @@ from sqlalchemy import (
     UniqueConstraint,
     text,
 )
-from sqlalchemy.dialects.postgresql import JSONB, UUID
+from sqlalchemy.dialects.postgresql import BYTEA, JSONB, UUID
 from sqlalchemy.types import UserDefinedType
 
-__all__ = ["TENANT_TABLES", "Xid8", "inbox", "metadata", "outbox", "users"]
+__all__ = ["TENANT_TABLES", "Xid8", "dead_letters", "inbox", "metadata", "outbox", "users"]
 
 
 class Xid8(UserDefinedType[int]):
@@ -115,3 +117,37 @@ inbox = Table(
 
 #: Tables protected by the ``tenant_isolation`` row-level security policy.
 TENANT_TABLES: tuple[Table, ...] = (users, outbox, inbox)
+
+dead_letters = Table(
+    "dead_letters",
+    metadata,
+    Column("id", BigInteger, Identity(always=True), nullable=False),
+    Column("consumer", Text, nullable=False),
+    Column("channel", Text, nullable=False),
+    Column("message_id", Text, nullable=False),
+    Column("tenant_id", UUID(as_uuid=True), nullable=True),
+    Column("aggregate_key", Text, nullable=True),
+    Column("reason", Text, nullable=False),
+    Column("exception_type", Text, nullable=False),
+    Column("error_message", Text, nullable=False),
+    Column("stack", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("first_failed_at", DateTime(timezone=True), nullable=False),
+    Column("last_failed_at", DateTime(timezone=True), nullable=False),
+    Column("headers", JSONB, nullable=False, server_default=text("'{}'::jsonb")),
+    Column("body", BYTEA, nullable=False),
+    Column("content_type", Text, nullable=True),
+    Column("status", Text, nullable=False, server_default=text("'parked'")),
+    Column("archived_at", DateTime(timezone=True), nullable=False, server_default=_NOW),
+    Column("resolved_at", DateTime(timezone=True), nullable=True),
+    Column("replayed_as", Text, nullable=True),
+    PrimaryKeyConstraint("id"),
+    UniqueConstraint("consumer", "message_id", "last_failed_at"),
+    CheckConstraint("status IN ('parked', 'replayed', 'purged')", name="status"),
+    Index(None, "status", "last_failed_at"),
+    Index(None, "consumer", "last_failed_at"),
+    Index(None, "exception_type"),
+    Index(None, "reason"),
+)
+"""Every consumer's archived dead letters (operations table: no tenant, no row-level
+security, see ``docs/adr/0006-dead-letter-store-and-tooling.md``)."""

@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.adapters.orm import outbox
+from commerce.adapters.telemetry import with_current_trace
 from commerce.application.context import MessageContext, Rejection
 from commerce.domain.events import DomainEvent
 from commerce.domain.values import new_uuid7
@@ -98,10 +99,15 @@ class OutboxWriter:
         )
 
     async def flush(self, connection: AsyncConnection) -> int:
-        """Insert the staged rows and notify the relay; returns how many were written."""
+        """Insert the staged rows and notify the relay; returns how many were written.
+
+        Each row's headers get the trace context of the span current now (the unit of
+        work's ``outbox write``), so the relay's publish span continues this trace.
+        """
         if not self._rows:
             return 0
-        rows, self._rows = self._rows, []
+        rows = [{**row, "headers": with_current_trace(row["headers"])} for row in self._rows]
+        self._rows = []
         await connection.execute(outbox.insert(), rows)
         await connection.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
         return len(rows)

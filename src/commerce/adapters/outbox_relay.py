@@ -23,19 +23,23 @@ import asyncio
 import contextlib
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import orjson
 import structlog
+from opentelemetry.trace import NoOpTracer, Tracer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.adapters.broker import OutgoingMessage, Transport
 from commerce.adapters.inbox import purge_inbox
+from commerce.adapters.metrics import record_relay_published, set_outbox_backlog
 from commerce.adapters.outbox import OUTBOX_CHANNEL
-from commerce.messages.envelope import EnvelopeError, parse_envelope
+from commerce.adapters.telemetry import TRACE_HEADERS, publish_span
+from commerce.messages.envelope import EnvelopeError, HeaderStyle, parse_envelope
 
 __all__ = ["OutboxRelay"]
 
@@ -61,6 +65,12 @@ _PURGE_SENT = text(
     "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => :age)"
 )
 _MAX_BACKOFF_SECONDS = 30.0
+_BACKLOG = text(
+    "SELECT count(*) AS messages,"
+    " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest_age"
+    " FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+)
+_BACKLOG_INTERVAL_SECONDS = 1.0
 _log = structlog.get_logger("commerce.relay")
 
 
@@ -78,8 +88,11 @@ class OutboxRelay:
         sent_retention: float = 86_400.0,
         inbox_retention: float = 7 * 86_400.0,
         purge_interval: float = 300.0,
+        tracer: Tracer | None = None,
     ) -> None:
         self._engine = engine
+        self._tracer = tracer or NoOpTracer()
+        self._next_backlog = 0.0
         self._transport = transport
         self._listen_dsn = listen_dsn.replace("postgresql+asyncpg://", "postgresql://")
         self._batch_size = batch_size
@@ -107,6 +120,7 @@ class OutboxRelay:
         Broker failures propagate: the transaction rolls back and the batch is retried.
         """
         sent: list[int] = []
+        system = "kafka" if self._transport.style is HeaderStyle.KAFKA else "rabbitmq"
         for row in rows:
             try:
                 message = self._message(row)
@@ -116,7 +130,18 @@ class OutboxRelay:
                     _MARK_FAILED, {"position": row.position, "error": str(error)[:_MAX_ERROR]}
                 )
                 continue
-            await self._transport.send_event(row.stream, message)
+            with publish_span(
+                self._tracer,
+                row.stream,
+                stored=row.headers,
+                message_id=str(row.message_id),
+                system=system,
+            ) as trace_headers:
+                if trace_headers:  # the consumer's span becomes a child of this one
+                    kept = {k: v for k, v in message.headers.items() if k not in TRACE_HEADERS}
+                    message = replace(message, headers=kept | trace_headers)
+                await self._transport.send_event(row.stream, message)
+            record_relay_published(row.stream)
             sent.append(row.position)
         return sent
 
@@ -129,6 +154,16 @@ class OutboxRelay:
             content_type=envelope.content_type,
             message_id=str(row.message_id),
         )
+
+    async def observe_backlog(self) -> None:
+        """Update the outbox backlog gauges (at most once a second)."""
+        now = time.monotonic()
+        if now < self._next_backlog:
+            return
+        self._next_backlog = now + _BACKLOG_INTERVAL_SECONDS
+        async with self._engine.connect() as connection:
+            row = (await connection.execute(_BACKLOG)).one()
+        set_outbox_backlog(int(row.messages), float(row.oldest_age))
 
     async def drain(self) -> int:
         """Publish until no eligible row is left; returns how many were sent."""
@@ -164,10 +199,13 @@ class OutboxRelay:
         failures = 0
         try:
             while not stop.is_set():
+                # Cleared before the pass: a NOTIFY arriving during it is not lost.
+                self._wake.clear()
                 try:
                     sent = await self.drain()
                     if sent:
                         _log.debug("outbox rows published", count=sent)
+                    await self.observe_backlog()
                     await self._purge_when_due()
                     failures = 0
                 except Exception:
@@ -176,7 +214,6 @@ class OutboxRelay:
                     _log.exception("relay pass failed; retrying", retry_in_seconds=backoff)
                     await _sleep_or_stop(stop, backoff)
                     continue
-                self._wake.clear()
                 waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
                 _, pending = await asyncio.wait(
                     waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED

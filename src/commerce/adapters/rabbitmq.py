@@ -178,3 +178,24 @@ class RabbitTransport:
     async def ping(self, within: float) -> bool:
         """Whether the connection to RabbitMQ is open."""
         return await self.broker.ping(within)
+
+    def channel_subscriber(
+        self, router: AnyRouter, channel: str, group: str
+    ) -> SubscriberDecorator:
+        """Consume the plain durable queue ``channel`` (dead letters, skipped messages).
+
+        The queue is its own consumer group (``group`` is for Kafka). Handlers get the raw
+        body bytes, never decoded; an error nacks the message for redelivery.
+        """
+        assert isinstance(router, RabbitRouter)
+
+        def raw_body(message: StreamMessage[Any]) -> bytes:
+            return bytes(message.body)
+
+        return router.subscriber(
+            RabbitQueue(namespaced(self._namespace, channel), durable=True),
+            ack_policy=AckPolicy.NACK_ON_ERROR,
+            decoder=raw_body,
+            title=channel,
+            description=f"Consumes the plain channel {channel}.",
+        )

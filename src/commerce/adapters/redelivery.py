@@ -28,6 +28,7 @@ from faststream.exceptions import HandlerException, SubscriberNotFound
 
 from commerce.adapters.broker import OutgoingMessage, Transport
 from commerce.adapters.dead_letters import FAULT_PREFIX, PERMANENT_ERRORS, fault_headers
+from commerce.adapters.metrics import record_dead_letter, record_retry
 from commerce.messages.channels import CommandChannel
 
 __all__ = [
@@ -92,6 +93,7 @@ class _FailurePolicyMiddleware(BaseMiddleware):
                 exhausted = self._attempts > self._channel.retry.immediate
                 if exhausted or self._is_permanent(error) or isinstance(error, HandlerException):
                     raise
+                record_retry(self._channel.consumer, "immediate")
                 _log.warning(
                     "transient failure; retrying at once",
                     consumer=self._channel.consumer,
@@ -138,10 +140,12 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             headers[RETRY_NOT_BEFORE] = str(int((now.timestamp() + delay) * 1000))
             message = _copy(original.body, original.key, headers, original.content_type)
             await self._transport.send_for_retry(self._channel, next_round, message, delay)
+            record_retry(self._channel.consumer, "delayed")
         else:
             channel = self._channel.skipped if target == "skipped" else self._channel.dead_letters
             message = _copy(original.body, original.key, headers, original.content_type)
             await self._transport.send_to_channel(channel, message)
+            record_dead_letter(self._channel.consumer, headers[f"{FAULT_PREFIX}reason"])
         _log.warning(
             "message redelivery scheduled" if target == "retry" else "message dead-lettered",
             consumer=self._channel.consumer,

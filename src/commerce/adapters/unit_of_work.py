@@ -7,12 +7,14 @@ from contextlib import asynccontextmanager
 from types import TracebackType
 from typing import Self
 
+from opentelemetry.trace import NoOpTracer, Tracer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from commerce.adapters.database import set_tenant
 from commerce.adapters.inbox import claim_message
 from commerce.adapters.outbox import OutboxWriter
 from commerce.adapters.repositories import SqlUserRepository
+from commerce.adapters.telemetry import database_span
 from commerce.application.context import MessageContext
 
 __all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
@@ -28,10 +30,18 @@ class SqlUnitOfWork:
     users: SqlUserRepository
     outbox: OutboxWriter
 
-    def __init__(self, engine: AsyncEngine, context: MessageContext, *, source: str) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        context: MessageContext,
+        *,
+        source: str,
+        tracer: Tracer | None = None,
+    ) -> None:
         self._engine = engine
         self._context = context
         self._source = source
+        self._tracer = tracer or NoOpTracer()
         self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
 
@@ -84,19 +94,26 @@ class SqlUnitOfWork:
             yield
 
     async def commit(self) -> None:
-        """Write the outbox rows, then commit everything at once."""
-        await self.outbox.flush(self.connection)
-        if self._transaction is None:
-            raise RuntimeError("the unit of work is not open")
-        await self._transaction.commit()
+        """Write the outbox rows, then commit everything at once.
+
+        Spans: ``db commit`` around it all, ``outbox write`` around the insert (the rows
+        store that span's trace context, which the relay's publish span continues).
+        """
+        with database_span(self._tracer, "db commit"):
+            with database_span(self._tracer, "outbox write") as span:
+                span.set_attribute("commerce.outbox.rows", await self.outbox.flush(self.connection))
+            if self._transaction is None:
+                raise RuntimeError("the unit of work is not open")
+            await self._transaction.commit()
 
 
 class SqlUnitOfWorkFactory:
     """:class:`commerce.application.ports.UnitOfWorkFactory` for one engine."""
 
-    def __init__(self, engine: AsyncEngine, *, source: str) -> None:
+    def __init__(self, engine: AsyncEngine, *, source: str, tracer: Tracer | None = None) -> None:
         self._engine = engine
         self._source = source
+        self._tracer = tracer
 
     def __call__(self, context: MessageContext) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine, context, source=self._source)
+        return SqlUnitOfWork(self._engine, context, source=self._source, tracer=self._tracer)

@@ -11,13 +11,13 @@ import orjson
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.specification import AsyncAPI
 
-from commerce.bootstrap import Service, build_service, configure_logging_from
+from commerce.bootstrap import Service, build_service, configure_logging_from, metrics_exposition
 from commerce.config import Settings, load_settings
+from commerce.entrypoints.contract import asyncapi_factory, contract_document
+from commerce.entrypoints.docs import DocsAssets, default_assets_dir, docs_routes
 from commerce.entrypoints.subscribers import routers
 
 __all__ = ["asyncapi_of", "create_worker", "include_routers", "worker_app"]
-
-_VERSION = "0.1.0"
 
 
 def _json(payload: dict[str, Any], status: int) -> AsgiResponse:
@@ -25,17 +25,9 @@ def _json(payload: dict[str, Any], status: int) -> AsgiResponse:
 
 
 def asyncapi_of(service: Service) -> AsyncAPI:
-    """The AsyncAPI 3.0 description of the service's channels on its transport."""
-    return AsyncAPI(
-        service.transport.broker,
-        title="commerce",
-        version=_VERSION,
-        description=(
-            "Commands in, integration events out: the published contract of the commerce "
-            "service. Every message is a CloudEvents 1.0 binary-mode message."
-        ),
-        schema_version="3.0.0",
-    )
+    """FastStream's AsyncAPI 3.0 view of the service; the published contract completes it
+    (:func:`commerce.entrypoints.contract.contract_document`, served at ``/docs``)."""
+    return asyncapi_factory(service)
 
 
 def include_routers(service: Service) -> None:
@@ -65,6 +57,12 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
             {"status": "ready" if ok else "unavailable", "checks": checks}, 200 if ok else 503
         )
 
+    @get(include_in_schema=False)
+    async def metrics(scope: Any) -> AsgiResponse:
+        """Prometheus text exposition of the service's registry."""
+        body, content_type = metrics_exposition()
+        return AsgiResponse(body, 200, {"Content-Type": content_type})
+
     async def start_relay() -> None:
         nonlocal relay_task
         if with_relay:
@@ -79,8 +77,16 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
 
     return AsgiFastStream(
         service.transport.broker,
-        asgi_routes=[("/health", health), ("/ready", ready)],
-        asyncapi_path="/docs",
+        asgi_routes=[
+            ("/health", health),
+            ("/ready", ready),
+            ("/metrics", metrics),
+            *docs_routes(
+                lambda: contract_document(service),
+                DocsAssets(settings.http.docs_assets_dir or default_assets_dir()),
+                title=settings.service_name,
+            ),
+        ],
         specification=asyncapi_of(service),
         after_startup=[start_relay],
         on_shutdown=[stop_relay],

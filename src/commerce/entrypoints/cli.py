@@ -10,10 +10,10 @@ from uuid import UUID
 import typer
 from pydantic import ValidationError
 
-from commerce.bootstrap import configure_logging_from
-from commerce.config import InvalidSettingsError, Settings, load_settings
 from commerce.entrypoints import operations
-from commerce.messages.commands import COMMANDS
+from commerce.entrypoints.console import fail, settings_or_exit
+from commerce.entrypoints.dlq import dlq_app
+from commerce.messages.catalogue import COMMANDS_BY_NAME as COMMANDS
 
 __all__ = ["app", "main"]
 
@@ -27,6 +27,7 @@ db_app = typer.Typer(help="Database set-up.", no_args_is_help=True)
 asyncapi_app = typer.Typer(help="The AsyncAPI contract.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(asyncapi_app, name="asyncapi")
+app.add_typer(dlq_app, name="dlq")
 
 
 class Process(StrEnum):
@@ -37,27 +38,11 @@ class Process(StrEnum):
     RELAY = "relay"
 
 
-def _fail(message: str, code: int = 1) -> typer.Exit:
-    typer.secho(f"error: {message}", err=True, fg=typer.colors.RED)
-    return typer.Exit(code)
-
-
-def _settings() -> Settings:
-    try:
-        settings = load_settings()
-    except InvalidSettingsError as error:
-        for problem in error.problems:
-            typer.secho(f"invalid setting: {problem}", err=True, fg=typer.colors.RED)
-        raise typer.Exit(2) from None
-    configure_logging_from(settings)
-    return settings
-
-
 def _run[T](coroutine: Coroutine[Any, Any, T]) -> T:
     try:
         return asyncio.run(coroutine)
     except operations.OperatorError as error:
-        raise _fail(str(error)) from None
+        raise fail(str(error)) from None
 
 
 @app.command()
@@ -65,7 +50,7 @@ def run(
     process: Annotated[Process, typer.Argument(help="worker, relay, or all (both).")] = Process.ALL,
 ) -> None:
     """Start the worker (HTTP on COMMERCE_HTTP__PORT) and/or the outbox relay."""
-    settings = _settings()
+    settings = settings_or_exit()
     _run(operations.preflight(settings))
     _run(
         operations.serve(settings, worker=process != Process.RELAY, relay=process != Process.WORKER)
@@ -75,7 +60,7 @@ def run(
 @app.command()
 def check() -> None:
     """Check that Postgres and the broker answer; say how to start what is missing."""
-    settings = _settings()
+    settings = settings_or_exit()
     _run(operations.preflight(settings))
     typer.echo("all services reachable")
 
@@ -83,14 +68,14 @@ def check() -> None:
 @app.command()
 def migrate(revision: Annotated[str, typer.Option(help="Target revision.")] = "head") -> None:
     """Apply database migrations as the owner role."""
-    _run(operations.migrate(_settings(), revision=revision))
+    _run(operations.migrate(settings_or_exit(), revision=revision))
     typer.echo(f"database migrated to {revision}")
 
 
 @db_app.command("provision")
 def provision() -> None:
     """Create the database and its owner, app and relay roles (needs the admin URL)."""
-    _run(operations.provision(_settings()))
+    _run(operations.provision(settings_or_exit()))
     typer.echo("database and roles provisioned")
 
 
@@ -103,7 +88,7 @@ def publish(
     """Validate a command against its schema, publish it and print its message id."""
     model = COMMANDS.get(command)
     if model is None:
-        raise _fail(f"unknown command {command!r}; known: {', '.join(COMMANDS)}")
+        raise fail(f"unknown command {command!r}; known: {', '.join(COMMANDS)}")
     try:
         body = model.model_validate_json(payload)
     except ValidationError as error:
@@ -111,7 +96,7 @@ def publish(
             where = ".".join(str(part) for part in item["loc"]) or "payload"
             typer.secho(f"invalid {command}: {where}: {item['msg']}", err=True, fg="red")
         raise typer.Exit(2) from None
-    message_id = _run(operations.publish(_settings(), body, tenant_id=tenant))
+    message_id = _run(operations.publish(settings_or_exit(), body, tenant_id=tenant))
     typer.echo(str(message_id))
 
 
@@ -125,7 +110,7 @@ def asyncapi_export(
     """Write the AsyncAPI 3.0 documents (YAML and JSON, one per transport)."""
     stale = operations.export_asyncapi(out, check=check)
     if check and stale:
-        raise _fail(
+        raise fail(
             "AsyncAPI documents are stale: "
             + ", ".join(map(str, stale))
             + "; run `commerce asyncapi export` and commit the result"

@@ -15,10 +15,11 @@ from commerce.bootstrap import (
     provision_database,
 )
 from commerce.config import BrokerSettings, Settings
-from commerce.entrypoints.app import asyncapi_of, create_worker, include_routers
+from commerce.entrypoints.app import create_worker, include_routers
+from commerce.entrypoints.contract import contract_document, to_json, to_yaml
 from commerce.entrypoints.relay import run_relay
-from commerce.messages.channels import REGISTER_USER, CommandChannel
-from commerce.messages.commands import Command, RegisterUser
+from commerce.messages.catalogue import route_of
+from commerce.messages.commands import Command
 
 __all__ = [
     "ASYNCAPI_SERVERS",
@@ -37,7 +38,6 @@ ASYNCAPI_SERVERS = {
 }
 """The server each committed AsyncAPI document describes (one document per transport)."""
 
-_CHANNELS: dict[type[Command], CommandChannel] = {RegisterUser: REGISTER_USER}
 
 _HOW_TO_START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
@@ -128,7 +128,7 @@ async def publish(settings: Settings, command: Command, *, tenant_id: UUID) -> U
     await service.transport.broker.start()
     try:
         envelope = await service.send_command(
-            _CHANNELS[type(command)], command, tenant_id=tenant_id
+            route_of(type(command)).channel, command, tenant_id=tenant_id
         )
     finally:
         await service.transport.broker.stop()
@@ -140,11 +140,8 @@ def _documents(transport: str) -> dict[str, str]:
     settings = Settings(broker=BrokerSettings(url=SecretStr(ASYNCAPI_SERVERS[transport])))
     service = build_service(settings)
     include_routers(service)
-    specification = asyncapi_of(service).to_specification()
-    return {
-        f"{transport}.yaml": specification.to_yaml(),
-        f"{transport}.json": specification.to_json() + "\n",
-    }
+    document = contract_document(service)
+    return {f"{transport}.yaml": to_yaml(document), f"{transport}.json": to_json(document)}
 
 
 def export_asyncapi(directory: Path, *, check: bool) -> list[Path]:

@@ -5,7 +5,7 @@ import signal
 
 import structlog
 
-from commerce.bootstrap import build_service
+from commerce.bootstrap import build_service, serve_relay_metrics
 from commerce.config import Settings
 
 __all__ = ["run_relay"]
@@ -22,10 +22,17 @@ async def run_relay(settings: Settings) -> None:
     for signum in (signal.SIGTERM, signal.SIGINT):
         loop.add_signal_handler(signum, stop.set)
     await service.transport.broker.start()
-    _log.info("relay started", transport=service.transport.style.name.lower())
+    stop_metrics = serve_relay_metrics(settings)
+    _log.info(
+        "relay started",
+        transport=service.transport.style.name.lower(),
+        metrics_port=settings.relay.metrics_port,
+    )
     try:
         await service.relay(engine).run(stop)
     finally:
+        if stop_metrics is not None:
+            stop_metrics()
         await service.transport.broker.stop()
         await engine.dispose()
         await service.close()

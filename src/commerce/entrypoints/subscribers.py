@@ -14,11 +14,12 @@ from faststream import Context, Depends, StreamMessage
 from commerce.application.identity import RegisterUserCommand, register_user
 from commerce.bootstrap import AnyRouter, Service
 from commerce.domain.values import TenantId
+from commerce.messages.catalogue import COMMAND_CHANNELS
 from commerce.messages.channels import REGISTER_USER
 from commerce.messages.commands import RegisterUser
 from commerce.messages.envelope import Envelope, parse_envelope
 
-__all__ = ["current_envelope", "identity_router", "routers"]
+__all__ = ["current_envelope", "dead_letter_router", "identity_router", "routers"]
 
 
 def current_envelope(message: Annotated[StreamMessage[Any], Context("message")]) -> Envelope:
@@ -49,6 +50,14 @@ def identity_router(service: Service) -> AnyRouter:
     return router
 
 
+def dead_letter_router(service: Service) -> AnyRouter:
+    """The archivers of every command consumer's DLQ (into the dead-letter store)."""
+    router = service.transport.router()
+    for channel in COMMAND_CHANNELS:
+        service.archive_dead_letters(router, channel)
+    return router
+
+
 def routers(service: Service) -> list[AnyRouter]:
     """Every context's router."""
-    return [identity_router(service)]
+    return [identity_router(service), dead_letter_router(service)]

@@ -14,7 +14,7 @@ from pydantic import (
     field_serializer,
 )
 
-__all__ = ["COMMANDS", "Command", "RegisterUser"]
+__all__ = ["Command", "RegisterUser"]
 
 
 class Command(BaseModel):
@@ -37,6 +37,19 @@ class Command(BaseModel):
 class RegisterUser(Command):
     """Create a user account; the sender chooses the user id (idempotent retries)."""
 
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [
+                {
+                    "user_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "email": "ada@example.com",
+                    "display_name": "Ada Lovelace",
+                    "password": "correct horse battery staple",
+                }
+            ]
+        }
+    )
+
     message_type: ClassVar[str] = "commerce.identity.RegisterUser.v1"
 
     user_id: UUID = Field(description="Identifier of the new user, chosen by the sender.")
@@ -56,7 +69,3 @@ class RegisterUser(Command):
         if isinstance(info.context, dict) and info.context.get("wire"):
             return password.get_secret_value()
         return str(password)
-
-
-COMMANDS: dict[str, type[Command]] = {RegisterUser.__name__: RegisterUser}
-"""Command payload types by name, for operators' tools."""

@@ -6,6 +6,7 @@ from uuid import UUID, uuid4
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from sqlalchemy import Connection, func, insert, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
@@ -148,7 +149,8 @@ async def test_migrate_and_provision_are_idempotent(
     try:
         async with owner.connect() as conn:
             version = await conn.execute(text("SELECT version_num FROM alembic_version"))
-            assert version.scalars().all() == ["0001"]
+            head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+            assert version.scalars().all() == [head]
     finally:
         await owner.dispose()
 

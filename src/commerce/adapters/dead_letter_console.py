@@ -1,0 +1,280 @@
+"""Dead letters for operators: the archiver that fills the store, and the console that
+lists, replays, edits and purges what it holds (ServicePulse-style).
+
+A **replay** sends the original body and headers, minus ``x-fault-*`` and ``x-retry-*``, to
+the original channel with the same CloudEvents id: if the message was in fact applied
+before it failed, the consumer's inbox recognises it and nothing happens twice. An
+**edit** sends a corrected copy with a new id (UUIDv7) and a ``replayed-from`` header.
+Either goes through the consumer like any other message. See
+``docs/adr/0006-dead-letter-store-and-tooling.md``.
+"""
+
+# No ``from __future__ import annotations``: FastStream resolves the archiver's parameter
+# annotations at subscription time, and string annotations on a callable instance fail.
+import asyncio
+import json
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Annotated, Any, Self
+
+import structlog
+from faststream import Context, StreamMessage
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from commerce.adapters.broker import OutgoingMessage, Transport
+from commerce.adapters.dead_letter_store import (
+    DeadLetter,
+    DeadLetterFilter,
+    DeadLetterStore,
+    record_from,
+)
+from commerce.adapters.dead_letters import FAULT_PREFIX
+from commerce.domain.values import new_uuid7
+from commerce.messages.channels import CommandChannel
+from commerce.messages.envelope import HeaderStyle
+
+__all__ = [
+    "ARCHIVER_GROUP",
+    "REPLAYED_FROM",
+    "DeadLetterArchiver",
+    "DeadLetterConsole",
+    "DeadLetterNotFoundError",
+    "InvalidDeadLetterEditError",
+    "Replayed",
+    "pretty_body",
+    "replay_headers",
+]
+
+ARCHIVER_GROUP = "commerce.dead-letter-archiver"
+"""The Kafka consumer group of every DLQ archiver (on RabbitMQ the DLQ queue is its own)."""
+REPLAYED_FROM = "replayed-from"
+"""Header of an edited copy: the message id of the dead letter it corrects."""
+
+_STRIPPED_PREFIXES = (FAULT_PREFIX, "x-retry-")
+_log = structlog.get_logger("commerce.dead_letters")
+
+
+def _utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def _short(error: BaseException) -> str:
+    """The error's type and first line, without the statement and its parameters."""
+    cause = getattr(error, "orig", None) or error
+    first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
+    return f"{type(cause).__name__}: {first[:200]}"
+
+
+class DeadLetterNotFoundError(LookupError):
+    """No archived dead letter has the id(s) asked for."""
+
+
+class InvalidDeadLetterEditError(ValueError):
+    """An edited body is not valid JSON."""
+
+
+def replay_headers(headers: dict[str, str]) -> dict[str, str]:
+    """The original headers: without the failure's ``x-fault-*`` and ``x-retry-*``.
+
+    Dropping ``x-retry-*`` gives the replay a fresh retry budget and no not-before time.
+    """
+    return {k: v for k, v in headers.items() if not k.lower().startswith(_STRIPPED_PREFIXES)}
+
+
+def _with_new_id(
+    headers: dict[str, str], *, new_id: str, replayed_from: str, style: HeaderStyle
+) -> dict[str, str]:
+    id_headers = [k for k in headers if k.lower() in ("ce-id", "ce_id")]
+    renamed = dict.fromkeys(id_headers, new_id) or {f"{style}id": new_id}
+    return headers | renamed | {REPLAYED_FROM: replayed_from}
+
+
+def pretty_body(body: bytes) -> str | None:
+    """``body`` as indented JSON, or ``None`` when it is not JSON."""
+    try:
+        return json.dumps(json.loads(body), indent=2, ensure_ascii=False)
+    except (ValueError, UnicodeDecodeError):
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class Replayed:
+    """What a replay or an edit sent."""
+
+    letter_id: int
+    message_id: str
+    channel: str
+
+
+class DeadLetterArchiver:
+    """FastStream handler of one consumer's DLQ channel: each message becomes a row.
+
+    It never dead-letters anything itself: when the store cannot take a message it waits
+    ``retry_after`` seconds (no hot redelivery loop) and fails, so the broker redelivers
+    it; a message archived before (a redelivery) is acknowledged without a second row.
+    """
+
+    def __init__(
+        self,
+        store: DeadLetterStore,
+        transport: Transport,
+        channel: CommandChannel,
+        *,
+        retry_after: float = 1.0,
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._store = store
+        self._transport = transport
+        self._channel = channel
+        self.__name__ = "archive_dead_letter"  # FastStream names the operation after it
+        self._retry_after = retry_after
+        self._clock = clock
+
+    async def __call__(
+        self, body: bytes, message: Annotated[StreamMessage[Any], Context("message")]
+    ) -> None:
+        """Archive one dead letter (``body`` is the raw bytes, never decoded)."""
+        raw = self._transport.raw(message.raw_message)
+        record = record_from(
+            raw,
+            consumer=self._channel.consumer,
+            channel=self._channel.name,
+            now=self._clock(),
+            key_is_aggregate=self._transport.style is HeaderStyle.KAFKA,
+        )
+        try:
+            added = await self._store.add(record)
+        except Exception as error:
+            _log.error(
+                "dead letter not archived; the broker will redeliver it",
+                consumer=record.consumer,
+                message_id=record.message_id,
+                error=_short(error),
+            )
+            await asyncio.sleep(self._retry_after)
+            raise
+        _log.info(
+            "dead letter archived" if added else "dead letter already archived",
+            consumer=record.consumer,
+            message_id=record.message_id,
+            reason=record.reason,
+        )
+
+
+class DeadLetterConsole:
+    """Operators' view of the store; replays and edits are published on ``transport``.
+
+    Use as ``async with``: the broker connects on the first publish; leaving closes it and
+    disposes ``engine`` (the owner's, which the console owns).
+    """
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        transport: Transport,
+        *,
+        channels: Iterable[CommandChannel],
+        clock: Callable[[], datetime] = _utcnow,
+    ) -> None:
+        self._engine = engine
+        self._store = DeadLetterStore(engine)
+        self._transport = transport
+        self._channels = {channel.name: channel for channel in channels}
+        self._clock = clock
+        self._broker_started = False
+
+    async def __aenter__(self) -> Self:
+        """Nothing to open yet."""
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        """Disconnect the broker (if used) and release database connections."""
+        try:
+            if self._broker_started:
+                await self._transport.broker.stop()
+        finally:
+            await self._engine.dispose()
+
+    async def find(
+        self, where: DeadLetterFilter, *, limit: int = 50, offset: int = 0
+    ) -> list[DeadLetter]:
+        """A page of matching dead letters, most recent failure first."""
+        return await self._store.find(where, limit=limit, offset=offset)
+
+    async def count(self, where: DeadLetterFilter) -> int:
+        """How many dead letters match."""
+        return await self._store.count(where)
+
+    async def show(self, letter_id: int) -> DeadLetter:
+        """One dead letter; :class:`DeadLetterNotFoundError` when there is none."""
+        letter = await self._store.get(letter_id)
+        if letter is None:
+            raise DeadLetterNotFoundError(f"no dead letter with id {letter_id}")
+        return letter
+
+    async def select(self, ids: Sequence[int], where: DeadLetterFilter | None) -> list[int]:
+        """``ids`` if they all exist, else every match of ``where`` (archive order)."""
+        if ids:
+            missing = sorted(set(ids) - await self._store.existing(ids))
+            if missing:
+                listed = ", ".join(map(str, missing))
+                raise DeadLetterNotFoundError(f"no dead letter with id {listed}")
+            return list(dict.fromkeys(ids))
+        return await self._store.ids(where or DeadLetterFilter())
+
+    async def _publish(self, letter: DeadLetter, headers: dict[str, str], body: bytes) -> str:
+        if not self._broker_started:
+            await self._transport.broker.start()
+            self._broker_started = True
+        message_id = next(
+            (v for k, v in headers.items() if k.lower() in ("ce-id", "ce_id")), letter.message_id
+        )
+        message = OutgoingMessage(
+            body=body,
+            key=letter.aggregate_key or "",
+            headers=headers,
+            content_type=letter.content_type,
+            message_id=message_id,
+        )
+        channel = self._channels.get(letter.channel)
+        if channel is not None:
+            await self._transport.send_command(channel, message)
+        else:
+            await self._transport.send_to_channel(letter.channel, message)
+        return message_id
+
+    async def replay(self, letter_id: int) -> Replayed:
+        """Send the original message again (same id), then mark it replayed.
+
+        Marked after the broker confirmed: if marking fails, replaying again is harmless.
+        """
+        letter = await self.show(letter_id)
+        message_id = await self._publish(letter, replay_headers(letter.headers), letter.body)
+        await self._store.mark_replayed(letter_id, at=self._clock())
+        _log.info("dead letter replayed", letter_id=letter_id, message_id=message_id)
+        return Replayed(letter_id, message_id, letter.channel)
+
+    async def edit(self, letter_id: int, body: bytes) -> Replayed:
+        """Send a corrected copy with a new id and ``replayed-from``; mark the original."""
+        try:
+            json.loads(body)
+        except (ValueError, UnicodeDecodeError) as error:
+            raise InvalidDeadLetterEditError(f"the edited body is not JSON: {error}") from None
+        letter = await self.show(letter_id)
+        headers = _with_new_id(
+            replay_headers(letter.headers),
+            new_id=str(new_uuid7()),
+            replayed_from=letter.message_id,
+            style=self._transport.style,
+        )
+        message_id = await self._publish(letter, headers, body)
+        await self._store.mark_replayed(letter_id, at=self._clock(), replayed_as=message_id)
+        _log.info("dead letter edited and replayed", letter_id=letter_id, message_id=message_id)
+        return Replayed(letter_id, message_id, letter.channel)
+
+    async def purge(self, ids: Sequence[int], *, hard: bool = False) -> int:
+        """Mark ``ids`` purged, or delete them (``hard``); returns how many changed."""
+        count = await self._store.purge(ids, at=self._clock(), hard=hard)
+        _log.info("dead letters purged", count=count, hard=hard)
+        return count

@@ -1,0 +1,56 @@
+"""``commerce dlq`` as an operator runs it: a process reading ``COMMERCE_*`` variables.
+
+Every command and option is covered in-process by
+``tests/integration/test_dlq_cli_commands.py``; this checks the installed entry point.
+"""
+
+import json
+import os
+import subprocess
+import sys
+from dataclasses import replace
+from pathlib import Path
+from uuid import uuid4
+
+import pytest
+
+from commerce.messages.envelope import HeaderStyle
+from tests.support.database import ProvisionedDatabase
+from tests.support.dead_letters import dead_letter_of, park, register_user_body
+from tests.support.worker import environment_for, settings_for
+
+pytestmark = pytest.mark.e2e
+
+COMMERCE = str(Path(sys.executable).parent / "commerce")
+
+
+def _run(env: dict[str, str], cwd: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COMMERCE_")}
+    return subprocess.run(
+        [COMMERCE, "dlq", *args],
+        env=base | env,
+        cwd=cwd,  # outside the repository: no .env
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+
+async def test_list_as_json_and_an_unknown_id(
+    provisioned_database: ProvisionedDatabase, rabbit_url: str, tmp_path: Path
+) -> None:
+    env = environment_for(settings_for(provisioned_database, rabbit_url))
+    consumer = f"tests.e2e-{uuid4().hex[:8]}"
+    record = dead_letter_of(register_user_body(), style=HeaderStyle.RABBIT, subject="k")
+    letter_id = await park(provisioned_database, replace(record, consumer=consumer))
+
+    listed = _run(env, tmp_path, "list", "--consumer", consumer, "--json")
+    assert listed.returncode == 0, listed.stderr
+    [item] = json.loads(listed.stdout)
+    assert item["id"] == letter_id
+    assert item["message_id"] == record.message_id
+
+    missing = _run(env, tmp_path, "show", "999999999")
+    assert missing.returncode == 1
+    assert missing.stderr.strip() == "error: no dead letter with id 999999999"

@@ -1,0 +1,155 @@
+"""The worker's ``/docs`` page renders the live contract in headless Chromium, offline.
+
+``commerce run worker`` runs as a process on each transport; Chromium (Debian's package,
+driven over the DevTools pipe) can reach 127.0.0.1 only. The page must render an
+operation block for every operation of the live document, naming its channel, and must
+not even try to load anything from another origin.
+"""
+
+import asyncio
+import json
+import os
+import subprocess
+import sys
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from pydantic import SecretStr
+
+from commerce.messages.catalogue import COMMAND_ROUTES, EVENT_STREAMS
+from tests.support.chromium import Browser, chromium_path, open_browser
+from tests.support.database import ProvisionedDatabase
+from tests.support.services import in_ci
+from tests.support.tansu import free_port
+from tests.support.worker import environment_for, settings_for
+
+pytestmark = pytest.mark.e2e
+
+COMMERCE = str(Path(sys.executable).parent / "commerce")
+
+_RENDERED = """(() => {
+  const root = document.querySelector('asyncapi-component')?.shadowRoot;
+  if (!root) return null;
+  const blocks = {};
+  for (const [id, channel] of %s) {
+    const block = root.getElementById(id);
+    if (!block) return null;
+    blocks[id] = block.textContent;
+  }
+  return {blocks, text: root.textContent};
+})()"""
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    """Debian's Chromium; ``scripts/services.sh`` installs it where CI runs."""
+    path = chromium_path()
+    if path is None:
+        reason = "chromium is not installed (apt-get install chromium, or scripts/services.sh)"
+        if in_ci():
+            pytest.fail(f"CI is set, so {reason}", pytrace=False)
+        pytest.skip(reason)
+    return path
+
+
+@pytest.fixture
+async def worker_url(
+    provisioned_database: ProvisionedDatabase, broker_url: str, redis_url: str, tmp_path: Path
+) -> AsyncIterator[str]:
+    """A ``commerce run worker`` process in its own broker namespace; its base URL."""
+    settings = settings_for(provisioned_database, broker_url)
+    settings.redis.url = SecretStr(redis_url)  # the worker's preflight checks Redis too
+    settings.http.port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COMMERCE_")}
+    env |= environment_for(settings)
+    log = tmp_path / "worker.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [COMMERCE, "run", "worker"], env=env, stdout=sink, stderr=subprocess.STDOUT
+        )
+    url = f"http://127.0.0.1:{settings.http.port}"
+    try:
+        async with httpx.AsyncClient(timeout=5) as client:
+            for _ in range(150):
+                assert process.poll() is None, log.read_text()[-3000:]
+                try:
+                    if (await client.get(f"{url}/health")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.2)
+            else:
+                pytest.fail(f"the worker never answered /health: {log.read_text()[-3000:]}")
+        yield url
+    finally:
+        process.terminate()
+        try:
+            await asyncio.to_thread(process.wait, 30)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _expected_channels() -> set[str]:
+    names = {stream.name for stream in EVENT_STREAMS}
+    for route in COMMAND_ROUTES:
+        channel = route.channel
+        names |= {channel.name, channel.dead_letters, channel.skipped, *channel.retry_channels}
+    return names
+
+
+def _render(chromium: str, url: str, blocks: list[tuple[str, str]], log_dir: Path) -> Any:
+    with open_browser(chromium, log_dir=log_dir) as browser:
+        browser.navigate(f"{url}/docs")
+        rendered = browser.wait_for(_RENDERED % _js_pairs(blocks), timeout=60)
+        return rendered, _network(browser)
+
+
+def _js_pairs(blocks: list[tuple[str, str]]) -> str:
+    return json.dumps([list(pair) for pair in blocks])
+
+
+def _network(browser: Browser) -> dict[str, list[str]]:
+    return {"requests": browser.requests, "failures": browser.failures, "console": browser.console}
+
+
+def _operation_blocks(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
+    """``(element id, channel name)`` of each operation the component renders."""
+    for operation_id, operation in document["operations"].items():
+        channel = str(operation["channel"]["$ref"]).rsplit("/", 1)[-1]
+        yield f"operation-{operation['action']}-{operation_id}", channel
+
+
+async def test_docs_page_renders_every_channel_without_leaving_127_0_0_1(
+    chromium: str, worker_url: str, broker_url: str, tmp_path: Path
+) -> None:
+    async with httpx.AsyncClient(timeout=10) as client:
+        document = (await client.get(f"{worker_url}/docs/asyncapi.json")).json()
+        page = await client.get(f"{worker_url}/docs")
+    assert page.status_code == 200
+    assert "default-src 'none'" in page.headers["content-security-policy"]
+    assert "://" not in page.text, "the page names no other origin"
+    channels = set(document["channels"])
+    assert _expected_channels() <= channels, "the live document lists every channel"
+    protocol = document["servers"]["test"]["protocol"]
+    assert protocol == ("kafka" if broker_url.startswith("kafka") else "amqp")
+
+    blocks = list(_operation_blocks(document))
+    assert {channel for _, channel in blocks} == channels, "every channel has an operation"
+    rendered, network = await asyncio.to_thread(_render, chromium, worker_url, blocks, tmp_path)
+
+    assert rendered, f"the page never rendered every operation: {network}"
+    for element, channel in blocks:
+        assert channel in rendered["blocks"][element], f"{element} does not name {channel}"
+    for channel in channels:
+        assert channel in rendered["text"]
+    assert "commerce.identity.RegisterUser.v1" in rendered["text"]
+    assert "ce-tenantid" in rendered["text"] or "ce_tenantid" in rendered["text"]
+    outside = [url for url in network["requests"] if not url.startswith(f"{worker_url}/")]
+    assert outside == [], f"the page asked for other origins: {outside}"
+    assert f"{worker_url}/docs/assets/asyncapi-web-component.js" in network["requests"]
+    assert f"{worker_url}/docs/asyncapi.json" in network["requests"]
+    assert network["failures"] == [], network
+    assert not [line for line in network["console"] if "Refused" in line], network["console"]

@@ -1,0 +1,79 @@
+"""Service processes for end-to-end tests: start, SIGKILL, restart, stop gracefully."""
+
+import os
+import signal
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+from types import TracebackType
+from typing import Self
+
+__all__ = ["COMMERCE", "ServiceProcesses"]
+
+COMMERCE = str(Path(sys.executable).parent / "commerce")
+
+
+class ServiceProcesses:
+    """Named ``commerce run <what>`` processes sharing one environment and log folder."""
+
+    def __init__(self, env: Mapping[str, str], log_dir: Path) -> None:
+        base = {k: v for k, v in os.environ.items() if not k.startswith("COMMERCE_")}
+        self._env = base | dict(env)
+        self._log_dir = log_dir
+        self._running: dict[str, subprocess.Popen[bytes]] = {}
+        self._starts: dict[str, int] = {}
+
+    def start(self, name: str, *args: str) -> None:
+        """Start ``commerce run <args>`` as ``name`` (its log goes to ``<name>-<n>.log``)."""
+        self._starts[name] = self._starts.get(name, 0) + 1
+        log = (self._log_dir / f"{name}-{self._starts[name]}.log").open("wb")
+        self._running[name] = subprocess.Popen(
+            [COMMERCE, "run", *(args or (name,))],
+            env=self._env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
+        log.close()
+
+    def kill(self, name: str) -> None:
+        """SIGKILL: no shutdown, no acks, no cleanup."""
+        process = self._running.pop(name)
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=30)
+
+    def stop(self, name: str, timeout: float = 45) -> int | None:
+        """SIGTERM and wait for a graceful exit; returns the exit code."""
+        process = self._running.pop(name, None)
+        if process is None:
+            return None
+        process.terminate()
+        try:
+            return process.wait(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            raise
+
+    def alive(self, name: str) -> bool:
+        """Whether ``name`` is running."""
+        process = self._running.get(name)
+        return process is not None and process.poll() is None
+
+    def logs(self, name: str) -> str:
+        """Every log of ``name``'s runs, oldest first."""
+        return "".join(
+            (self._log_dir / f"{name}-{n}.log").read_text(errors="replace")
+            for n in range(1, self._starts.get(name, 0) + 1)
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        for name in list(self._running):
+            self.stop(name)

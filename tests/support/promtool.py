@@ -1,0 +1,37 @@
+"""``promtool check metrics``: lint a Prometheus text exposition as Prometheus itself would.
+
+promtool comes from Debian's ``prometheus`` package; ``scripts/services.sh`` installs it
+(in CI, as root). Without it a test fails under CI and skips elsewhere.
+"""
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.support.services import in_ci
+
+__all__ = ["promtool_check_metrics"]
+
+
+def promtool_check_metrics(exposition: bytes) -> str:
+    """Run ``promtool check metrics`` on ``exposition``; returns its findings ("" = clean)."""
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        reason = (
+            "promtool is not installed "
+            "(scripts/services.sh installs it: apt-get install prometheus)"
+        )
+        if in_ci():
+            pytest.fail(f"CI is set, so {reason}", pytrace=False)
+        pytest.skip(reason)
+    result = subprocess.run(
+        [promtool, "check", "metrics"],
+        input=exposition,
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    findings = (result.stdout + result.stderr).decode().strip()
+    assert result.returncode == 0, f"promtool check metrics failed:\n{findings}"
+    return findings

@@ -1,0 +1,87 @@
+"""The Grafana dashboard queries only metrics the service exposes, in valid PromQL."""
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from faststream.rabbit import RabbitBroker
+
+from commerce.adapters import metrics
+from tests.support.services import in_ci
+
+pytestmark = pytest.mark.unit
+
+DASHBOARD = Path(__file__).resolve().parents[2] / "deployments/grafana/commerce-dashboard.json"
+_METRIC = re.compile(r"\b((?:commerce|faststream|process)_[a-z_]+)\b")
+_SUFFIXES = ("_bucket", "_count", "_sum")
+
+
+def _expressions() -> list[str]:
+    dashboard: dict[str, Any] = json.loads(DASHBOARD.read_text())
+    found = [
+        target["expr"]
+        for panel in dashboard["panels"]
+        for target in panel.get("targets", [])
+        if "expr" in target
+    ]
+    for variable in dashboard["templating"]["list"]:
+        if isinstance(variable.get("query"), dict):
+            found.append(variable["query"]["query"].split("(", 1)[1].split(",")[0])
+    return found
+
+
+def _exposed() -> set[str]:
+    metrics.measure_broker(RabbitBroker(), app_name="commerce")
+    text = metrics.exposition()[0].decode()
+    return set(re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE))
+
+
+def test_every_panel_queries_an_exposed_metric() -> None:
+    exposed = _exposed()
+    expressions = _expressions()
+    assert len(expressions) >= 20
+    used = {name for expr in expressions for name in _METRIC.findall(expr)}
+    unknown = {
+        name
+        for name in used
+        if name not in exposed and not any(name.removesuffix(s) in exposed for s in _SUFFIXES)
+    }
+    assert not unknown, f"the dashboard queries metrics nobody exposes: {sorted(unknown)}"
+    queried = used | {name.removesuffix(s) for name in used for s in _SUFFIXES}
+    ours = {name for name in exposed if name.startswith("commerce_")}
+    assert ours <= queried, f"metrics without a panel: {sorted(ours - queried)}"
+
+
+def test_every_query_is_valid_promql(tmp_path: Path) -> None:
+    promtool = shutil.which("promtool")
+    if promtool is None:
+        if in_ci():
+            pytest.fail("CI is set, so promtool must be installed (scripts/services.sh)")
+        pytest.skip("promtool is not installed (apt-get install prometheus)")
+    queries = [
+        expr.replace("$__rate_interval", "5m").replace("$job", ".*")
+        for expr in _expressions()
+        if "(" in expr or "{" in expr
+    ]
+    rules = {
+        "groups": [
+            {
+                "name": "dashboard",
+                "rules": [
+                    {"record": f"dashboard:query_{n}", "expr": query}
+                    for n, query in enumerate(queries)
+                ],
+            }
+        ]
+    }
+    path = tmp_path / "rules.yaml"
+    path.write_text(yaml.safe_dump(rules))
+    result = subprocess.run(
+        [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
