@@ -5,9 +5,8 @@ the database really does (inbox dedup, all-or-nothing commit, tenant isolation).
 """
 
 from dataclasses import dataclass
-from functools import partial
 from typing import Protocol
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import pytest
 from sqlalchemy import ColumnElement, select
@@ -16,17 +15,15 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from commerce.adapters.database import tenant_transaction
 from commerce.adapters.orm import inbox, outbox, users
 from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
-from commerce.application.context import MessageContext
 from commerce.application.identity import RegisterUserCommand, register_user
 from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
 from commerce.application.processing import Outcome, process_command
-from commerce.domain.values import TenantId, new_uuid7
+from commerce.domain.values import TenantId
 from commerce.messages.events import CommandRejectedV1, integration_event_for
+from tests.support.commands import CONSUMER, context_for, register
 from tests.support.fakes import FakeClock, FakeHasher, InMemoryUnitOfWorkFactory
 
 pytestmark = pytest.mark.contract
-
-CONSUMER = "contract.register-user"
 
 
 class Probe(Protocol):
@@ -99,38 +96,9 @@ def probe(request: pytest.FixtureRequest) -> Probe:
     )
 
 
-def _context(tenant: TenantId, message_id: UUID | None = None) -> MessageContext:
-    message_id = message_id or new_uuid7()
-    return MessageContext(
-        message_id=message_id,
-        message_type="commerce.identity.RegisterUser.v1",
-        tenant_id=tenant,
-        correlation_id=message_id,
-    )
-
-
-async def _register(
-    probe: Probe, context: MessageContext, email: str, user_id: UUID | None = None
-) -> Outcome:
-    command = RegisterUserCommand(
-        tenant_id=context.tenant_id,
-        user_id=user_id or uuid4(),
-        email=email,
-        display_name="Ada",
-        password="correct horse battery staple",
-    )
-    return await process_command(
-        consumer=CONSUMER,
-        context=context,
-        aggregate_id=str(command.user_id),
-        handler=partial(register_user, command, hasher=FakeHasher(), clock=FakeClock()),
-        open_unit_of_work=probe.factory,
-    )
-
-
 async def test_applied_command_commits_state_inbox_and_outbox_together(probe: Probe) -> None:
     tenant = TenantId(uuid4())
-    assert await _register(probe, _context(tenant), "ada@example.com") is Outcome.APPLIED
+    assert await register(probe.factory, context_for(tenant), "ada@example.com") is Outcome.APPLIED
     assert await probe.emails(tenant) == ["ada@example.com"]
     assert await probe.event_types(tenant) == ["commerce.identity.UserRegistered.v1"]
     assert await probe.inbox_size(tenant) == 1
@@ -138,16 +106,16 @@ async def test_applied_command_commits_state_inbox_and_outbox_together(probe: Pr
 
 async def test_duplicate_message_is_recognised_and_changes_nothing(probe: Probe) -> None:
     tenant = TenantId(uuid4())
-    context, user_id = _context(tenant), uuid4()
-    await _register(probe, context, "ada@example.com", user_id)
-    assert await _register(probe, context, "ada@example.com", user_id) is Outcome.DUPLICATE
+    context, user_id = context_for(tenant), uuid4()
+    await register(probe.factory, context, "ada@example.com", user_id)
+    assert await register(probe.factory, context, "ada@example.com", user_id) is Outcome.DUPLICATE
     assert await probe.event_types(tenant) == ["commerce.identity.UserRegistered.v1"]
 
 
 async def test_rule_violation_keeps_inbox_and_rejection_but_no_state(probe: Probe) -> None:
     tenant = TenantId(uuid4())
-    await _register(probe, _context(tenant), "ada@example.com")
-    assert await _register(probe, _context(tenant), "ADA@example.com") is Outcome.REJECTED
+    await register(probe.factory, context_for(tenant), "ada@example.com")
+    assert await register(probe.factory, context_for(tenant), "ADA@example.com") is Outcome.REJECTED
     assert await probe.emails(tenant) == ["ada@example.com"]
     assert await probe.inbox_size(tenant) == 2
     assert (await probe.event_types(tenant))[-1] == CommandRejectedV1.message_type
@@ -155,14 +123,14 @@ async def test_rule_violation_keeps_inbox_and_rejection_but_no_state(probe: Prob
 
 async def test_tenants_do_not_see_each_other(probe: Probe) -> None:
     first, second = TenantId(uuid4()), TenantId(uuid4())
-    await _register(probe, _context(first), "ada@example.com")
+    await register(probe.factory, context_for(first), "ada@example.com")
     assert await probe.emails(second) == []
-    assert await _register(probe, _context(second), "ada@example.com") is Outcome.APPLIED
+    assert await register(probe.factory, context_for(second), "ada@example.com") is Outcome.APPLIED
 
 
 async def test_failure_rolls_everything_back(probe: Probe) -> None:
     tenant = TenantId(uuid4())
-    context = _context(tenant)
+    context = context_for(tenant)
 
     async def fail_after_work(uow: UnitOfWork) -> None:
         await register_user(

@@ -1,0 +1,49 @@
+"""Running RegisterUser through ``process_command`` in unit and contract tests."""
+
+from functools import partial
+from uuid import UUID, uuid4
+
+from commerce.application.context import MessageContext
+from commerce.application.identity import RegisterUserCommand, register_user
+from commerce.application.ports import UnitOfWorkFactory
+from commerce.application.processing import Outcome, process_command
+from commerce.domain.values import TenantId, new_uuid7
+from tests.support.fakes import FakeClock, FakeHasher
+
+__all__ = ["CONSUMER", "context_for", "register"]
+
+CONSUMER = "tests.register-user"
+
+
+def context_for(tenant: TenantId, message_id: UUID | None = None) -> MessageContext:
+    """A RegisterUser message's context, starting its own conversation."""
+    message_id = message_id or new_uuid7()
+    return MessageContext(
+        message_id=message_id,
+        message_type="commerce.identity.RegisterUser.v1",
+        tenant_id=tenant,
+        correlation_id=message_id,
+    )
+
+
+async def register(
+    open_unit_of_work: UnitOfWorkFactory,
+    context: MessageContext,
+    email: str = "ada@example.com",
+    user_id: UUID | None = None,
+) -> Outcome:
+    """Process one RegisterUser command (fake hasher and clock)."""
+    command = RegisterUserCommand(
+        tenant_id=context.tenant_id,
+        user_id=user_id or uuid4(),
+        email=email,
+        display_name="Ada",
+        password="correct horse battery staple",
+    )
+    return await process_command(
+        consumer=CONSUMER,
+        context=context,
+        aggregate_id=str(command.user_id),
+        handler=partial(register_user, command, hasher=FakeHasher(), clock=FakeClock()),
+        open_unit_of_work=open_unit_of_work,
+    )
