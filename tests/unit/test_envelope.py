@@ -1,5 +1,6 @@
 """The CloudEvents envelope: binary-mode headers per transport, strict parsing."""
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from uuid import UUID, uuid4
 
@@ -73,12 +74,23 @@ def test_a_tenant_that_is_not_a_uuid_is_a_missing_tenant() -> None:
         ("ce-type", "", "'type'"),
         ("ce-time", "yesterday", "RFC 3339"),
         ("ce-time", "2026-01-01T00:00:00", "no UTC offset"),
+        ("ce-aggregateversion", "0", "aggregateversion"),
+        ("ce-aggregateversion", "two", "aggregateversion"),
     ],
 )
 def test_malformed_attributes_are_refused(header: str, value: str, message: str) -> None:
     headers = _envelope().headers(HeaderStyle.RABBIT) | {header: value}
     with pytest.raises(EnvelopeError, match=message):
         parse_envelope(headers)
+
+
+@pytest.mark.parametrize("style", list(HeaderStyle))
+def test_an_events_aggregate_version_round_trips_through_the_headers(style: HeaderStyle) -> None:
+    envelope = replace(_envelope(), aggregate_version=7)
+    headers = envelope.headers(style)
+    assert headers[f"{style}aggregateversion"] == "7"
+    assert parse_envelope(headers).aggregate_version == 7
+    assert "ce-aggregateversion" not in _envelope().headers(HeaderStyle.RABBIT)
 
 
 def test_bytes_header_values_as_kafka_delivers_them_are_accepted() -> None:

@@ -77,3 +77,16 @@ def test_the_exposition_passes_promtool() -> None:
     body, content_type = metrics.exposition()
     assert content_type.startswith("text/plain; version=0.0.4")
     assert promtool_check_metrics(body) == ""
+
+
+def test_rabbit_destinations_never_carry_an_aggregate_id() -> None:
+    """Events are routed by aggregate id: one label value per aggregate would grow the
+    registry (and ``/metrics``) without bound."""
+    from commerce.adapters.metrics_broker import rabbit_destination
+
+    assert rabbit_destination("ns.commerce.users", "7f0c-user-id") == "ns.commerce.users"
+    assert rabbit_destination("", "ns.dlq") == "default.ns.dlq"
+    assert rabbit_destination(None, "ns.dlq") == "default.ns.dlq"
+    assert rabbit_destination("ns.commerce.commands", "register-user") == (
+        "ns.commerce.commands.register-user"
+    )

@@ -1,4 +1,4 @@
-"""Value objects shared by the aggregates: identifiers and e-mail addresses."""
+"""Value objects shared by the aggregates: identifiers, e-mail addresses and roles."""
 
 from __future__ import annotations
 
@@ -6,11 +6,24 @@ import os
 import re
 import time
 from dataclasses import dataclass
-from uuid import UUID
+from datetime import datetime
+from enum import StrEnum
+from typing import Self
+from uuid import UUID, uuid5
 
 from commerce.domain.errors import InvalidEmail, InvalidValue
 
-__all__ = ["EmailAddress", "TenantId", "UserId", "new_uuid7"]
+__all__ = [
+    "EmailAddress",
+    "InvoiceId",
+    "ItemId",
+    "OrderId",
+    "Role",
+    "TenantId",
+    "UserId",
+    "new_uuid7",
+    "require_aware",
+]
 
 _EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+$")
 _EMAIL_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
@@ -84,3 +97,61 @@ class EmailAddress:
 
     def __str__(self) -> str:
         return self.value
+
+
+def require_aware(moment: datetime) -> datetime:
+    """Return ``moment`` unchanged, refusing naive datetimes with :class:`InvalidValue`."""
+    if moment.tzinfo is None or moment.utcoffset() is None:
+        raise InvalidValue("timestamps must be timezone-aware")
+    return moment
+
+
+class Role(StrEnum):
+    """What a user may do. Roles add up; every registered user starts as a customer."""
+
+    CUSTOMER = "customer"
+    STAFF = "staff"
+    ADMIN = "admin"
+
+
+@dataclass(frozen=True, slots=True)
+class _Identifier:
+    """A UUID wrapped in a type of its own, so ids of different aggregates never mix."""
+
+    value: UUID
+
+    @classmethod
+    def new(cls) -> Self:
+        """A fresh, time-ordered identifier."""
+        return cls(new_uuid7())
+
+    def __str__(self) -> str:
+        return str(self.value)
+
+
+@dataclass(frozen=True, slots=True)
+class ItemId(_Identifier):
+    """Identity of a catalogue :class:`~commerce.domain.catalog.Item`."""
+
+
+@dataclass(frozen=True, slots=True)
+class OrderId(_Identifier):
+    """Identity of an :class:`~commerce.domain.orders.Order`."""
+
+
+_INVOICE_NAMESPACE = UUID("5b0f3c4e-2a7d-5e61-9c8b-0d1e2f3a4b5c")
+# Fixed forever: changing it would give every existing order a second invoice id.
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceId(_Identifier):
+    """Identity of a billing :class:`~commerce.domain.billing.Invoice`."""
+
+    @classmethod
+    def for_order(cls, order_id: OrderId) -> InvoiceId:
+        """The id of *the* invoice of ``order_id`` (UUIDv5): one invoice per order.
+
+        Deterministic, so a redelivered ``OrderConfirmed`` yields the same invoice id and
+        the billing policy can address the invoice to void without looking it up.
+        """
+        return cls(uuid5(_INVOICE_NAMESPACE, str(order_id.value)))

@@ -9,14 +9,84 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from commerce.messages.channels import REGISTER_USER, REJECTIONS, USERS, CommandChannel, EventStream
-from commerce.messages.commands import Command, RegisterUser
-from commerce.messages.events import CommandRejectedV1, IntegrationEvent, UserRegisteredV1
+from commerce.messages.channels import (
+    BILLING_POLICY,
+    INVOICES,
+    ITEMS,
+    ORDERS,
+    REGISTER_USER,
+    REJECTIONS,
+    USER_DIRECTORY,
+    USERS,
+    CommandChannel,
+    Consumer,
+    EventConsumer,
+    EventStream,
+)
+from commerce.messages.command_channels import (
+    ADD_LINE,
+    ADJUST_STOCK,
+    ASSIGN_ROLE,
+    CANCEL_ORDER,
+    CAPTURE_PAYMENT,
+    CHANGE_PRICE,
+    CHANGE_PROFILE,
+    CONFIRM_ORDER,
+    CREATE_ITEM,
+    DEACTIVATE_USER,
+    PLACE_ORDER,
+    REMOVE_LINE,
+    RETIRE_ITEM,
+    SHIP_ORDER,
+)
+from commerce.messages.commands import (
+    AssignRole,
+    ChangeProfile,
+    Command,
+    DeactivateUser,
+    RegisterUser,
+)
+from commerce.messages.commands_billing import CapturePayment
+from commerce.messages.commands_catalog import AdjustStock, ChangePrice, CreateItem, RetireItem
+from commerce.messages.commands_orders import (
+    AddLine,
+    CancelOrder,
+    ConfirmOrder,
+    PlaceOrder,
+    RemoveLine,
+    ShipOrder,
+)
+from commerce.messages.events import (
+    CommandRejectedV1,
+    IntegrationEvent,
+    RoleAssignedV1,
+    UserDeactivatedV1,
+    UserProfileChangedV1,
+    UserRegisteredV1,
+)
+from commerce.messages.events_billing import InvoiceIssuedV1, InvoiceVoidedV1, PaymentCapturedV1
+from commerce.messages.events_catalog import (
+    ItemCreatedV1,
+    ItemPriceChangedV1,
+    ItemRetiredV1,
+    StockAdjustedV1,
+)
+from commerce.messages.events_orders import (
+    OrderCancelledV1,
+    OrderConfirmedV1,
+    OrderLineAddedV1,
+    OrderLineRemovedV1,
+    OrderPlacedV1,
+    OrderShippedV1,
+)
+from commerce.messages.projection_channels import ITEM_AVAILABILITY, ORDER_SUMMARIES, REVENUE
 
 __all__ = [
     "COMMANDS_BY_NAME",
     "COMMAND_CHANNELS",
     "COMMAND_ROUTES",
+    "CONSUMERS",
+    "EVENT_CONSUMERS",
     "EVENT_STREAMS",
     "INTEGRATION_EVENTS",
     "CommandRoute",
@@ -33,7 +103,23 @@ class CommandRoute:
     command: type[Command]
 
 
-COMMAND_ROUTES: tuple[CommandRoute, ...] = (CommandRoute(REGISTER_USER, RegisterUser),)
+COMMAND_ROUTES: tuple[CommandRoute, ...] = (
+    CommandRoute(REGISTER_USER, RegisterUser),
+    CommandRoute(CHANGE_PROFILE, ChangeProfile),
+    CommandRoute(DEACTIVATE_USER, DeactivateUser),
+    CommandRoute(ASSIGN_ROLE, AssignRole),
+    CommandRoute(CREATE_ITEM, CreateItem),
+    CommandRoute(CHANGE_PRICE, ChangePrice),
+    CommandRoute(ADJUST_STOCK, AdjustStock),
+    CommandRoute(RETIRE_ITEM, RetireItem),
+    CommandRoute(PLACE_ORDER, PlaceOrder),
+    CommandRoute(ADD_LINE, AddLine),
+    CommandRoute(REMOVE_LINE, RemoveLine),
+    CommandRoute(CONFIRM_ORDER, ConfirmOrder),
+    CommandRoute(CANCEL_ORDER, CancelOrder),
+    CommandRoute(SHIP_ORDER, ShipOrder),
+    CommandRoute(CAPTURE_PAYMENT, CapturePayment),
+)
 """Every command the service consumes, in the order the documents list them."""
 
 COMMAND_CHANNELS: tuple[CommandChannel, ...] = tuple(route.channel for route in COMMAND_ROUTES)
@@ -44,11 +130,43 @@ COMMANDS_BY_NAME: dict[str, type[Command]] = {
 }
 """Command payload types by name, for operators' tools."""
 
-EVENT_STREAMS: tuple[EventStream, ...] = (USERS, REJECTIONS)
+EVENT_STREAMS: tuple[EventStream, ...] = (USERS, ITEMS, ORDERS, INVOICES, REJECTIONS)
 """Every stream the service publishes to, in the order the documents list them."""
 
-INTEGRATION_EVENTS: tuple[type[IntegrationEvent], ...] = (UserRegisteredV1, CommandRejectedV1)
+INTEGRATION_EVENTS: tuple[type[IntegrationEvent], ...] = (
+    UserRegisteredV1,
+    UserProfileChangedV1,
+    UserDeactivatedV1,
+    RoleAssignedV1,
+    ItemCreatedV1,
+    ItemPriceChangedV1,
+    StockAdjustedV1,
+    ItemRetiredV1,
+    OrderPlacedV1,
+    OrderLineAddedV1,
+    OrderLineRemovedV1,
+    OrderConfirmedV1,
+    OrderCancelledV1,
+    OrderShippedV1,
+    InvoiceIssuedV1,
+    PaymentCapturedV1,
+    InvoiceVoidedV1,
+    CommandRejectedV1,
+)
 """Every integration event type, each published on its ``stream``."""
+
+
+EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
+    USER_DIRECTORY,
+    BILLING_POLICY,
+    ORDER_SUMMARIES,
+    REVENUE,
+    ITEM_AVAILABILITY,
+)
+"""Every ordered consumer of an event stream (projections and other downstream parts)."""
+
+CONSUMERS: tuple[Consumer, ...] = (*COMMAND_CHANNELS, *EVENT_CONSUMERS)
+"""Every consumer: each has retry, dead-letter and skipped channels and a DLQ archiver."""
 
 
 def events_on(stream: EventStream) -> tuple[type[IntegrationEvent], ...]:

@@ -9,14 +9,23 @@ stream is a topic of the same name, keyed by aggregate id.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import ClassVar
 
 __all__ = [
+    "BILLING_POLICY",
     "COMMAND_EXCHANGE",
     "DEFAULT_RETRY",
+    "INVOICES",
+    "ITEMS",
+    "ORDERS",
     "REGISTER_USER",
     "REJECTIONS",
     "USERS",
+    "USER_DIRECTORY",
     "CommandChannel",
+    "Consumer",
+    "ConsumerChannels",
+    "EventConsumer",
     "EventStream",
     "RetryPolicy",
     "dead_letter_channel",
@@ -78,17 +87,20 @@ def skipped_channel(consumer: str) -> str:
     return f"{consumer}.skipped"
 
 
-@dataclass(frozen=True, slots=True)
-class CommandChannel:
-    """A point-to-point channel carrying one command type."""
+class ConsumerChannels:
+    """The channels every consumer owns: DLQ, skipped and one per delayed retry round.
 
+    Mixed into :class:`CommandChannel` and :class:`EventConsumer`, which provide ``name``
+    (the consumer's name) and ``retry``.
+    """
+
+    __slots__ = ()
     name: str
-    description: str
-    retry: RetryPolicy = field(default=DEFAULT_RETRY)
+    retry: RetryPolicy
 
     @property
     def consumer(self) -> str:
-        """The consumer (queue / consumer group) that owns this channel."""
+        """The consumer (queue / consumer group) name."""
         return self.name
 
     @property
@@ -108,12 +120,54 @@ class CommandChannel:
 
 
 @dataclass(frozen=True, slots=True)
+class CommandChannel(ConsumerChannels):
+    """A point-to-point channel carrying one command type, and its one consumer.
+
+    Commands are handled concurrently (up to the prefetch); the aggregate's optimistic
+    concurrency, not the channel, orders two commands to one aggregate.
+    """
+
+    name: str
+    description: str
+    retry: RetryPolicy = field(default=DEFAULT_RETRY)
+    ordered: ClassVar[bool] = False
+
+    @property
+    def source(self) -> str:
+        """The channel the consumer reads: the command channel itself."""
+        return self.name
+
+
+@dataclass(frozen=True, slots=True)
 class EventStream:
     """A publish-subscribe stream of one aggregate type's integration events."""
 
     name: str
     aggregate_type: str
     description: str
+
+
+@dataclass(frozen=True, slots=True)
+class EventConsumer(ConsumerChannels):
+    """A downstream component consuming one event stream in its own queue / group.
+
+    Ordered: events of one aggregate are handled one at a time in stream order, events
+    of different aggregates concurrently (RabbitMQ: consistent-hash partition queues with a
+    single active consumer each; Kafka: the stream's partitions). When one of its events
+    leaves the line (delayed retry or DLQ), later events of that aggregate are parked
+    behind it until it is resolved (see ``docs/adr/0012-ordered-consumption.md``).
+    """
+
+    name: str
+    stream: EventStream
+    description: str
+    retry: RetryPolicy = field(default=DEFAULT_RETRY)
+    ordered: ClassVar[bool] = True
+
+    @property
+    def source(self) -> str:
+        """The channel the consumer reads: its event stream."""
+        return self.stream.name
 
 
 REGISTER_USER = CommandChannel(
@@ -127,8 +181,44 @@ USERS = EventStream(
     description="Integration events of user accounts, keyed by user id.",
 )
 
+ITEMS = EventStream(
+    name="commerce.catalog.item",
+    aggregate_type="catalog.item",
+    description="Integration events of catalogue items, keyed by item id.",
+)
+
+ORDERS = EventStream(
+    name="commerce.orders.order",
+    aggregate_type="orders.order",
+    description="Integration events of orders (event sourced), keyed by order id.",
+)
+
+INVOICES = EventStream(
+    name="commerce.billing.invoice",
+    aggregate_type="billing.invoice",
+    description="Integration events of invoices, keyed by invoice id.",
+)
+
 REJECTIONS = EventStream(
     name="commerce.rejections",
     aggregate_type="command",
     description="Commands refused by a business rule, keyed by the command's aggregate id.",
+)
+
+
+type Consumer = CommandChannel | EventConsumer
+"""Anything that consumes messages under a failure policy."""
+
+
+USER_DIRECTORY = EventConsumer(
+    name="commerce.projections.user-directory",
+    stream=USERS,
+    description="Keeps the user directory read model (users per tenant) from user events.",
+)
+
+BILLING_POLICY = EventConsumer(
+    name="commerce.billing.invoice-policy",
+    stream=ORDERS,
+    description="The billing process manager: issues an order's invoice when the order is "
+    "confirmed and voids it when a confirmed order is cancelled.",
 )

@@ -14,7 +14,9 @@ from pydantic import (
     field_serializer,
 )
 
-__all__ = ["Command", "RegisterUser"]
+from commerce.domain.values import Role
+
+__all__ = ["AssignRole", "ChangeProfile", "Command", "DeactivateUser", "RegisterUser"]
 
 
 class Command(BaseModel):
@@ -25,9 +27,14 @@ class Command(BaseModel):
     message_type: ClassVar[str]
     """The CloudEvents ``type`` of the command, versioned."""
 
+    key_field: ClassVar[str] = ""
+    """The field holding the id of the aggregate the command addresses."""
+
     def aggregate_key(self) -> str:
         """The aggregate id the command addresses (message key and ordering scope)."""
-        raise NotImplementedError
+        if not self.key_field:
+            raise NotImplementedError
+        return str(getattr(self, self.key_field))
 
     def wire_body(self) -> bytes:
         """The JSON body to send, secrets included."""
@@ -69,3 +76,47 @@ class RegisterUser(Command):
         if isinstance(info.context, dict) and info.context.get("wire"):
             return password.get_secret_value()
         return str(password)
+
+
+_USER_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+
+
+class ChangeProfile(Command):
+    """Change the display name a user is shown with; the same name again changes nothing."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_id": _USER_ID, "display_name": "Ada King"}]}
+    )
+
+    message_type: ClassVar[str] = "commerce.identity.ChangeProfile.v1"
+    key_field: ClassVar[str] = "user_id"
+
+    user_id: UUID = Field(description="The user whose profile changes.")
+    display_name: Annotated[str, Field(min_length=1, max_length=200)] = Field(
+        description="The new name shown to other users."
+    )
+
+
+class DeactivateUser(Command):
+    """Deactivate a user account; deactivating a deactivated account changes nothing."""
+
+    model_config = ConfigDict(json_schema_extra={"examples": [{"user_id": _USER_ID}]})
+
+    message_type: ClassVar[str] = "commerce.identity.DeactivateUser.v1"
+    key_field: ClassVar[str] = "user_id"
+
+    user_id: UUID = Field(description="The user to deactivate.")
+
+
+class AssignRole(Command):
+    """Give a user a role; a role the user already holds changes nothing."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_id": _USER_ID, "role": "staff"}]}
+    )
+
+    message_type: ClassVar[str] = "commerce.identity.AssignRole.v1"
+    key_field: ClassVar[str] = "user_id"
+
+    user_id: UUID = Field(description="The user who gets the role.")
+    role: Role = Field(description="The role to grant.")

@@ -24,6 +24,7 @@ __all__ = [
     "EnvelopeError",
     "HeaderStyle",
     "MissingTenantError",
+    "message_type_of",
     "parse_envelope",
 ]
 
@@ -59,6 +60,8 @@ class Envelope:
     correlation_id: UUID
     causation_id: UUID | None = None
     subject: str | None = None
+    aggregate_version: int | None = None
+    """Extension ``aggregateversion``: the event's version within its aggregate (events)."""
     content_type: str = CONTENT_TYPE
     traceparent: str | None = None
     tracestate: str | None = None
@@ -109,6 +112,9 @@ class Envelope:
             "tenantid": str(self.tenant_id),
             "correlationid": str(self.correlation_id),
             "causationid": str(self.causation_id) if self.causation_id else None,
+            "aggregateversion": (
+                str(self.aggregate_version) if self.aggregate_version is not None else None
+            ),
         }
         headers = {f"{style}{k}": v for k, v in attributes.items() if v is not None}
         if style is HeaderStyle.KAFKA:
@@ -131,6 +137,25 @@ def _uuid(attributes: Mapping[str, str], name: str, error: type[EnvelopeError]) 
         return UUID(raw)
     except ValueError:
         raise error(f"CloudEvents attribute {name!r} is not a UUID: {raw[:64]!r}") from None
+
+
+def _version(raw: str | None) -> int | None:
+    if raw is None:
+        return None
+    if not raw.isdigit() or int(raw) < 1:
+        raise EnvelopeError(f"CloudEvents attribute 'aggregateversion' is not >= 1: {raw[:32]!r}")
+    return int(raw)
+
+
+def message_type_of(headers: Mapping[str, object]) -> str | None:
+    """The CloudEvents ``type`` in ``ce-type`` or ``ce_type``, without checking anything else.
+
+    For routing a message to its handler before the envelope is validated.
+    """
+    for name, value in headers.items():
+        if name.lower() in ("ce-type", "ce_type"):
+            return _text(value)
+    return None
 
 
 def parse_envelope(headers: Mapping[str, object], content_type: str | None = None) -> Envelope:
@@ -182,6 +207,7 @@ def parse_envelope(headers: Mapping[str, object], content_type: str | None = Non
             else None
         ),
         subject=attributes.get("subject"),
+        aggregate_version=_version(attributes.get("aggregateversion")),
         content_type=content_type or plain.get("content-type") or CONTENT_TYPE,
         traceparent=plain.get("traceparent"),
         tracestate=plain.get("tracestate"),

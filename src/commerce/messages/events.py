@@ -1,4 +1,9 @@
-"""Integration events: the versioned, published form of domain events."""
+"""Integration events: the versioned, published form of domain events.
+
+This module holds the identity context's events, the rejection event and
+:func:`integration_event_for`; the other contexts keep theirs in ``events_catalog``,
+``events_orders`` and ``events_billing``.
+"""
 
 from __future__ import annotations
 
@@ -6,26 +11,34 @@ from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import AwareDatetime, ConfigDict, Field
 
-from commerce.domain.events import DomainEvent, UserRegistered
+from commerce.domain.events import (
+    DomainEvent,
+    RoleAssigned,
+    UserDeactivated,
+    UserProfileChanged,
+    UserRegistered,
+)
+from commerce.domain.values import Role
 from commerce.messages.channels import REJECTIONS, USERS, EventStream
+from commerce.messages.event_base import IntegrationEvent
+from commerce.messages.events_billing import billing_event_for
+from commerce.messages.events_catalog import catalog_event_for
+from commerce.messages.events_orders import order_event_for
 
 __all__ = [
     "CommandRejectedV1",
     "IntegrationEvent",
+    "RoleAssignedV1",
+    "UserDeactivatedV1",
+    "UserProfileChangedV1",
     "UserRegisteredV1",
     "integration_event_for",
 ]
 
-
-class IntegrationEvent(BaseModel):
-    """Base of integration events. Old versions stay parseable beside new ones."""
-
-    model_config = ConfigDict(frozen=True, extra="ignore")
-
-    message_type: ClassVar[str]
-    stream: ClassVar[EventStream]
+_USER_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
+_AT = "2025-01-15T09:30:00.412000Z"
 
 
 class UserRegisteredV1(IntegrationEvent):
@@ -35,10 +48,10 @@ class UserRegisteredV1(IntegrationEvent):
         json_schema_extra={
             "examples": [
                 {
-                    "user_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
+                    "user_id": _USER_ID,
                     "email": "ada@example.com",
                     "display_name": "Ada Lovelace",
-                    "registered_at": "2025-01-15T09:30:00.412000Z",
+                    "registered_at": _AT,
                 }
             ]
         }
@@ -51,6 +64,52 @@ class UserRegisteredV1(IntegrationEvent):
     email: str = Field(description="The e-mail address, normalised to lower case.")
     display_name: str = Field(description="The name shown to other users.")
     registered_at: AwareDatetime = Field(description="When the account was created.")
+
+
+class UserProfileChangedV1(IntegrationEvent):
+    """A user changed the name shown to others."""
+
+    model_config = ConfigDict(
+        json_schema_extra={
+            "examples": [{"user_id": _USER_ID, "display_name": "Ada King", "changed_at": _AT}]
+        }
+    )
+
+    message_type: ClassVar[str] = "commerce.identity.UserProfileChanged.v1"
+    stream: ClassVar[EventStream] = USERS
+
+    user_id: UUID = Field(description="The user (the message key / routing key).")
+    display_name: str = Field(description="The new display name.")
+    changed_at: AwareDatetime = Field(description="When the profile changed.")
+
+
+class UserDeactivatedV1(IntegrationEvent):
+    """A user account was deactivated: it can no longer place orders or be changed."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_id": _USER_ID, "deactivated_at": _AT}]}
+    )
+
+    message_type: ClassVar[str] = "commerce.identity.UserDeactivated.v1"
+    stream: ClassVar[EventStream] = USERS
+
+    user_id: UUID = Field(description="The user (the message key / routing key).")
+    deactivated_at: AwareDatetime = Field(description="When the account was deactivated.")
+
+
+class RoleAssignedV1(IntegrationEvent):
+    """A user was given a role they did not hold."""
+
+    model_config = ConfigDict(
+        json_schema_extra={"examples": [{"user_id": _USER_ID, "role": "staff", "assigned_at": _AT}]}
+    )
+
+    message_type: ClassVar[str] = "commerce.identity.RoleAssigned.v1"
+    stream: ClassVar[EventStream] = USERS
+
+    user_id: UUID = Field(description="The user (the message key / routing key).")
+    role: Role = Field(description="The role granted (roles add up).")
+    assigned_at: AwareDatetime = Field(description="When the role was granted.")
 
 
 class CommandRejectedV1(IntegrationEvent):
@@ -82,8 +141,7 @@ class CommandRejectedV1(IntegrationEvent):
     rejected_at: datetime = Field(description="When the command was refused.")
 
 
-def integration_event_for(event: DomainEvent) -> IntegrationEvent:
-    """Map a domain event to the integration event published for it."""
+def _identity_event_for(event: DomainEvent) -> IntegrationEvent | None:
     match event:
         case UserRegistered():
             return UserRegisteredV1(
@@ -92,5 +150,28 @@ def integration_event_for(event: DomainEvent) -> IntegrationEvent:
                 display_name=event.display_name,
                 registered_at=event.occurred_at,
             )
+        case UserProfileChanged():
+            return UserProfileChangedV1(
+                user_id=event.user_id.value,
+                display_name=event.display_name,
+                changed_at=event.occurred_at,
+            )
+        case UserDeactivated():
+            return UserDeactivatedV1(user_id=event.user_id.value, deactivated_at=event.occurred_at)
+        case RoleAssigned():
+            return RoleAssignedV1(
+                user_id=event.user_id.value, role=event.role, assigned_at=event.occurred_at
+            )
+    return None
+
+
+_MAPPERS = (_identity_event_for, catalog_event_for, order_event_for, billing_event_for)
+
+
+def integration_event_for(event: DomainEvent) -> IntegrationEvent:
+    """Map a domain event to the integration event published for it."""
+    for mapper in _MAPPERS:
+        if (integration := mapper(event)) is not None:
+            return integration
     msg = f"no integration event is mapped for {type(event).__name__}"
     raise LookupError(msg)

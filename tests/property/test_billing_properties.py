@@ -1,0 +1,117 @@
+"""Properties of the Invoice aggregate and the billing policy."""
+
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from commerce.domain.billing import Invoice, InvoiceStatus
+from commerce.domain.billing_events import PaymentCaptured
+from commerce.domain.billing_policy import IssueInvoice, VoidInvoice, invoice_policy
+from commerce.domain.errors import DomainError
+from commerce.domain.money import Money
+from commerce.domain.order_events import OrderCancelled, OrderConfirmed, OrderStatus
+from commerce.domain.values import InvoiceId, OrderId, TenantId, UserId
+
+pytestmark = pytest.mark.property
+
+NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
+AMOUNT = Money(4200, "EUR")
+LEGAL_MOVES = {
+    (InvoiceStatus.ISSUED, InvoiceStatus.PAID),
+    (InvoiceStatus.ISSUED, InvoiceStatus.VOIDED),
+}
+
+COMMANDS = st.lists(
+    st.one_of(
+        st.tuples(
+            st.just("capture"), st.sampled_from(["psp-1", "psp-2"]), st.sampled_from([4200, 4199])
+        ),
+        st.tuples(st.just("void"), st.just(""), st.just(0)),
+    ),
+    max_size=12,
+)
+
+
+def _invoice() -> Invoice:
+    order_id = OrderId.new()
+    return Invoice.issue(
+        invoice_id=InvoiceId.for_order(order_id),
+        tenant_id=TenantId(uuid4()),
+        order_id=order_id,
+        customer_id=UserId.new(),
+        amount=AMOUNT,
+        now=NOW,
+    )
+
+
+@given(COMMANDS)
+def test_an_invoice_is_settled_at_most_once_and_never_voided_after(
+    commands: list[tuple[str, str, int]],
+) -> None:
+    """Property: under any sequence of captures and voids, only issued → paid or issued →
+    voided happen, at most one PaymentCaptured of exactly the amount is recorded, refused
+    commands change nothing, and versions are consecutive."""
+    invoice = _invoice()
+    moves = []
+    for name, reference, cents in commands:
+        before = (invoice.status, invoice.version, len(invoice.pending_events))
+        try:
+            if name == "capture":
+                invoice.capture_payment(amount=Money(cents, "EUR"), reference=reference, now=NOW)
+            else:
+                invoice.void(reason="order cancelled", now=NOW)
+        except DomainError:
+            assert (invoice.status, invoice.version, len(invoice.pending_events)) == before
+        if invoice.status is not before[0]:
+            moves.append((before[0], invoice.status))
+    assert set(moves) <= LEGAL_MOVES
+    assert len(moves) <= 1
+    captures = [e for e in invoice.pending_events if isinstance(e, PaymentCaptured)]
+    assert len(captures) == (1 if invoice.is_settled else 0)
+    assert all(e.amount == AMOUNT for e in captures)
+    assert [e.version for e in invoice.pending_events] == list(range(1, invoice.version + 1))
+
+
+@given(
+    order_id=st.uuids(),
+    tenant=st.uuids(),
+    cents=st.integers(1, 10**9),
+    previous=st.sampled_from([OrderStatus.PLACED, OrderStatus.CONFIRMED]),
+)
+def test_the_policy_bills_confirmations_and_voids_only_what_was_billed(
+    order_id: UUID, tenant: UUID, cents: int, previous: OrderStatus
+) -> None:
+    """Property: OrderConfirmed → IssueInvoice for its total; OrderCancelled → VoidInvoice of
+    the same invoice iff the order had been confirmed; both pure and deterministic."""
+    oid, tid = OrderId(order_id), TenantId(tenant)
+    confirmed = OrderConfirmed(
+        tenant_id=tid,
+        aggregate_id=str(oid),
+        version=3,
+        occurred_at=NOW,
+        order_id=oid,
+        customer_id=UserId.new(),
+        total=Money(cents, "EUR"),
+    )
+    cancelled = OrderCancelled(
+        tenant_id=tid,
+        aggregate_id=str(oid),
+        version=4,
+        occurred_at=NOW,
+        order_id=oid,
+        previous_status=previous,
+        reason="r",
+    )
+    issue = invoice_policy(confirmed)
+    assert isinstance(issue, IssueInvoice)
+    assert issue == invoice_policy(confirmed)
+    assert (issue.amount, issue.order_id, issue.tenant_id) == (confirmed.total, oid, tid)
+    void = invoice_policy(cancelled)
+    if previous is OrderStatus.CONFIRMED:
+        assert isinstance(void, VoidInvoice)
+        assert void.invoice_id == issue.invoice_id
+    else:
+        assert void is None

@@ -1,0 +1,180 @@
+"""The billing policy and CapturePayment through ``process_command`` on the in-memory fakes."""
+
+from datetime import UTC, datetime
+
+import pytest
+
+from commerce.application.processing import Outcome
+from commerce.domain.billing import InvoiceStatus
+from commerce.domain.billing_events import InvoiceIssued, InvoiceVoided, PaymentCaptured
+from commerce.domain.errors import IllegalTransition
+from commerce.domain.money import Money
+from commerce.domain.order_events import (
+    OrderCancelled,
+    OrderConfirmed,
+    OrderPlaced,
+    OrderStatus,
+)
+from commerce.domain.values import InvoiceId, OrderId, UserId, new_uuid7
+from tests.support.fakes import InMemoryUnitOfWorkFactory
+from tests.support.scenario import Scenario
+
+pytestmark = pytest.mark.unit
+
+AT = datetime(2026, 1, 2, tzinfo=UTC)
+TOTAL = Money(3998, "EUR")
+
+
+@pytest.fixture
+def factory() -> InMemoryUnitOfWorkFactory:
+    return InMemoryUnitOfWorkFactory()
+
+
+@pytest.fixture
+def scenario(factory: InMemoryUnitOfWorkFactory) -> Scenario:
+    return Scenario(factory)
+
+
+def _confirmed(scenario: Scenario, order_id: OrderId, customer: UserId) -> OrderConfirmed:
+    return OrderConfirmed(
+        tenant_id=scenario.tenant,
+        aggregate_id=str(order_id),
+        version=3,
+        occurred_at=AT,
+        order_id=order_id,
+        customer_id=customer,
+        total=TOTAL,
+    )
+
+
+def _cancelled(scenario: Scenario, order_id: OrderId, previous: OrderStatus) -> OrderCancelled:
+    return OrderCancelled(
+        tenant_id=scenario.tenant,
+        aggregate_id=str(order_id),
+        version=4,
+        occurred_at=AT,
+        order_id=order_id,
+        previous_status=previous,
+        reason="customer changed their mind",
+    )
+
+
+def _billing(factory: InMemoryUnitOfWorkFactory) -> list[type]:
+    kinds = (InvoiceIssued, PaymentCaptured, InvoiceVoided)
+    return [type(e) for e in factory.store.published if isinstance(e, kinds)]
+
+
+async def test_a_confirmed_order_is_invoiced_once_for_its_total(
+    scenario: Scenario, factory: InMemoryUnitOfWorkFactory
+) -> None:
+    order_id, customer = OrderId.new(), UserId.new()
+    event, message_id = _confirmed(scenario, order_id, customer), new_uuid7()
+    assert await scenario.react(event, message_id=message_id) is Outcome.APPLIED
+    assert await scenario.react(event, message_id=message_id) is Outcome.DUPLICATE
+    assert await scenario.react(event) is Outcome.APPLIED, "a re-published copy: no effect"
+
+    invoice = await scenario.invoice(InvoiceId.for_order(order_id))
+    assert invoice is not None
+    assert (invoice.order_id, invoice.customer_id, invoice.amount) == (order_id, customer, TOTAL)
+    assert invoice.status is InvoiceStatus.ISSUED
+    assert _billing(factory) == [InvoiceIssued]
+
+
+async def test_cancelling_a_confirmed_order_voids_its_invoice(
+    scenario: Scenario, factory: InMemoryUnitOfWorkFactory
+) -> None:
+    order_id = OrderId.new()
+    await scenario.react(_confirmed(scenario, order_id, UserId.new()))
+    assert await scenario.react(_cancelled(scenario, order_id, OrderStatus.CONFIRMED)) is (
+        Outcome.APPLIED
+    )
+    assert await scenario.react(_cancelled(scenario, order_id, OrderStatus.CONFIRMED)) is (
+        Outcome.APPLIED
+    )
+    invoice = await scenario.invoice(InvoiceId.for_order(order_id))
+    assert invoice is not None
+    assert invoice.status is InvoiceStatus.VOIDED
+    assert _billing(factory) == [InvoiceIssued, InvoiceVoided]
+
+
+async def test_orders_cancelled_before_confirmation_and_other_events_bill_nothing(
+    scenario: Scenario, factory: InMemoryUnitOfWorkFactory
+) -> None:
+    order_id = OrderId.new()
+    placed = OrderPlaced(
+        tenant_id=scenario.tenant,
+        aggregate_id=str(order_id),
+        version=1,
+        occurred_at=AT,
+        order_id=order_id,
+        customer_id=UserId.new(),
+        currency="EUR",
+    )
+    assert await scenario.react(placed) is Outcome.APPLIED
+    assert await scenario.react(_cancelled(scenario, order_id, OrderStatus.PLACED)) is (
+        Outcome.APPLIED
+    )
+    assert await scenario.invoice(InvoiceId.for_order(order_id)) is None
+    assert _billing(factory) == []
+
+
+async def test_a_payment_settles_the_invoice_once(
+    scenario: Scenario, factory: InMemoryUnitOfWorkFactory
+) -> None:
+    order_id = OrderId.new()
+    invoice_id = InvoiceId.for_order(order_id)
+    await scenario.react(_confirmed(scenario, order_id, UserId.new()))
+    assert await scenario.capture(invoice_id, Money(1, "EUR"), "psp-1") is Outcome.REJECTED
+    assert await scenario.capture(invoice_id, TOTAL, "psp-1") is Outcome.APPLIED
+    assert await scenario.capture(invoice_id, TOTAL, "psp-1") is Outcome.APPLIED, "a retry"
+    assert await scenario.capture(invoice_id, TOTAL, "psp-2") is Outcome.REJECTED
+    assert await scenario.capture(InvoiceId.new(), TOTAL, "psp-3") is Outcome.REJECTED
+    assert [r.reason_code for r in factory.store.rejections] == [
+        "payment_amount_mismatch",
+        "invoice_already_settled",
+        "invoice_not_found",
+    ]
+    invoice = await scenario.invoice(invoice_id)
+    assert invoice is not None
+    assert (invoice.status, invoice.payment_reference) == (InvoiceStatus.PAID, "psp-1")
+    assert _billing(factory) == [InvoiceIssued, PaymentCaptured]
+
+
+async def test_a_paid_invoice_stays_paid_when_its_order_is_cancelled(
+    scenario: Scenario, factory: InMemoryUnitOfWorkFactory
+) -> None:
+    order_id = OrderId.new()
+    invoice_id = InvoiceId.for_order(order_id)
+    await scenario.react(_confirmed(scenario, order_id, UserId.new()))
+    await scenario.capture(invoice_id, TOTAL, "psp-1")
+    assert await scenario.react(_cancelled(scenario, order_id, OrderStatus.CONFIRMED)) is (
+        Outcome.APPLIED
+    )
+    invoice = await scenario.invoice(invoice_id)
+    assert invoice is not None
+    assert invoice.status is InvoiceStatus.PAID
+    assert _billing(factory) == [InvoiceIssued, PaymentCaptured]
+
+
+async def test_a_voided_invoice_cannot_be_paid(
+    scenario: Scenario, factory: InMemoryUnitOfWorkFactory
+) -> None:
+    order_id = OrderId.new()
+    await scenario.react(_confirmed(scenario, order_id, UserId.new()))
+    await scenario.react(_cancelled(scenario, order_id, OrderStatus.CONFIRMED))
+    invoice_id = InvoiceId.for_order(order_id)
+    assert await scenario.capture(invoice_id, TOTAL, "psp-1") is Outcome.REJECTED
+    assert [r.reason_code for r in factory.store.rejections] == [IllegalTransition.code]
+
+
+async def test_the_whole_flow_from_commands_confirms_bills_and_voids(
+    scenario: Scenario, factory: InMemoryUnitOfWorkFactory
+) -> None:
+    customer = await scenario.register()
+    order_id, _ = await scenario.ordered_item(customer, quantity=2)
+    await scenario.confirm(order_id)
+    for event in [e for e in factory.store.published if isinstance(e, OrderConfirmed)]:
+        await scenario.react(event)
+    invoice = await scenario.invoice(InvoiceId.for_order(order_id))
+    assert invoice is not None
+    assert invoice.amount == Money(3998, "EUR")
