@@ -5,6 +5,7 @@ the database really does (inbox dedup, all-or-nothing commit, tenant isolation).
 """
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Protocol
 from uuid import uuid4
 
@@ -18,7 +19,8 @@ from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
 from commerce.application.identity import RegisterUserCommand, register_user
 from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
 from commerce.application.processing import Outcome, process_command
-from commerce.domain.values import TenantId
+from commerce.application.read_models import DirectoryEntry
+from commerce.domain.values import TenantId, UserId
 from commerce.messages.events import CommandRejectedV1, integration_event_for
 from tests.support.commands import CONSUMER, context_for, register
 from tests.support.fakes import FakeClock, FakeHasher, InMemoryUnitOfWorkFactory
@@ -152,3 +154,22 @@ async def test_failure_rolls_everything_back(probe: Probe) -> None:
     assert await probe.emails(tenant) == []
     assert await probe.inbox_size(tenant) == 0
     assert await probe.event_types(tenant) == []
+
+
+async def test_the_user_directory_keeps_the_newest_version_of_each_user(probe: Probe) -> None:
+    """Projection idempotency: an older or repeated version never overwrites a newer one."""
+    tenant, user_id = TenantId(uuid4()), UserId(uuid4())
+    now = datetime.now(UTC)
+
+    async def record(version: int, email: str) -> bool:
+        async with probe.factory(context_for(tenant)) as uow:
+            changed = await uow.user_directory.record(
+                DirectoryEntry(user_id, email, "Ada", version, now)
+            )
+            await uow.commit()
+        return changed
+
+    assert await record(2, "new@example.com")
+    assert not await record(1, "old@example.com"), "an older version changes nothing"
+    assert not await record(2, "again@example.com"), "a repeated version changes nothing"
+    assert await record(3, "newest@example.com")

@@ -15,46 +15,35 @@ from types import TracebackType
 from typing import Self
 
 from commerce.application.context import MessageContext, Rejection
-from commerce.domain.errors import EmailAlreadyRegistered, UserAlreadyExists
+from commerce.application.event_sourcing import UpcasterRegistry
 from commerce.domain.events import DomainEvent
-from commerce.domain.user import User
-from commerce.domain.values import EmailAddress, TenantId, UserId
+from tests.support.event_store import InMemoryEventLog, InMemoryEventStore
+from tests.support.fake_repositories import (
+    FakeDirectory,
+    FakeInvoices,
+    FakeItems,
+    FakeUsers,
+    RowLocks,
+    Tables,
+    Transaction,
+)
 
 __all__ = ["FakeClock", "FakeHasher", "InMemoryStore", "InMemoryUnitOfWorkFactory"]
 
 
 @dataclass
-class InMemoryStore:
-    """What the fake 'database' holds: committed users, inbox rows and outbox entries."""
+class InMemoryStore(Tables):
+    """What the fake 'database' holds: committed rows, inbox rows and outbox entries.
 
-    users: dict[UserId, User] = field(default_factory=dict)
+    ``event_log`` and ``locks`` are shared by every copy of the store (see
+    ``tests/support/event_store.py``).
+    """
+
     inbox: set[tuple[str, object]] = field(default_factory=set)
     published: list[DomainEvent] = field(default_factory=list)
     rejections: list[Rejection] = field(default_factory=list)
-
-
-class _Users:
-    def __init__(self, state: InMemoryStore, tenant: TenantId) -> None:
-        self._state = state
-        self._tenant = tenant
-
-    def _visible(self) -> list[User]:
-        return [u for u in self._state.users.values() if u.tenant_id == self._tenant]
-
-    async def get(self, user_id: UserId) -> User | None:
-        return next((u for u in self._visible() if u.id == user_id), None)
-
-    async def email_taken(self, email: EmailAddress) -> bool:
-        return any(u.email == email for u in self._visible())
-
-    async def add(self, user: User) -> None:
-        if user.tenant_id != self._tenant:
-            raise PermissionError("row-level security: wrong tenant")
-        if user.id in self._state.users:
-            raise UserAlreadyExists(f"user {user.id} already exists")
-        if await self.email_taken(user.email):
-            raise EmailAlreadyRegistered(f"{user.email} is already registered")
-        self._state.users[user.id] = copy.copy(user)
+    event_log: InMemoryEventLog = field(default_factory=InMemoryEventLog)
+    locks: RowLocks = field(default_factory=RowLocks)
 
 
 class _Outbox:
@@ -69,23 +58,67 @@ class _Outbox:
 
 
 class InMemoryUnitOfWork:
-    """Works on a copy of the store; :meth:`commit` swaps it in (all or nothing)."""
+    """Works on a copy of the store; :meth:`commit` merges what it wrote (all or nothing).
 
-    def __init__(self, committed: InMemoryStore, context: MessageContext) -> None:
+    Only this transaction's own writes reach the committed store (rows it wrote, inbox
+    rows it claimed, events it staged), so concurrent units of work do not overwrite each
+    other's commits, as concurrent Postgres transactions do not.
+    """
+
+    def __init__(
+        self,
+        committed: InMemoryStore,
+        context: MessageContext,
+        upcasters: UpcasterRegistry | None = None,
+    ) -> None:
         self._committed = committed
         self._context = context
-        self._working = InMemoryStore()
+        self._upcasters = upcasters
+        self._open(InMemoryStore())
+
+    def _open(self, working: InMemoryStore) -> None:
+        self._working = working
+        self._tx = Transaction(
+            working, self._committed, self._context.tenant_id, self._committed.locks
+        )
+        self._base = (len(working.published), len(working.rejections), set(working.inbox))
+        lineage = {
+            "correlation_id": str(self._context.correlation_id),
+            "causation_id": str(self._context.message_id),
+        }
+        self._events = InMemoryEventStore(
+            self._committed.event_log,
+            self._context.tenant_id,
+            lineage=lineage,
+            upcasters=self._upcasters,
+        )
 
     @property
-    def users(self) -> _Users:
-        return _Users(self._working, self._context.tenant_id)
+    def users(self) -> FakeUsers:
+        return FakeUsers(self._tx)
+
+    @property
+    def items(self) -> FakeItems:
+        return FakeItems(self._tx)
+
+    @property
+    def invoices(self) -> FakeInvoices:
+        return FakeInvoices(self._tx)
 
     @property
     def outbox(self) -> _Outbox:
         return _Outbox(self._working)
 
+    @property
+    def user_directory(self) -> FakeDirectory:
+        return FakeDirectory(self._tx)
+
+    @property
+    def events(self) -> InMemoryEventStore:
+        return self._events
+
     async def __aenter__(self) -> Self:
-        self._working = copy.deepcopy(self._committed)
+        self._open(copy.deepcopy(self._committed))
         return self
 
     async def __aexit__(
@@ -94,36 +127,52 @@ class InMemoryUnitOfWork:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
-        return None
+        self._events.rollback()
+        self._committed.locks.release(self._tx)
 
     async def claim(self, consumer: str) -> bool:
         key = (consumer, self._context.message_id)
-        if key in self._working.inbox:
+        if key in self._working.inbox or key in self._committed.inbox:
             return False
         self._working.inbox.add(key)
         return True
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        saved = copy.deepcopy(self._working)
+        saved, written = copy.deepcopy(self._working), set(self._tx.written)
+        events = self._events.mark()
         try:
             yield
         except BaseException:
-            self._working = saved
+            self._working.__dict__.update(saved.__dict__)
+            self._tx.written = written
+            self._events.restore(events)
             raise
 
     async def commit(self) -> None:
-        self._committed.__dict__.update(copy.deepcopy(self._working).__dict__)
+        self._events.commit()
+        working, committed = copy.deepcopy(self._working), self._committed
+        published, rejections, inbox = self._base
+        committed.published.extend(working.published[published:])
+        committed.rejections.extend(working.rejections[rejections:])
+        committed.inbox |= working.inbox - inbox
+        for table, key in self._tx.written:
+            getattr(committed, table)[key] = getattr(working, table)[key]
+        self._tx.written.clear()
+        committed.locks.release(self._tx)
 
 
 class InMemoryUnitOfWorkFactory:
     """Opens :class:`InMemoryUnitOfWork` over one shared store."""
 
-    def __init__(self, store: InMemoryStore | None = None) -> None:
+    def __init__(
+        self, store: InMemoryStore | None = None, *, upcasters: UpcasterRegistry | None = None
+    ) -> None:
         self.store = store or InMemoryStore()
+        self.upcasters = upcasters
 
     def __call__(self, context: MessageContext) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.store, context)
+        return InMemoryUnitOfWork(self.store, context, self.upcasters)
 
 
 class FakeHasher:

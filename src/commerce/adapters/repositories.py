@@ -1,25 +1,68 @@
-"""Repositories over SQLAlchemy Core; row-level security scopes them to the tenant."""
+"""Repositories over SQLAlchemy Core; row-level security scopes them to the tenant.
+
+State-stored aggregates (users here, items and invoices in ``repositories_catalog`` and
+``repositories_billing``) are written with :func:`update_versioned`: the ``UPDATE`` names
+the version the aggregate was loaded at, and no row updated means another command changed
+it meanwhile, a :class:`~commerce.application.event_sourcing.ConcurrencyConflict` that
+makes the whole command retry. (A concurrent writer of the same row blocks on its row
+lock until the first commits, then matches nothing.)
+"""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import exists, select
+from sqlalchemy import Table, bindparam, exists, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.adapters.orm import users
+from commerce.application.event_sourcing import ConcurrencyConflict, StreamId
 from commerce.domain.errors import EmailAlreadyRegistered, UserAlreadyExists
 from commerce.domain.user import User, UserStatus
-from commerce.domain.values import EmailAddress, TenantId, UserId
+from commerce.domain.values import EmailAddress, Role, TenantId, UserId
 
-__all__ = ["SqlUserRepository"]
+__all__ = ["SqlUserRepository", "update_versioned", "violated_constraint"]
+
+_USER_TYPE = "commerce.identity.User"
 
 
-def _violated_constraint(error: IntegrityError) -> str | None:
+def violated_constraint(error: IntegrityError) -> str | None:
+    """The name of the unique constraint ``error`` violated, if it is a unique violation."""
     cause = error.orig.__cause__ if error.orig is not None else None
     if isinstance(cause, UniqueViolationError):
         return str(cause.constraint_name)
     return None
+
+
+async def update_versioned(
+    connection: AsyncConnection,
+    table: Table,
+    *,
+    aggregate: StreamId,
+    expected_version: int,
+    values: Mapping[str, Any],
+) -> None:
+    """``UPDATE table SET values WHERE id = aggregate.id AND version = expected_version``.
+
+    Raises :class:`ConcurrencyConflict` when no row matched (the row moved on, or is gone).
+    """
+    statement = (
+        table.update()
+        .where(table.c.id == aggregate.id, table.c.version == expected_version)
+        .values(dict(values))
+        .returning(table.c.version)
+    )
+    if (await connection.execute(statement)).first() is None:
+        current = await connection.scalar(select(table.c.version).where(table.c.id == aggregate.id))
+        raise ConcurrencyConflict(aggregate, expected_version, f"the row is at version {current}")
+
+
+# Built once: SQLAlchemy reuses their cache keys and compiled forms (hot statements).
+_EMAIL_TAKEN = select(exists().where(users.c.email == bindparam("email")))
+_ADD_USER = users.insert()
 
 
 class SqlUserRepository:
@@ -44,33 +87,51 @@ class SqlUserRepository:
             status=UserStatus(row.status),
             version=row.version,
             registered_at=row.created_at,
+            roles=frozenset(Role(role) for role in row.roles),
         )
 
     async def email_taken(self, email: EmailAddress) -> bool:
         """Whether the tenant has a user with ``email``."""
-        query = select(exists().where(users.c.email == email.value))
-        return bool(await self._connection.scalar(query))
+        return bool(await self._connection.scalar(_EMAIL_TAKEN, {"email": email.value}))
 
     async def add(self, user: User) -> None:
         """Insert ``user``; unique violations become domain errors."""
         try:
             await self._connection.execute(
-                users.insert().values(
-                    tenant_id=user.tenant_id.value,
-                    id=user.id.value,
-                    email=user.email.value,
-                    display_name=user.display_name,
-                    password_hash=user.password_hash,
-                    status=user.status.value,
-                    version=user.version,
-                    created_at=user.registered_at,
-                    updated_at=user.registered_at,
-                )
+                _ADD_USER,
+                {
+                    "tenant_id": user.tenant_id.value,
+                    "id": user.id.value,
+                    "email": user.email.value,
+                    "display_name": user.display_name,
+                    "password_hash": user.password_hash,
+                    "status": user.status.value,
+                    "version": user.version,
+                    "created_at": user.registered_at,
+                    "updated_at": user.registered_at,
+                    "roles": sorted(role.value for role in user.roles),
+                },
             )
         except IntegrityError as error:
-            constraint = _violated_constraint(error) or ""
+            constraint = violated_constraint(error) or ""
             if "email" in constraint:
                 raise EmailAlreadyRegistered(f"{user.email} is already registered") from None
             if constraint:
                 raise UserAlreadyExists(f"user {user.id} already exists") from None
             raise
+
+    async def update(self, user: User, *, expected_version: int) -> None:
+        """Write profile, status, roles and version if the row is at ``expected_version``."""
+        await update_versioned(
+            self._connection,
+            users,
+            aggregate=StreamId(_USER_TYPE, user.id.value),
+            expected_version=expected_version,
+            values={
+                "display_name": user.display_name,
+                "status": user.status.value,
+                "roles": sorted(role.value for role in user.roles),
+                "version": user.version,
+                "updated_at": func.now(),
+            },
+        )

@@ -11,11 +11,16 @@ from opentelemetry.trace import NoOpTracer, Tracer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
 from commerce.adapters.database import set_tenant
+from commerce.adapters.event_store import PostgresEventStore
 from commerce.adapters.inbox import claim_message
 from commerce.adapters.outbox import OutboxWriter
+from commerce.adapters.read_models import SqlUserDirectory
 from commerce.adapters.repositories import SqlUserRepository
+from commerce.adapters.repositories_billing import SqlInvoiceRepository
+from commerce.adapters.repositories_catalog import SqlItemRepository
 from commerce.adapters.telemetry import database_span
 from commerce.application.context import MessageContext
+from commerce.application.event_sourcing import UpcasterRegistry
 
 __all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
 
@@ -28,7 +33,11 @@ class SqlUnitOfWork:
     """
 
     users: SqlUserRepository
+    items: SqlItemRepository
+    invoices: SqlInvoiceRepository
+    user_directory: SqlUserDirectory
     outbox: OutboxWriter
+    events: PostgresEventStore
 
     def __init__(
         self,
@@ -37,11 +46,13 @@ class SqlUnitOfWork:
         *,
         source: str,
         tracer: Tracer | None = None,
+        upcasters: UpcasterRegistry | None = None,
     ) -> None:
         self._engine = engine
         self._context = context
         self._source = source
         self._tracer = tracer or NoOpTracer()
+        self._upcasters = upcasters
         self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
 
@@ -55,7 +66,13 @@ class SqlUnitOfWork:
             raise
         self._connection = connection
         self.users = SqlUserRepository(connection)
+        self.items = SqlItemRepository(connection)
+        self.invoices = SqlInvoiceRepository(connection)
+        self.user_directory = SqlUserDirectory(connection, self._context.tenant_id)
         self.outbox = OutboxWriter(self._context, source=self._source)
+        self.events = PostgresEventStore.for_message(
+            connection, self._context, upcasters=self._upcasters
+        )
         return self
 
     async def __aexit__(
@@ -89,16 +106,30 @@ class SqlUnitOfWork:
 
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
-        """``SAVEPOINT`` … ``RELEASE``, rolled back to if the block raises."""
-        async with self.connection.begin_nested():
-            yield
+        """``SAVEPOINT`` … ``RELEASE``, rolled back to if the block raises.
+
+        Rolling back also forgets a concurrency conflict met inside the block: the
+        transaction is usable again.
+        """
+        conflict = self.events.conflict
+        try:
+            async with self.connection.begin_nested():
+                yield
+        except BaseException:
+            self.events.conflict = conflict
+            raise
 
     async def commit(self) -> None:
-        """Write the outbox rows, then commit everything at once.
+        """Write the outbox rows, then commit everything at once (events were written already).
+
+        Raises the :class:`~commerce.application.event_sourcing.ConcurrencyConflict` again if
+        an append met one (Postgres would silently roll back an aborted transaction).
 
         Spans: ``db commit`` around it all, ``outbox write`` around the insert (the rows
         store that span's trace context, which the relay's publish span continues).
         """
+        if self.events.conflict is not None:
+            raise self.events.conflict
         with database_span(self._tracer, "db commit"):
             with database_span(self._tracer, "outbox write") as span:
                 span.set_attribute("commerce.outbox.rows", await self.outbox.flush(self.connection))
@@ -110,10 +141,24 @@ class SqlUnitOfWork:
 class SqlUnitOfWorkFactory:
     """:class:`commerce.application.ports.UnitOfWorkFactory` for one engine."""
 
-    def __init__(self, engine: AsyncEngine, *, source: str, tracer: Tracer | None = None) -> None:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        *,
+        source: str,
+        tracer: Tracer | None = None,
+        upcasters: UpcasterRegistry | None = None,
+    ) -> None:
         self._engine = engine
         self._source = source
         self._tracer = tracer
+        self._upcasters = upcasters
 
     def __call__(self, context: MessageContext) -> SqlUnitOfWork:
-        return SqlUnitOfWork(self._engine, context, source=self._source, tracer=self._tracer)
+        return SqlUnitOfWork(
+            self._engine,
+            context,
+            source=self._source,
+            tracer=self._tracer,
+            upcasters=self._upcasters,
+        )

@@ -6,11 +6,21 @@ from dataclasses import dataclass
 from uuid import UUID
 
 from commerce.application.ports import Clock, PasswordHasher, UnitOfWork
-from commerce.domain.errors import EmailAlreadyRegistered
+from commerce.application.state_changes import save_changes
+from commerce.domain.errors import EmailAlreadyRegistered, UserNotFound
 from commerce.domain.user import User
-from commerce.domain.values import EmailAddress, TenantId, UserId
+from commerce.domain.values import EmailAddress, Role, TenantId, UserId
 
-__all__ = ["RegisterUserCommand", "register_user"]
+__all__ = [
+    "AssignRoleCommand",
+    "ChangeProfileCommand",
+    "DeactivateUserCommand",
+    "RegisterUserCommand",
+    "assign_role",
+    "change_profile",
+    "deactivate_user",
+    "register_user",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -48,3 +58,54 @@ async def register_user(
     )
     await uow.users.add(user)
     uow.outbox.publish(user.collect_events())
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeProfileCommand:
+    """Change a user's display name: the ``ChangeProfile`` message."""
+
+    user_id: UserId
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True)
+class DeactivateUserCommand:
+    """Deactivate a user account: the ``DeactivateUser`` message."""
+
+    user_id: UserId
+
+
+@dataclass(frozen=True, slots=True)
+class AssignRoleCommand:
+    """Grant a user a role: the ``AssignRole`` message."""
+
+    user_id: UserId
+    role: Role
+
+
+async def _existing_user(uow: UnitOfWork, user_id: UserId) -> User:
+    user = await uow.users.get(user_id)
+    if user is None:
+        raise UserNotFound(f"user {user_id} does not exist in this tenant")
+    return user
+
+
+async def change_profile(command: ChangeProfileCommand, uow: UnitOfWork, *, clock: Clock) -> None:
+    """Set the display name of an active user (the same name again is a no-op)."""
+    user = await _existing_user(uow, command.user_id)
+    user.change_profile(display_name=command.display_name, now=clock.now())
+    await save_changes(user, uow.users, uow.outbox)
+
+
+async def deactivate_user(command: DeactivateUserCommand, uow: UnitOfWork, *, clock: Clock) -> None:
+    """Deactivate the account (already deactivated: no-op); it can no longer order."""
+    user = await _existing_user(uow, command.user_id)
+    user.deactivate(now=clock.now())
+    await save_changes(user, uow.users, uow.outbox)
+
+
+async def assign_role(command: AssignRoleCommand, uow: UnitOfWork, *, clock: Clock) -> None:
+    """Grant an active user a role (a role already held is a no-op)."""
+    user = await _existing_user(uow, command.user_id)
+    user.assign_role(command.role, now=clock.now())
+    await save_changes(user, uow.users, uow.outbox)

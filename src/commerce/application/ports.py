@@ -2,23 +2,31 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from datetime import datetime
 from types import TracebackType
 from typing import Protocol, Self
 
 from commerce.application.context import MessageContext, Rejection
+from commerce.application.event_sourcing import NewEvent, RecordedEvent, Snapshot, StreamId
+from commerce.application.read_models import DirectoryChange, DirectoryEntry
+from commerce.domain.billing import Invoice
+from commerce.domain.catalog import Item
 from commerce.domain.events import DomainEvent
 from commerce.domain.user import User
-from commerce.domain.values import EmailAddress, UserId
+from commerce.domain.values import EmailAddress, InvoiceId, ItemId, UserId
 
 __all__ = [
     "Clock",
+    "EventStore",
+    "InvoiceRepository",
+    "ItemRepository",
     "Outbox",
     "PasswordHasher",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UserDirectory",
     "UserRepository",
 ]
 
@@ -62,6 +70,76 @@ class UserRepository(Protocol):
         """
         ...
 
+    async def update(self, user: User, *, expected_version: int) -> None:
+        """Write the changed state of ``user``, loaded at ``expected_version``.
+
+        Raises :class:`~commerce.application.event_sourcing.ConcurrencyConflict` when the
+        stored row is no longer at ``expected_version`` (another command changed it): the
+        whole command is retried.
+        """
+        ...
+
+
+class ItemRepository(Protocol):
+    """Catalogue items of the current tenant (state-stored, versioned)."""
+
+    async def get(self, item_id: ItemId) -> Item | None:
+        """The item, or ``None`` when this tenant has no such item."""
+        ...
+
+    async def add(self, item: Item) -> None:
+        """Insert a new item; ``ItemAlreadyExists`` if the id is taken."""
+        ...
+
+    async def update(self, item: Item, *, expected_version: int) -> None:
+        """Write the changed state of ``item``, loaded at ``expected_version``.
+
+        Raises :class:`~commerce.application.event_sourcing.ConcurrencyConflict` when the
+        stored row moved on; the whole command is retried.
+        """
+        ...
+
+
+class InvoiceRepository(Protocol):
+    """Invoices of the current tenant (state-stored, versioned)."""
+
+    async def get(self, invoice_id: InvoiceId) -> Invoice | None:
+        """The invoice, or ``None`` when this tenant has no such invoice."""
+        ...
+
+    async def add(self, invoice: Invoice) -> None:
+        """Insert a new invoice.
+
+        Raises :class:`~commerce.application.event_sourcing.ConcurrencyConflict` when an
+        invoice with this id or for this order exists already (a concurrent writer won):
+        the retried command then finds it.
+        """
+        ...
+
+    async def update(self, invoice: Invoice, *, expected_version: int) -> None:
+        """Write the changed state of ``invoice``, loaded at ``expected_version``.
+
+        Raises :class:`~commerce.application.event_sourcing.ConcurrencyConflict` when the
+        stored row moved on; the whole command is retried.
+        """
+        ...
+
+
+class UserDirectory(Protocol):
+    """The user directory read model of the current tenant."""
+
+    async def record(self, entry: DirectoryEntry) -> bool:
+        """Upsert ``entry`` if it is newer than the stored row; whether anything changed."""
+        ...
+
+    async def change(self, change: DirectoryChange) -> bool:
+        """Apply ``change`` to the user's row if the row holds an older version.
+
+        Whether anything changed: a repeated or older change, or a user the directory does
+        not know yet, changes nothing.
+        """
+        ...
+
 
 class Outbox(Protocol):
     """Integration events to publish once, and only if, the transaction commits."""
@@ -72,6 +150,50 @@ class Outbox(Protocol):
 
     def reject(self, rejection: Rejection) -> None:
         """Stage a ``CommandRejected`` event for the command being handled."""
+        ...
+
+
+class EventStore(Protocol):
+    """Streams of events of event-sourced aggregates, in the unit of work's transaction.
+
+    Everything is scoped to the message's tenant (row-level security): another tenant's
+    streams look empty. Appends become visible to others only when the unit of work
+    commits, together with the outbox rows staged in the same transaction.
+    """
+
+    async def append(
+        self, stream: StreamId, expected_version: int, events: Sequence[NewEvent]
+    ) -> list[RecordedEvent]:
+        """Append ``events`` as versions ``expected_version + 1`` onwards; return them.
+
+        ``expected_version`` is the version the caller loaded (0 for a new stream). Raises
+        :class:`~commerce.application.event_sourcing.ConcurrencyConflict` when the stream
+        has moved on, or when a concurrent transaction appends the same version first (the
+        call may block until that transaction ends). The conflict dooms the unit of work;
+        the whole command is retried. Appending nothing is a no-op.
+        """
+        ...
+
+    async def load(self, stream: StreamId, *, after_version: int = 0) -> list[RecordedEvent]:
+        """The stream's events with a version above ``after_version``, in order, upcast."""
+        ...
+
+    async def latest_snapshot(self, stream: StreamId) -> Snapshot | None:
+        """The stream's newest snapshot, or ``None``."""
+        ...
+
+    async def save_snapshot(self, snapshot: Snapshot) -> None:
+        """Keep ``snapshot`` unless the stream already has one of a higher version."""
+        ...
+
+    async def read_all(self, *, after_position: int = 0, limit: int = 500) -> list[RecordedEvent]:
+        """Up to ``limit`` of the tenant's events after ``after_position``, by position.
+
+        Positions are taken at insert, not at commit: a transaction still open may later
+        commit events *below* a position already read. Paging is therefore gap-free only
+        within one snapshot of the database (a rebuild reads in one repeatable-read
+        transaction, see ADR 0011); live consumers follow the outbox instead.
+        """
         ...
 
 
@@ -89,6 +211,26 @@ class UnitOfWork(Protocol):
     @property
     def outbox(self) -> Outbox:
         """Integration events to publish on commit."""
+        ...
+
+    @property
+    def items(self) -> ItemRepository:
+        """Catalogue items of the message's tenant."""
+        ...
+
+    @property
+    def invoices(self) -> InvoiceRepository:
+        """Invoices of the message's tenant."""
+        ...
+
+    @property
+    def user_directory(self) -> UserDirectory:
+        """The user directory read model of the message's tenant."""
+        ...
+
+    @property
+    def events(self) -> EventStore:
+        """The event store, in this transaction: appends commit with the outbox rows."""
         ...
 
     async def __aenter__(self) -> Self: ...

@@ -30,12 +30,14 @@ async def process_command(
     aggregate_id: str,
     handler: CommandHandler,
     open_unit_of_work: UnitOfWorkFactory,
+    rejects: bool = True,
 ) -> Outcome:
     """Apply ``handler`` at most once per (consumer, message id).
 
     The inbox record, the state change and the outbox rows commit in one transaction.
     A :class:`DomainError` undoes the state change, keeps the inbox record and stages a
-    rejection event instead, so the command is never retried.
+    rejection event instead, so the command is never retried; with ``rejects=False`` (an
+    event consumer: there is no sender to tell) it propagates like any failure.
     """
     async with open_unit_of_work(context) as uow:
         if not await uow.claim(consumer):
@@ -44,6 +46,8 @@ async def process_command(
             async with uow.savepoint():
                 await handler(uow)
         except DomainError as error:
+            if not rejects:
+                raise
             uow.outbox.reject(
                 Rejection(
                     command_type=context.message_type,
