@@ -14,12 +14,13 @@ from faststream import StreamMessage
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.rabbit import RabbitBroker, RabbitRouter
 
-from commerce.messages.channels import CommandChannel, EventStream
+from commerce.messages.channels import CommandChannel, Consumer, EventConsumer, EventStream
 from commerce.messages.envelope import HeaderStyle
 
 __all__ = [
     "AnyBroker",
     "AnyRouter",
+    "MessageFilter",
     "Middleware",
     "OutgoingMessage",
     "RawMessage",
@@ -34,7 +35,23 @@ type Middleware = Callable[..., Any]
 
 type AnyBroker = RabbitBroker | KafkaBroker
 type AnyRouter = RabbitRouter | KafkaRouter
-type SubscriberDecorator = Callable[[Callable[..., Awaitable[Any]]], Any]
+type MessageFilter = Callable[[StreamMessage[Any]], bool]
+"""Picks the messages a handler takes, among those its subscriber receives."""
+
+
+class SubscriberDecorator(Protocol):
+    """Subscribes a handler to a channel.
+
+    Several handlers may share a channel, each taking the messages its ``filter`` accepts
+    (e.g. by CloudEvents type), tried in the order they were subscribed; a message no
+    handler takes goes to the consumer's ``skipped`` channel.
+    """
+
+    def __call__(
+        self, func: Callable[..., Awaitable[Any]], /, *, filter: MessageFilter = ...
+    ) -> Any:
+        """Subscribe ``func`` to the messages ``filter`` accepts (by default, all)."""
+        ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,6 +97,18 @@ class Transport(Protocol):
         """Subscribe a handler to ``channel``; acks only after the handler returns."""
         ...
 
+    def event_subscriber(self, router: AnyRouter, consumer: EventConsumer) -> SubscriberDecorator:
+        """Subscribe an ordered consumer to its stream (and its retry channels).
+
+        Events of one aggregate reach the handler one at a time, in stream order; events of
+        different aggregates run concurrently. Acks only after the handler returns.
+        """
+        ...
+
+    async def redeliver(self, consumer: EventConsumer, message: OutgoingMessage) -> None:
+        """Deliver ``message`` again to ``consumer`` only, in its aggregate's partition."""
+        ...
+
     def channel_subscriber(
         self, router: AnyRouter, channel: str, group: str
     ) -> SubscriberDecorator:
@@ -103,7 +132,7 @@ class Transport(Protocol):
         ...
 
     async def send_for_retry(
-        self, channel: CommandChannel, round_number: int, message: OutgoingMessage, delay: float
+        self, channel: Consumer, round_number: int, message: OutgoingMessage, delay: float
     ) -> None:
         """Park ``message`` for ``delay`` seconds, then deliver it to ``channel`` again."""
         ...
@@ -121,6 +150,11 @@ class Transport(Protocol):
 
     async def ping(self, within: float) -> bool:
         """Whether the broker answers."""
+        ...
+
+    def keep_starting(self) -> None:
+        """Make the broker's ``start`` retry until every subscriber runs (long-running
+        processes); by default it raises on the first failure."""
         ...
 
 

@@ -10,12 +10,13 @@ connection. A transaction without a tenant sees no rows and cannot insert any (f
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import Any
 from uuid import UUID
 
-from sqlalchemy import bindparam, text
+from sqlalchemy import bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.exc import DisconnectionError, SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, create_async_engine
 from sqlalchemy.types import Text
 
@@ -66,8 +67,13 @@ def create_engine(
 ) -> AsyncEngine:
     """Create the async engine (asyncpg driver; ``postgresql://`` URLs are converted).
 
-    ``pool_pre_ping`` is on so that connections dropped by the server or a proxy are replaced
-    at checkout instead of failing the first statement of a transaction.
+    A pooled connection the server closed (a restart, an idle timeout, a terminated
+    backend) is replaced at checkout, without a round trip: asyncpg notices the closed
+    socket while the connection is idle, and :func:`_refuse_closed` checks that flag.
+    ``pool_pre_ping`` would send ``BEGIN``, ``;`` and ``ROLLBACK`` on every checkout, three
+    round trips per message (see docs/performance.md). A connection lost silently
+    (no FIN, e.g. a proxy) fails its first statement instead, SQLAlchemy invalidates it,
+    and the message is retried like any transient failure.
     """
     url = make_url(dsn)
     if url.drivername in {"postgresql", "postgres"}:
@@ -76,17 +82,25 @@ def create_engine(
         raise ValueError(
             f"expected a postgresql:// or postgresql+asyncpg:// URL, got {url.drivername}"
         )
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         pool_size=pool_size,
         max_overflow=max_overflow,
         pool_timeout=pool_timeout,
         pool_recycle=pool_recycle,
-        pool_pre_ping=True,
         echo=echo,
         hide_parameters=True,  # error text and logs never show bound values (PII, hashes)
         connect_args={"server_settings": {"application_name": application_name}},
     )
+    event.listen(engine.sync_engine, "checkout", _refuse_closed)
+    return engine
+
+
+def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
+    """Pool checkout hook: a connection the server closed is replaced (the pool retries)."""
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise DisconnectionError("the server closed this pooled connection")
 
 
 async def set_tenant(conn: AsyncConnection, tenant_id: UUID) -> None:

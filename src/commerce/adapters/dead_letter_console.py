@@ -7,6 +7,10 @@ before it failed, the consumer's inbox recognises it and nothing happens twice. 
 **edit** sends a corrected copy with a new id (UUIDv7) and a ``replayed-from`` header.
 Either goes through the consumer like any other message. See
 ``docs/adr/0006-dead-letter-store-and-tooling.md``.
+
+For an ordered event consumer the letter goes back to that consumer alone, and its hold
+follows: an edited copy takes the original's place at the head; purging the head releases
+the events parked behind it (``docs/adr/0012-ordered-consumption.md``).
 """
 
 # No ``from __future__ import annotations``: FastStream resolves the archiver's parameter
@@ -30,8 +34,9 @@ from commerce.adapters.dead_letter_store import (
     record_from,
 )
 from commerce.adapters.dead_letters import FAULT_PREFIX
+from commerce.adapters.sequence_holds import SequenceHolds
 from commerce.domain.values import new_uuid7
-from commerce.messages.channels import CommandChannel
+from commerce.messages.channels import CommandChannel, Consumer, EventConsumer
 from commerce.messages.envelope import HeaderStyle
 
 __all__ = [
@@ -42,6 +47,7 @@ __all__ = [
     "DeadLetterNotFoundError",
     "InvalidDeadLetterEditError",
     "Replayed",
+    "headers_id",
     "pretty_body",
     "replay_headers",
 ]
@@ -90,6 +96,11 @@ def _with_new_id(
     return headers | renamed | {REPLAYED_FROM: replayed_from}
 
 
+def headers_id(headers: dict[str, str]) -> str:
+    """The CloudEvents id among ``headers`` (either binding), or ``""``."""
+    return next((v for k, v in headers.items() if k.lower() in ("ce-id", "ce_id")), "")
+
+
 def pretty_body(body: bytes) -> str | None:
     """``body`` as indented JSON, or ``None`` when it is not JSON."""
     try:
@@ -119,7 +130,7 @@ class DeadLetterArchiver:
         self,
         store: DeadLetterStore,
         transport: Transport,
-        channel: CommandChannel,
+        channel: Consumer,
         *,
         retry_after: float = 1.0,
         clock: Callable[[], datetime] = _utcnow,
@@ -139,7 +150,7 @@ class DeadLetterArchiver:
         record = record_from(
             raw,
             consumer=self._channel.consumer,
-            channel=self._channel.name,
+            channel=self._channel.source,
             now=self._clock(),
             key_is_aggregate=self._transport.style is HeaderStyle.KAFKA,
         )
@@ -174,13 +185,14 @@ class DeadLetterConsole:
         engine: AsyncEngine,
         transport: Transport,
         *,
-        channels: Iterable[CommandChannel],
+        channels: Iterable[Consumer],
         clock: Callable[[], datetime] = _utcnow,
     ) -> None:
         self._engine = engine
         self._store = DeadLetterStore(engine)
+        self._holds = SequenceHolds(engine)
         self._transport = transport
-        self._channels = {channel.name: channel for channel in channels}
+        self._consumers = {channel.consumer: channel for channel in channels}
         self._clock = clock
         self._broker_started = False
 
@@ -227,9 +239,7 @@ class DeadLetterConsole:
         if not self._broker_started:
             await self._transport.broker.start()
             self._broker_started = True
-        message_id = next(
-            (v for k, v in headers.items() if k.lower() in ("ce-id", "ce_id")), letter.message_id
-        )
+        message_id = headers_id(headers) or letter.message_id
         message = OutgoingMessage(
             body=body,
             key=letter.aggregate_key or "",
@@ -237,9 +247,11 @@ class DeadLetterConsole:
             content_type=letter.content_type,
             message_id=message_id,
         )
-        channel = self._channels.get(letter.channel)
-        if channel is not None:
-            await self._transport.send_command(channel, message)
+        consumer = self._consumers.get(letter.consumer)
+        if isinstance(consumer, CommandChannel):
+            await self._transport.send_command(consumer, message)
+        elif isinstance(consumer, EventConsumer):
+            await self._transport.redeliver(consumer, message)
         else:
             await self._transport.send_to_channel(letter.channel, message)
         return message_id
@@ -268,13 +280,22 @@ class DeadLetterConsole:
             replayed_from=letter.message_id,
             style=self._transport.style,
         )
+        await self._holds.replace_head(letter.consumer, letter.message_id, headers_id(headers))
         message_id = await self._publish(letter, headers, body)
         await self._store.mark_replayed(letter_id, at=self._clock(), replayed_as=message_id)
         _log.info("dead letter edited and replayed", letter_id=letter_id, message_id=message_id)
         return Replayed(letter_id, message_id, letter.channel)
 
     async def purge(self, ids: Sequence[int], *, hard: bool = False) -> int:
-        """Mark ``ids`` purged, or delete them (``hard``); returns how many changed."""
+        """Mark ``ids`` purged, or delete them (``hard``); returns how many changed.
+
+        A purged letter that holds its aggregate for an ordered consumer releases the
+        events parked behind it.
+        """
+        for letter_id in ids:
+            letter = await self._store.get(letter_id)
+            if letter is not None:
+                await self._holds.resolve_head(letter.consumer, letter.message_id)
         count = await self._store.purge(ids, at=self._clock(), hard=hard)
         _log.info("dead letters purged", count=count, hard=hard)
         return count

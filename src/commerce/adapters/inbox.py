@@ -13,6 +13,13 @@ from commerce.adapters.orm import inbox
 
 __all__ = ["claim_message", "purge_inbox"]
 
+# Built once: SQLAlchemy then reuses its cache key and compiled form for every message.
+_CLAIM = (
+    insert(inbox)
+    .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.message_id])
+    .returning(inbox.c.message_id)
+)
+
 
 async def claim_message(
     connection: AsyncConnection, *, consumer: str, message_id: UUID, tenant_id: UUID
@@ -22,13 +29,8 @@ async def claim_message(
     A concurrent duplicate blocks on the primary key until the first transaction ends,
     then sees the conflict: at most one of them applies the message.
     """
-    statement = (
-        insert(inbox)
-        .values(consumer=consumer, message_id=message_id, tenant_id=tenant_id)
-        .on_conflict_do_nothing(index_elements=[inbox.c.consumer, inbox.c.message_id])
-        .returning(inbox.c.message_id)
-    )
-    return (await connection.execute(statement)).first() is not None
+    values = {"consumer": consumer, "message_id": message_id, "tenant_id": tenant_id}
+    return (await connection.execute(_CLAIM, values)).first() is not None
 
 
 async def purge_inbox(connection: AsyncConnection, *, older_than: datetime) -> int:

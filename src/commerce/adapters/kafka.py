@@ -2,6 +2,9 @@
 
 Every command channel, event stream, dead-letter and skipped channel is a topic of the
 same name, keyed by aggregate id so order holds per aggregate within a partition.
+Event stream topics are created with ``partitions`` partitions; an ordered event consumer
+runs one group member per partition in each worker, each handling its partitions one
+record at a time (``docs/adr/0012-ordered-consumption.md``).
 """
 
 from __future__ import annotations
@@ -11,9 +14,10 @@ import time
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
+from aiokafka.admin import NewTopic
 from faststream import AckPolicy, StreamMessage
 from faststream.exceptions import NackMessage
-from faststream.kafka import KafkaBroker, KafkaRouter
+from faststream.kafka import KafkaBroker, KafkaRouter, Topic
 
 from commerce.adapters.broker import (
     AnyRouter,
@@ -24,10 +28,37 @@ from commerce.adapters.broker import (
     namespaced,
     text_headers,
 )
-from commerce.messages.channels import CommandChannel, EventStream
+from commerce.adapters.broker_start import StartRetries
+from commerce.messages.channels import CommandChannel, Consumer, EventConsumer, EventStream
 from commerce.messages.envelope import HeaderStyle
 
 __all__ = ["KafkaTransport"]
+
+
+class _KafkaBroker(KafkaBroker):
+    """A ``KafkaBroker`` that starts its subscribers concurrently, retrying if asked.
+
+    Each aiokafka consumer's ``start()`` waits for its group's first assignment (on Kafka up
+    to ``group.initial.rebalance.delay.ms``, 3 s by default); FastStream starts subscribers
+    one after another, so a worker with dozens of consumer groups (a group per command
+    channel, per ordered consumer) would take minutes to start.
+    """
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.start_retries = StartRetries()
+
+    async def start(self) -> None:
+        """Start once, or until it runs (:class:`StartRetries`)."""
+        await self.start_retries.run(self._start_once, self.stop, what="kafka broker")
+
+    async def _start_once(self) -> None:
+        """Connect, start every subscriber at once, then the publishers."""
+        await self.connect()
+        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
+        for publisher in self.publishers:
+            await publisher.start()
+        self.running = True
 
 
 def _resume(consumer: Any, partition: TopicPartition) -> None:
@@ -52,13 +83,16 @@ class KafkaTransport:
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
         namespace: str = "",
+        partitions: int = 4,
     ) -> None:
         self._namespace = namespace
+        self._partitions = partitions
+        self._created: set[str] = set()
         self._group_timeouts = {
             "session_timeout_ms": session_timeout_ms,
             "heartbeat_interval_ms": heartbeat_interval_ms,
         }
-        self.broker = KafkaBroker(
+        self.broker = _KafkaBroker(
             bootstrap_servers,
             acks="all",
             enable_idempotence=idempotence,
@@ -72,20 +106,90 @@ class KafkaTransport:
         """A Kafka router."""
         return KafkaRouter(middlewares=middlewares)
 
-    def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
-        """Consume the channel's topic in the consumer's group; commit after the handler."""
+    def _subscriber(
+        self,
+        router: AnyRouter,
+        topics: tuple[str, ...],
+        *,
+        group: str,
+        title: str,
+        description: str,
+        workers: int = 1,
+        decoder: Any = None,
+    ) -> SubscriberDecorator:
+        """Consume ``topics`` in consumer group ``group``, committing after the handler.
+
+        Topics missing are created with the configured partitions.
+        """
         assert isinstance(router, KafkaRouter)
-        topics = (channel.name, *channel.retry_channels)
         return router.subscriber(
-            *(namespaced(self._namespace, topic) for topic in topics),
-            group_id=namespaced(self._namespace, channel.consumer),
+            *(
+                Topic(namespaced(self._namespace, topic), num_partitions=self._partitions)
+                for topic in topics
+            ),
+            group_id=namespaced(self._namespace, group),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
             session_timeout_ms=self._group_timeouts["session_timeout_ms"],
             heartbeat_interval_ms=self._group_timeouts["heartbeat_interval_ms"],
+            max_workers=workers,
+            decoder=decoder,
+            title=title,
+            description=description,
+        )
+
+    def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
+        """Consume the channel's topic and retry topics in the consumer's group."""
+        return self._subscriber(
+            router,
+            (channel.name, *channel.retry_channels),
+            group=channel.consumer,
             title=channel.name,
             description=channel.description,
         )
+
+    def event_subscriber(self, router: AnyRouter, consumer: EventConsumer) -> SubscriberDecorator:
+        """Consume the stream with one group member per partition, plus the retry topics.
+
+        Each member handles its partitions one record at a time, so events of one aggregate
+        (one key, one partition) run in order while other partitions run concurrently.
+        """
+        stream = self._subscriber(
+            router,
+            (consumer.stream.name,),
+            group=consumer.consumer,
+            title=consumer.consumer,
+            description=consumer.description,
+            workers=self._partitions,
+        )
+        retries = self._subscriber(
+            router,
+            consumer.retry_channels,
+            group=consumer.consumer,
+            title=f"{consumer.consumer}.retries",
+            description=f"Delayed and released events of {consumer.consumer}.",
+        )
+
+        def subscribe(handler: Any, **options: Any) -> Any:
+            stream(handler, **options)
+            retries(handler, **options)
+            return handler
+
+        return subscribe
+
+    async def redeliver(self, consumer: EventConsumer, message: OutgoingMessage) -> None:
+        """Send ``message`` to ``consumer`` alone: its first retry topic, due at once."""
+        await self._send(consumer.retry_channels[0], message)
+
+    async def _ensure_stream_topic(self, name: str) -> None:
+        """Create a stream's topic with the configured partitions before its first event."""
+        if name in self._created:
+            return
+        admin = self.broker.config.admin_client
+        await admin.create_topics(
+            [NewTopic(name, num_partitions=self._partitions, replication_factor=1)]
+        )  # an existing topic is answered with an error code, not an exception
+        self._created.add(name)
 
     async def _send(self, topic: str, message: OutgoingMessage) -> None:
         headers = dict(message.headers)
@@ -105,14 +209,16 @@ class KafkaTransport:
 
     async def send_event(self, stream: EventStream | str, message: OutgoingMessage) -> None:
         """Produce to the stream's topic, keyed by aggregate id."""
-        await self._send(stream if isinstance(stream, str) else stream.name, message)
+        name = stream if isinstance(stream, str) else stream.name
+        await self._ensure_stream_topic(namespaced(self._namespace, name))
+        await self._send(name, message)
 
     async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:
         """Produce to a plain topic."""
         await self._send(channel, message)
 
     async def send_for_retry(
-        self, channel: CommandChannel, round_number: int, message: OutgoingMessage, delay: float
+        self, channel: Consumer, round_number: int, message: OutgoingMessage, delay: float
     ) -> None:
         """Produce to the round's retry topic; its not-before header holds it back."""
         await self._send(channel.retry_channels[round_number - 1], message)
@@ -146,6 +252,10 @@ class KafkaTransport:
             content_type=dict(message.headers or ()).get("content-type", b"").decode() or None,
         )
 
+    def keep_starting(self) -> None:
+        """Make the broker's start retry until every subscriber runs."""
+        self.broker.start_retries.enabled = True
+
     async def ping(self, within: float) -> bool:
         """Whether the Kafka cluster answers."""
         return await self.broker.ping(within)
@@ -158,19 +268,15 @@ class KafkaTransport:
         Handlers get the raw body bytes, never decoded; an error nacks (seeks back to) the
         record for redelivery.
         """
-        assert isinstance(router, KafkaRouter)
 
         def raw_body(message: StreamMessage[Any]) -> bytes:
             return bytes(message.body)
 
-        return router.subscriber(
-            namespaced(self._namespace, channel),
-            group_id=namespaced(self._namespace, group),
-            ack_policy=AckPolicy.NACK_ON_ERROR,
-            auto_offset_reset="earliest",
-            session_timeout_ms=self._group_timeouts["session_timeout_ms"],
-            heartbeat_interval_ms=self._group_timeouts["heartbeat_interval_ms"],
-            decoder=raw_body,
+        return self._subscriber(
+            router,
+            (channel,),
+            group=group,
             title=channel,
             description=f"Consumes the plain channel {channel}.",
+            decoder=raw_body,
         )

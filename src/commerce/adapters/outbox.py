@@ -26,6 +26,10 @@ __all__ = ["OUTBOX_CHANNEL", "OutboxWriter"]
 OUTBOX_CHANNEL = "commerce_outbox"
 """The LISTEN/NOTIFY channel the relay listens on."""
 
+# Built once: SQLAlchemy reuses their cache keys and compiled forms.
+_INSERT = outbox.insert()
+_NOTIFY = select(func.pg_notify(OUTBOX_CHANNEL, ""))
+
 
 class OutboxWriter:
     """:class:`commerce.application.ports.Outbox` that writes rows at commit."""
@@ -80,6 +84,7 @@ class OutboxWriter:
             correlation_id=self._context.correlation_id,
             causation_id=self._context.message_id,
             subject=aggregate_id,
+            aggregate_version=aggregate_version,
             traceparent=self._context.traceparent,
             tracestate=self._context.tracestate,
         )
@@ -108,6 +113,6 @@ class OutboxWriter:
             return 0
         rows = [{**row, "headers": with_current_trace(row["headers"])} for row in self._rows]
         self._rows = []
-        await connection.execute(outbox.insert(), rows)
-        await connection.execute(select(func.pg_notify(OUTBOX_CHANNEL, "")))
+        await connection.execute(_INSERT, rows)
+        await connection.execute(_NOTIFY)
         return len(rows)

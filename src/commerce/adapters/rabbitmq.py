@@ -3,6 +3,9 @@
 Commands: direct exchange ``commerce.commands`` → one durable queue per command channel.
 Events: one durable topic exchange per stream, routing key = aggregate id.
 Dead letters and skipped messages: durable queues reached through the default exchange.
+Ordered event consumers: a consistent-hash exchange per consumer, bound to the stream,
+spreads aggregates over ``partitions`` queues, each with a single active consumer handling
+one message at a time (``docs/adr/0012-ordered-consumption.md``).
 """
 
 from __future__ import annotations
@@ -19,6 +22,7 @@ from faststream.rabbit import (
     RabbitRouter,
 )
 from faststream.rabbit.schemas import Channel
+from faststream.rabbit.schemas.queue import ClassicQueueArgs
 
 from commerce.adapters.broker import (
     AnyRouter,
@@ -29,10 +33,29 @@ from commerce.adapters.broker import (
     namespaced,
     text_headers,
 )
-from commerce.messages.channels import COMMAND_EXCHANGE, CommandChannel, EventStream
+from commerce.adapters.broker_start import StartRetries
+from commerce.messages.channels import (
+    COMMAND_EXCHANGE,
+    CommandChannel,
+    Consumer,
+    EventConsumer,
+    EventStream,
+)
 from commerce.messages.envelope import HeaderStyle
 
 __all__ = ["RabbitTransport"]
+
+
+class _RabbitBroker(RabbitBroker):
+    """A ``RabbitBroker`` whose start retries until it runs when asked (:class:`StartRetries`)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.start_retries = StartRetries()
+
+    async def start(self) -> None:
+        """Start once, or until it runs."""
+        await self.start_retries.run(super().start, self.stop, what="rabbitmq broker")
 
 
 class RabbitTransport:
@@ -49,12 +72,14 @@ class RabbitTransport:
         graceful_timeout: float = 15.0,
         app_id: str = "commerce",
         namespace: str = "",
+        partitions: int = 4,
     ) -> None:
         self._namespace = namespace
+        self._partitions = partitions
         self._commands = RabbitExchange(
             namespaced(namespace, COMMAND_EXCHANGE), type=ExchangeType.DIRECT, durable=True
         )
-        self.broker = RabbitBroker(
+        self.broker = _RabbitBroker(
             url,
             default_channel=Channel(prefetch_count=prefetch, publisher_confirms=True),
             middlewares=middlewares,
@@ -63,6 +88,7 @@ class RabbitTransport:
             logger=None,
         )
         self._declared: set[str] = set()
+        self._exchanges: dict[str, RabbitExchange] = {}
 
     def _command_queue(self, channel: CommandChannel) -> RabbitQueue:
         name = namespaced(self._namespace, channel.name)
@@ -70,8 +96,29 @@ class RabbitTransport:
 
     def _stream_exchange(self, stream: EventStream | str) -> RabbitExchange:
         name = stream if isinstance(stream, str) else stream.name
+        if (exchange := self._exchanges.get(name)) is None:  # one per stream, not per event
+            exchange = RabbitExchange(
+                namespaced(self._namespace, name), type=ExchangeType.TOPIC, durable=True
+            )
+            self._exchanges[name] = exchange
+        return exchange
+
+    def _hash_exchange(self, consumer: EventConsumer) -> RabbitExchange:
+        """The consumer's own exchange: hashes each aggregate id to one partition queue."""
         return RabbitExchange(
-            namespaced(self._namespace, name), type=ExchangeType.TOPIC, durable=True
+            namespaced(self._namespace, consumer.consumer),
+            type=ExchangeType.X_CONSISTENT_HASH,
+            durable=True,
+            bind_to=self._stream_exchange(consumer.stream),
+            routing_key="#",
+        )
+
+    def _partition_queue(self, consumer: EventConsumer, partition: int) -> RabbitQueue:
+        return RabbitQueue(
+            namespaced(self._namespace, f"{consumer.consumer}.p{partition}"),
+            durable=True,
+            routing_key="1",  # the partition's weight on the consistent-hash ring
+            arguments={"x-single-active-consumer": True},
         )
 
     def router(self, *, middlewares: tuple[Middleware, ...] = ()) -> RabbitRouter:
@@ -88,6 +135,35 @@ class RabbitTransport:
             title=channel.name,
             description=channel.description,
         )
+
+    def event_subscriber(self, router: AnyRouter, consumer: EventConsumer) -> SubscriberDecorator:
+        """Consume every partition queue of ``consumer``, one message at a time each."""
+        assert isinstance(router, RabbitRouter)
+        exchange = self._hash_exchange(consumer)
+        subscribers = [
+            router.subscriber(
+                self._partition_queue(consumer, partition),
+                exchange,
+                ack_policy=AckPolicy.NACK_ON_ERROR,
+                channel=Channel(prefetch_count=1),
+                title=f"{consumer.consumer}.p{partition}",
+                description=consumer.description,
+            )
+            for partition in range(self._partitions)
+        ]
+
+        def subscribe(handler: Any, **options: Any) -> Any:
+            for subscriber in subscribers:
+                subscriber(handler, **options)
+            return handler
+
+        return subscribe
+
+    async def redeliver(self, consumer: EventConsumer, message: OutgoingMessage) -> None:
+        """Send ``message`` to ``consumer`` alone, into its aggregate's partition."""
+        exchange = self._hash_exchange(consumer)
+        await self._declare_exchange(exchange)
+        await self._send(message, exchange=exchange, routing_key=message.key)
 
     async def _declare_queue(self, queue: RabbitQueue) -> None:
         if queue.name not in self._declared:
@@ -135,26 +211,40 @@ class RabbitTransport:
         await self._send(message, exchange=None, routing_key=queue.name)
 
     async def send_for_retry(
-        self, channel: CommandChannel, round_number: int, message: OutgoingMessage, delay: float
+        self, channel: Consumer, round_number: int, message: OutgoingMessage, delay: float
     ) -> None:
-        """Publish to the round's delay queue; its TTL dead-letters it back to the work queue.
+        """Publish to the round's delay queue; its TTL dead-letters it back to the consumer.
 
         Per-message ``expiration`` carries the jittered delay; a queue per round keeps
         delays alike, so a message at the head never holds back one that is due long before.
+        Commands return to the work queue; an ordered consumer's events return through its
+        hash exchange to their aggregate's partition (the delay queue is reached through a
+        fanout exchange of its own so that the routing key stays the aggregate id).
         """
-        work_queue = self._command_queue(channel)
-        queue = RabbitQueue(
-            namespaced(self._namespace, channel.retry_channels[round_number - 1]),
-            durable=True,
-            arguments={
+        name = namespaced(self._namespace, channel.retry_channels[round_number - 1])
+        if isinstance(channel, EventConsumer):
+            back: ClassicQueueArgs = {"x-dead-letter-exchange": self._hash_exchange(channel).name}
+            entry = RabbitExchange(name, type=ExchangeType.FANOUT, durable=True)
+            routing_key = message.key
+        else:
+            back = {
                 "x-dead-letter-exchange": "",
-                "x-dead-letter-routing-key": work_queue.name,
-            },
-        )
-        await self._declare_queue(queue)
+                "x-dead-letter-routing-key": self._command_queue(channel).name,
+            }
+            entry, routing_key = None, name
+        queue = RabbitQueue(name, durable=True, arguments=back)
+        if name not in self._declared:
+            declared = await self.broker.declare_queue(queue)
+            if entry is not None:
+                await self.broker.declare_exchange(entry)
+                await declared.bind(entry.name, routing_key="")
+            if isinstance(channel, EventConsumer):
+                await self._declare_exchange(self._hash_exchange(channel))
+            self._declared.add(name)
         await self.broker.publish(
             message.body,
-            routing_key=queue.name,
+            exchange=entry,
+            routing_key=routing_key,
             headers=dict(message.headers),
             content_type=message.content_type,
             expiration=max(1, round(delay * 1000)) / 1000,
@@ -174,6 +264,10 @@ class RabbitTransport:
             headers=text_headers(message.headers or {}),
             content_type=message.content_type,
         )
+
+    def keep_starting(self) -> None:
+        """Make the broker's start retry until every subscriber runs."""
+        self.broker.start_retries.enabled = True
 
     async def ping(self, within: float) -> bool:
         """Whether the connection to RabbitMQ is open."""

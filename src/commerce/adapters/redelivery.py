@@ -11,6 +11,10 @@ FastStream middleware on the consumer's own router:
    errors, it goes to the consumer's DLQ; a message no handler accepts goes to
    ``skipped``. The original body and headers always travel untouched, plus ``x-fault-*``
    and ``x-retry-*`` headers.
+
+For an ordered consumer, a message that leaves the line (retry round or DLQ) first puts a
+hold on its aggregate, so later events of that aggregate are parked behind it
+(:mod:`commerce.adapters.sequence_holds`).
 """
 
 from __future__ import annotations
@@ -29,7 +33,9 @@ from faststream.exceptions import HandlerException, SubscriberNotFound
 from commerce.adapters.broker import OutgoingMessage, Transport
 from commerce.adapters.dead_letters import FAULT_PREFIX, PERMANENT_ERRORS, fault_headers
 from commerce.adapters.metrics import record_dead_letter, record_retry
-from commerce.messages.channels import CommandChannel
+from commerce.adapters.sequence_gate import sequence_of
+from commerce.adapters.sequence_holds import HoldState, SequenceHolds
+from commerce.messages.channels import Consumer
 
 __all__ = [
     "RETRY_NOT_BEFORE",
@@ -63,13 +69,15 @@ class _FailurePolicyMiddleware(BaseMiddleware):
         /,
         *,
         context: Any,
-        channel: CommandChannel,
+        channel: Consumer,
         transport: Transport,
+        holds: SequenceHolds | None,
         clock: Callable[[], datetime],
         unit_random: Callable[[], float],
     ) -> None:
         super().__init__(msg, context=context)
         self._channel = channel
+        self._holds = holds
         self._transport = transport
         self._clock = clock
         self._random = unit_random
@@ -127,13 +135,15 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             **fault_headers(
                 exc_val,
                 consumer=self._channel.consumer,
-                channel=self._channel.name,
+                channel=self._channel.source,
                 original=original,
                 now=now,
                 attempts=max(self._attempts, 1),
                 exhausted=not permanent and target == "dead-letter",
             ),
         }
+        if target != "skipped":
+            await self._hold(original.headers, target)
         if target == "retry":
             delay = self._channel.retry.delay(next_round, self._random())
             headers[RETRY_ROUND] = str(next_round)
@@ -156,6 +166,14 @@ class _FailurePolicyMiddleware(BaseMiddleware):
         )
         return True
 
+    async def _hold(self, headers: dict[str, str], target: str) -> None:
+        """Before the message leaves the line: hold its aggregate (ordered consumers)."""
+        sequence = sequence_of(headers)
+        if self._holds is None or sequence is None:
+            return
+        state = HoldState.RETRYING if target == "retry" else HoldState.DEAD_LETTERED
+        await self._holds.hold(self._channel.consumer, sequence.key, sequence.message_id, state)
+
 
 def _copy(
     body: bytes, key: str | None, headers: dict[str, str], content_type: str | None
@@ -164,13 +182,17 @@ def _copy(
 
 
 def failure_policy_middleware(
-    *, channel: CommandChannel, transport: Transport
+    *, channel: Consumer, transport: Transport, holds: SequenceHolds | None = None
 ) -> Callable[..., BaseMiddleware]:
-    """The middleware factory applying ``channel``'s retry policy."""
+    """The middleware factory applying ``channel``'s retry policy.
+
+    ``holds``: where an ordered consumer holds an aggregate behind a failed message.
+    """
     return partial(
         _FailurePolicyMiddleware,
         channel=channel,
         transport=transport,
+        holds=holds,
         clock=lambda: datetime.now(UTC),
         unit_random=random.random,
     )
