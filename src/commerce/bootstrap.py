@@ -6,6 +6,7 @@ everything below it receives plain values.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Any
@@ -40,12 +41,24 @@ from commerce.adapters.kafka import KafkaTransport
 from commerce.adapters.log_context import bind_message_context
 from commerce.adapters.logging import configure_logging, message_log_context
 from commerce.adapters.metrics import exposition as metrics_exposition
-from commerce.adapters.metrics import measure_broker, observe_command, serve_metrics
+from commerce.adapters.metrics import (
+    measure_broker,
+    observe_command,
+    serve_metrics,
+    set_projection_lag,
+)
 from commerce.adapters.outbox_relay import OutboxRelay
 from commerce.adapters.passwords import Argon2PasswordHasher
+from commerce.adapters.projection_rebuild import RebuildBusyError, RebuildReport, rebuild
+from commerce.adapters.projections import REBUILDABLE
+from commerce.adapters.query_client import QueryClient, QueryFailedError, QueryUnansweredError
 from commerce.adapters.rabbitmq import RabbitTransport
+from commerce.adapters.read_side import CacheConfig, ReadSide, build_read_side
+from commerce.adapters.read_side import query_client as _query_client
 from commerce.adapters.redaction import secrets_in
 from commerce.adapters.redelivery import failure_policy_middleware
+from commerce.adapters.sequence_gate import ParkedReleaser, sequence_gate_middleware
+from commerce.adapters.sequence_holds import SequenceHolds
 from commerce.adapters.telemetry import (
     TRACER_NAME,
     build_tracer_provider,
@@ -58,12 +71,14 @@ from commerce.application.context import MessageContext
 from commerce.application.processing import CommandHandler, Outcome, process_command
 from commerce.config import BrokerTransport, Settings
 from commerce.domain.values import TenantId
-from commerce.messages.catalogue import COMMAND_CHANNELS
-from commerce.messages.channels import CommandChannel
+from commerce.messages.catalogue import CONSUMERS
+from commerce.messages.channels import CommandChannel, Consumer, EventConsumer
 from commerce.messages.commands import Command
 from commerce.messages.envelope import Envelope
+from commerce.messages.events import IntegrationEvent
 
 __all__ = [
+    "PROJECTIONS",
     "AnyRouter",
     "DeadLetter",
     "DeadLetterConsole",
@@ -71,6 +86,12 @@ __all__ = [
     "DeadLetterNotFoundError",
     "DeadLetterStatus",
     "InvalidDeadLetterEditError",
+    "QueryClient",
+    "QueryFailedError",
+    "QueryUnansweredError",
+    "ReadSide",
+    "RebuildBusyError",
+    "RebuildReport",
     "Service",
     "build_service",
     "build_transport",
@@ -80,11 +101,16 @@ __all__ = [
     "migrate_database",
     "pretty_body",
     "provision_database",
+    "query_client",
+    "rebuild_projection",
     "serve_relay_metrics",
 ]
 
 SOURCE = "/commerce"
 """The CloudEvents ``source`` of everything this service publishes."""
+
+PROJECTIONS: tuple[str, ...] = tuple(REBUILDABLE)
+"""The projections ``commerce projections rebuild`` knows."""
 
 _log = structlog.get_logger("commerce.service")
 
@@ -113,12 +139,14 @@ def build_transport(settings: Settings) -> Transport:
             session_timeout_ms=broker.kafka_session_timeout_ms,
             heartbeat_interval_ms=broker.kafka_heartbeat_interval_ms,
             namespace=broker.namespace,
+            partitions=broker.partitions,
         )
     return RabbitTransport(
         broker.url.get_secret_value(),
         prefetch=broker.prefetch,
         app_id=settings.service_name,
         namespace=broker.namespace,
+        partitions=broker.partitions,
     )
 
 
@@ -139,6 +167,15 @@ class Service:
     clock: SystemClock = field(default_factory=SystemClock)
     faults: FaultInjector = field(default_factory=FaultInjector)
     tracer_provider: TracerProvider = field(default_factory=TracerProvider)
+    holds: SequenceHolds = field(init=False)
+    released: asyncio.Event = field(default_factory=asyncio.Event)
+    ordered_consumers: dict[str, EventConsumer] = field(default_factory=dict)
+    read_side: ReadSide = field(init=False)
+    """The read models' cache and the query handlers (docs/adr/0013)."""
+
+    def __post_init__(self) -> None:
+        self.holds = SequenceHolds(self.engine)
+        self.read_side = _read_side(self.settings, self.engine, self.transport)
 
     @property
     def tracer(self) -> Tracer:
@@ -153,22 +190,52 @@ class Service:
         router.include_router(consumer_router)
         return self.transport.command_subscriber(consumer_router, channel)
 
-    def archive_dead_letters(self, router: AnyRouter, channel: CommandChannel) -> None:
+    def archive_dead_letters(self, router: AnyRouter, channel: Consumer) -> None:
         """Subscribe the archiver of ``channel``'s DLQ: each dead letter becomes a store row."""
         archiver = DeadLetterArchiver(DeadLetterStore(self.engine), self.transport, channel)
         self.transport.channel_subscriber(router, channel.dead_letters, ARCHIVER_GROUP)(archiver)
 
+    def event_subscriber(self, router: AnyRouter, consumer: EventConsumer) -> SubscriberDecorator:
+        """Subscribe an ordered handler to ``consumer``'s stream, under its failure policy.
+
+        Events of one aggregate are handled in order; one that leaves the line holds its
+        aggregate, and later ones are parked behind it until it is resolved.
+        """
+        consumer_router: Any = self.transport.router(
+            middlewares=(
+                failure_policy_middleware(
+                    channel=consumer, transport=self.transport, holds=self.holds
+                ),
+                sequence_gate_middleware(
+                    consumer=consumer,
+                    transport=self.transport,
+                    holds=self.holds,
+                    released=self.released,
+                ),
+            )
+        )
+        router.include_router(consumer_router)
+        self.ordered_consumers[consumer.consumer] = consumer
+        return self.transport.event_subscriber(consumer_router, consumer)
+
+    def releaser(self) -> ParkedReleaser:
+        """The loop sending parked events of released holds back to their consumers."""
+        return ParkedReleaser(
+            self.holds, self.transport, self.ordered_consumers, wake=self.released
+        )
+
     async def execute(
         self,
-        channel: CommandChannel,
+        channel: Consumer,
         envelope: Envelope,
-        command: Command,
+        command: Command | IntegrationEvent,
         handler: CommandHandler,
     ) -> Outcome:
-        """Run ``handler`` for ``command`` exactly once, inside the message's transaction.
+        """Run ``handler`` for a command or event exactly once, in the message's transaction.
 
-        Traced as ``handle <Command>`` (whose context the events it causes carry), counted
-        and timed by consumer and outcome.
+        Traced as ``handle <Message>`` (whose context the events it causes carry), counted
+        and timed by consumer and outcome. A command refused by a business rule becomes a
+        rejection event; for an event consumer a business-rule error is a failure like any.
         """
         with (
             observe_command(channel.consumer) as observed,
@@ -198,13 +265,20 @@ class Service:
                 outcome = await process_command(
                     consumer=channel.consumer,
                     context=context,
-                    aggregate_id=command.aggregate_key(),
+                    aggregate_id=(
+                        command.aggregate_key()
+                        if isinstance(command, Command)
+                        else envelope.subject or ""
+                    ),
                     handler=handler,
                     open_unit_of_work=self.open_unit_of_work,
+                    rejects=isinstance(channel, CommandChannel),
                 )
                 _log.info("command processed", outcome=outcome.value, consumer=channel.consumer)
             observed.outcome = outcome.value
             span.set_attribute("commerce.outcome", outcome.value)
+        if isinstance(channel, EventConsumer):
+            set_projection_lag(channel.consumer, (self.clock.now() - envelope.time).total_seconds())
         return outcome
 
     async def send_command(
@@ -274,8 +348,63 @@ class Service:
 
     async def close(self) -> None:
         """Release pooled connections; hand finished spans to the exporter."""
+        await self.read_side.close()
         await self.engine.dispose()
         self.tracer_provider.force_flush(5_000)
+
+
+def _read_side(settings: Settings, engine: AsyncEngine, transport: Transport) -> ReadSide:
+    cache = settings.cache
+    return build_read_side(
+        engine,
+        CacheConfig(
+            redis_url=settings.redis.url.get_secret_value(),
+            l1_max_entries=cache.l1_max_entries,
+            l1_ttl=cache.l1_ttl_seconds,
+            l2_ttl=cache.l2_ttl_seconds,
+            timeout=cache.redis_timeout_seconds,
+            retry_after=cache.retry_after_seconds,
+        ),
+        style=transport.style,
+        namespace=settings.broker.namespace,
+        partitions=settings.broker.partitions,
+        source=SOURCE,
+        service_name=settings.service_name,
+    )
+
+
+async def rebuild_projection(
+    settings: Settings, name: str, *, progress: Callable[[int, int], None] | None = None
+) -> RebuildReport:
+    """Rebuild projection ``name`` as the owner role, swap it in, drop its cached answers."""
+    engine = create_engine(
+        settings.database.migration_url.get_secret_value(),
+        pool_size=3,
+        max_overflow=0,
+        application_name=f"{settings.service_name}-rebuild",
+    )
+    read_side = _read_side(settings, engine, build_transport(settings))
+    try:
+        target = REBUILDABLE[name]
+        report = await rebuild(engine, target, progress=progress)
+        await read_side.cache.invalidate([target.projection.tags.everything()])
+        return report
+    finally:
+        await read_side.close()
+        await engine.dispose()
+
+
+def query_client(settings: Settings) -> QueryClient:
+    """A client asking queries over the configured broker (``async with`` it)."""
+    broker = settings.broker
+    return _query_client(
+        style=build_transport(settings).style,
+        broker_url=broker.url.get_secret_value(),
+        kafka_bootstrap=broker.kafka_bootstrap,
+        namespace=broker.namespace,
+        partitions=broker.partitions,
+        source=SOURCE,
+    )
 
 
 def build_service(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> Service:
@@ -321,7 +450,7 @@ def dead_letter_console(settings: Settings) -> DeadLetterConsole:
         max_overflow=0,
         application_name=f"{settings.service_name}-dlq",
     )
-    return DeadLetterConsole(engine, build_transport(settings), channels=COMMAND_CHANNELS)
+    return DeadLetterConsole(engine, build_transport(settings), channels=CONSUMERS)
 
 
 def _role_of(url: str) -> str:

@@ -18,8 +18,10 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 __all__ = [
     "BrokerSettings",
     "BrokerTransport",
+    "CacheSettings",
     "ChaosSettings",
     "DatabaseSettings",
+    "EventStoreSettings",
     "HttpSettings",
     "InvalidSettingsError",
     "LogSettings",
@@ -74,6 +76,9 @@ class BrokerSettings(BaseModel):
 
     url: SecretStr = SecretStr("amqp://guest:guest@127.0.0.1:5672/")
     prefetch: Annotated[int, Field(ge=1, le=10_000)] = 32
+    partitions: Annotated[int, Field(ge=1, le=256)] = 4
+    """Ordered event consumers' parallelism: RabbitMQ partition queues per consumer, Kafka
+    partitions per event stream topic (fixed once a topic exists)."""
     namespace: Annotated[str, Field(pattern=r"^([a-z0-9][a-z0-9-]{0,62})?$")] = ""
     """Prefix of every queue, exchange, topic and group: environments sharing a broker."""
     kafka_idempotence: bool = True
@@ -106,6 +111,19 @@ class RedisSettings(BaseModel):
     """Redis, for the L2 cache, rate limits and flag propagation."""
 
     url: SecretStr = SecretStr("redis://127.0.0.1:6379/0")
+
+
+class CacheSettings(BaseModel):
+    """The read side's cache: L1 in each process, L2 in Redis (see ADR 0013)."""
+
+    l1_max_entries: Annotated[int, Field(ge=1, le=10_000_000)] = 10_000
+    l1_ttl_seconds: Annotated[float, Field(gt=0, le=3600)] = 5.0
+    """Also the staleness bound of a worker that misses another's invalidation (Redis down)."""
+    l2_ttl_seconds: Annotated[float, Field(gt=0, le=86_400)] = 300.0
+    redis_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.25
+    """Budget of one Redis call; past it the query is answered from the database."""
+    retry_after_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
+    """After a Redis failure, skip Redis for this long before trying it again."""
 
 
 class HttpSettings(BaseModel):
@@ -155,6 +173,13 @@ class ChaosSettings(BaseModel):
     transient_failure_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 0.0
 
 
+class EventStoreSettings(BaseModel):
+    """The event store of event-sourced aggregates (see ADR 0011)."""
+
+    snapshot_every: Annotated[int, Field(ge=1, le=100_000)] = 50
+    """Take a snapshot when an aggregate's version crosses a multiple of this many events."""
+
+
 class OtelSettings(BaseModel):
     """OpenTelemetry export; off unless an endpoint is set."""
 
@@ -176,15 +201,20 @@ class Settings(BaseSettings):
 
     service_name: str = "commerce"
     environment: Literal["development", "test", "production"] = "development"
+    startup_wait_seconds: Annotated[float, Field(ge=0)] = 60.0
+    """How long ``commerce run`` waits for Postgres, the broker and Redis to answer before
+    it gives up with an error naming what is missing (0: check once)."""
     database: DatabaseSettings = DatabaseSettings()
     broker: BrokerSettings = BrokerSettings()
     redis: RedisSettings = RedisSettings()
+    cache: CacheSettings = CacheSettings()
     http: HttpSettings = HttpSettings()
     relay: RelaySettings = RelaySettings()
     log: LogSettings = LogSettings()
     otel: OtelSettings = OtelSettings()
     passwords: PasswordHashingSettings = PasswordHashingSettings()
     chaos: ChaosSettings = ChaosSettings()
+    event_store: EventStoreSettings = EventStoreSettings()
 
 
 class InvalidSettingsError(Exception):

@@ -16,6 +16,12 @@ through the small functions below, so call sites never touch a metric object:
 ``commerce_outbox_oldest_unsent_age_seconds``              :func:`set_outbox_backlog`
 ``commerce_projection_lag_seconds{projection}``            :func:`set_projection_lag`
 ``commerce_cache_requests_total{cache,result}``            :func:`record_cache_request`
+``commerce_cache_evictions_total{cache,reason}``           :func:`record_cache_eviction`
+``commerce_cache_invalidations_total{cache,origin}``       :func:`record_cache_invalidation`
+``commerce_cache_errors_total{cache}``                     :func:`record_cache_error`
+``commerce_cache_degraded{cache}``                         :func:`set_cache_degraded`
+``commerce_queries_total{query,outcome}``                  :func:`observe_query`
+``commerce_query_duration_seconds{query}``                 :func:`observe_query`
 =========================================================  ===============================
 """
 
@@ -25,11 +31,11 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from typing import Any, Literal
 
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
-from faststream.rabbit.prometheus import RabbitPrometheusMiddleware
+from faststream.prometheus import PrometheusMiddleware
 from prometheus_client import (
     CONTENT_TYPE_PLAIN_0_0_4,
     CollectorRegistry,
@@ -45,19 +51,27 @@ from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
 from commerce.adapters.broker import AnyBroker
+from commerce.adapters.metrics_broker import BoundedRabbitMetrics
 
 __all__ = [
     "REGISTRY",
     "CommandObservation",
+    "QueryObservation",
     "exposition",
     "measure_broker",
     "observe_command",
+    "observe_query",
+    "record_cache_error",
+    "record_cache_eviction",
+    "record_cache_invalidation",
     "record_cache_request",
     "record_dead_letter",
     "record_inbox_duplicate",
+    "record_parked",
     "record_relay_published",
     "record_retry",
     "serve_metrics",
+    "set_cache_degraded",
     "set_outbox_backlog",
     "set_projection_lag",
 ]
@@ -103,6 +117,12 @@ DEAD_LETTERS = Counter(
     ["consumer", "reason"],
     registry=REGISTRY,
 )
+PARKED = Counter(
+    "commerce_parked_messages_total",
+    "Events parked behind an earlier event of their aggregate that left the line.",
+    ["consumer"],
+    registry=REGISTRY,
+)
 RELAY_PUBLISHED = Counter(
     "commerce_relay_published_messages_total",
     "Outbox rows the relay published (broker-confirmed), by event stream.",
@@ -121,14 +141,52 @@ OUTBOX_OLDEST_AGE = Gauge(
 )
 PROJECTION_LAG = Gauge(
     "commerce_projection_lag_seconds",
-    "How far a projection's checkpoint trails the newest event it has seen.",
+    "Seconds from an event's creation to its projection applying it (the latest event).",
     ["projection"],
     registry=REGISTRY,
 )
 CACHE_REQUESTS = Counter(
     "commerce_cache_requests_total",
-    "Read-side cache lookups, by cache and result (hit, miss).",
+    "Read-side cache lookups, by cache and result (hit, miss; degraded: Redis skipped).",
     ["cache", "result"],
+    registry=REGISTRY,
+)
+CACHE_EVICTIONS = Counter(
+    "commerce_cache_evictions_total",
+    "Read-side cache entries evicted, by cache and reason (capacity, expired).",
+    ["cache", "reason"],
+    registry=REGISTRY,
+)
+CACHE_INVALIDATIONS = Counter(
+    "commerce_cache_invalidations_total",
+    "Read-side cache tags invalidated, by origin (local projection, remote worker).",
+    ["cache", "origin"],
+    registry=REGISTRY,
+)
+CACHE_ERRORS = Counter(
+    "commerce_cache_errors_total",
+    "Redis operations of the read-side cache that failed (answered from the database).",
+    ["cache"],
+    registry=REGISTRY,
+)
+CACHE_DEGRADED = Gauge(
+    "commerce_cache_degraded",
+    "1 while the read-side cache cannot reach Redis and answers from the database.",
+    ["cache"],
+    registry=REGISTRY,
+)
+
+QUERIES = Counter(
+    "commerce_queries_total",
+    "Queries answered over the broker, by query type and outcome (answered or a failure code).",
+    ["query", "outcome"],
+    registry=REGISTRY,
+)
+QUERY_DURATION = Histogram(
+    "commerce_query_duration_seconds",
+    "Time to answer one query (cache or read model), by query type.",
+    ["query"],
+    buckets=_HANDLER_BUCKETS,
     registry=REGISTRY,
 )
 
@@ -157,6 +215,25 @@ def observe_command(consumer: str) -> Iterator[CommandObservation]:
             record_inbox_duplicate(consumer)
 
 
+@dataclass(slots=True)
+class QueryObservation:
+    """The outcome of one query, set by the caller inside :func:`observe_query`."""
+
+    outcome: str = "failed"
+
+
+@contextmanager
+def observe_query(query: str) -> Iterator[QueryObservation]:
+    """Time one query and count it by outcome (``failed`` unless the block sets one)."""
+    observation = QueryObservation()
+    started = time.perf_counter()
+    try:
+        yield observation
+    finally:
+        QUERY_DURATION.labels(query).observe(time.perf_counter() - started)
+        QUERIES.labels(query, observation.outcome).inc()
+
+
 def record_inbox_duplicate(consumer: str) -> None:
     """A redelivered message was recognised by ``consumer``'s inbox."""
     INBOX_DUPLICATES.labels(consumer).inc()
@@ -170,6 +247,11 @@ def record_retry(consumer: str, kind: Literal["immediate", "delayed"]) -> None:
 def record_dead_letter(consumer: str, reason: str) -> None:
     """A message of ``consumer`` was dead-lettered; ``reason`` is its ``x-fault-reason``."""
     DEAD_LETTERS.labels(consumer, reason).inc()
+
+
+def record_parked(consumer: str) -> None:
+    """An event of ``consumer`` was parked behind its aggregate's hold."""
+    PARKED.labels(consumer).inc()
 
 
 def record_relay_published(stream: str, count: int = 1) -> None:
@@ -188,9 +270,29 @@ def set_projection_lag(projection: str, seconds: float) -> None:
     PROJECTION_LAG.labels(projection).set(max(0.0, seconds))
 
 
-def record_cache_request(cache: str, result: Literal["hit", "miss"]) -> None:
-    """One lookup in ``cache``."""
+def record_cache_request(cache: str, result: Literal["hit", "miss", "degraded"]) -> None:
+    """One lookup in ``cache`` (``degraded``: the layer was skipped because it is down)."""
     CACHE_REQUESTS.labels(cache, result).inc()
+
+
+def record_cache_eviction(cache: str, reason: str) -> None:
+    """An entry of ``cache`` left by capacity or expiry."""
+    CACHE_EVICTIONS.labels(cache, reason).inc()
+
+
+def record_cache_invalidation(cache: str, origin: Literal["local", "remote"], count: int) -> None:
+    """``count`` tags of ``cache`` were invalidated here or by another worker."""
+    CACHE_INVALIDATIONS.labels(cache, origin).inc(count)
+
+
+def record_cache_error(cache: str) -> None:
+    """A Redis operation of ``cache`` failed."""
+    CACHE_ERRORS.labels(cache).inc()
+
+
+def set_cache_degraded(cache: str, degraded: bool) -> None:
+    """Whether ``cache`` currently answers without Redis."""
+    CACHE_DEGRADED.labels(cache).set(1 if degraded else 0)
 
 
 def measure_broker(broker: AnyBroker, *, app_name: str) -> None:
@@ -198,7 +300,14 @@ def measure_broker(broker: AnyBroker, *, app_name: str) -> None:
     if isinstance(broker, KafkaBroker):
         broker.add_middleware(KafkaPrometheusMiddleware(registry=REGISTRY, app_name=app_name))
     else:
-        broker.add_middleware(RabbitPrometheusMiddleware(registry=REGISTRY, app_name=app_name))
+        provider = BoundedRabbitMetrics()  # routing keys of events are aggregate ids
+        broker.add_middleware(
+            PrometheusMiddleware[Any, Any](
+                settings_provider_factory=lambda _: provider,
+                registry=REGISTRY,
+                app_name=app_name,
+            )
+        )
 
 
 def exposition() -> tuple[bytes, str]:

@@ -37,11 +37,18 @@ def include_routers(service: Service) -> None:
 
 
 def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastStream:
-    """Wire the worker app; ``with_relay`` also runs the outbox relay in-process."""
+    """Wire the worker app; ``with_relay`` also runs the outbox relay in-process.
+
+    Background loops: the releaser of parked events and the cache's invalidation listener
+    (always), and the relay (if asked). The broker's start retries until every subscriber
+    runs; until then ``/ready`` answers 503 with ``consumers: starting``.
+    """
     service = build_service(settings)
+    service.transport.keep_starting()
     include_routers(service)
-    relay_stop = asyncio.Event()
-    relay_task: asyncio.Task[None] | None = None
+    stop = asyncio.Event()
+    consuming = asyncio.Event()
+    tasks: list[asyncio.Task[None]] = []
 
     @get(include_in_schema=False)
     async def health(scope: Any) -> AsgiResponse:
@@ -50,8 +57,9 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
 
     @get(include_in_schema=False)
     async def ready(scope: Any) -> AsgiResponse:
-        """Database and broker reachable: 200, else 503 with each failing reason."""
-        checks = await service.readiness()
+        """Consumers running, database and broker reachable: 200, else 503 with reasons."""
+        checks = {"consumers": "ok" if consuming.is_set() else "starting"}
+        checks |= await service.readiness()
         ok = all(state == "ok" for state in checks.values())
         return _json(
             {"status": "ready" if ok else "unavailable", "checks": checks}, 200 if ok else 503
@@ -63,17 +71,21 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
         body, content_type = metrics_exposition()
         return AsgiResponse(body, 200, {"Content-Type": content_type})
 
-    async def start_relay() -> None:
-        nonlocal relay_task
+    async def start_loops() -> None:
+        consuming.set()
+        tasks.append(asyncio.create_task(service.releaser().run(stop), name="parked-releaser"))
+        listen = service.read_side.cache.listen(stop)
+        tasks.append(asyncio.create_task(listen, name="cache-invalidations"))
         if with_relay:
             relay = service.relay(service.relay_engine())
-            relay_task = asyncio.create_task(relay.run(relay_stop), name="outbox-relay")
+            tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
 
-    async def stop_relay() -> None:
-        relay_stop.set()
-        if relay_task is not None:
+    async def stop_loops() -> None:
+        consuming.clear()
+        stop.set()
+        for task in tasks:
             with contextlib.suppress(asyncio.CancelledError):
-                await relay_task
+                await task
 
     return AsgiFastStream(
         service.transport.broker,
@@ -88,8 +100,8 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
             ),
         ],
         specification=asyncapi_of(service),
-        after_startup=[start_relay],
-        on_shutdown=[stop_relay],
+        after_startup=[start_loops],
+        on_shutdown=[stop_loops],
         after_shutdown=[service.close],
         logger=None,
     )

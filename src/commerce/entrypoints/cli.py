@@ -13,6 +13,8 @@ from pydantic import ValidationError
 from commerce.entrypoints import operations
 from commerce.entrypoints.console import fail, settings_or_exit
 from commerce.entrypoints.dlq import dlq_app
+from commerce.entrypoints.projections_cli import projections_app
+from commerce.entrypoints.query_cli import query
 from commerce.messages.catalogue import COMMANDS_BY_NAME as COMMANDS
 
 __all__ = ["app", "main"]
@@ -28,6 +30,8 @@ asyncapi_app = typer.Typer(help="The AsyncAPI contract.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(asyncapi_app, name="asyncapi")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(projections_app, name="projections")
+app.command()(query)
 
 
 class Process(StrEnum):
@@ -51,7 +55,7 @@ def run(
 ) -> None:
     """Start the worker (HTTP on COMMERCE_HTTP__PORT) and/or the outbox relay."""
     settings = settings_or_exit()
-    _run(operations.preflight(settings))
+    _run(operations.preflight(settings, wait=settings.startup_wait_seconds))
     _run(
         operations.serve(settings, worker=process != Process.RELAY, relay=process != Process.WORKER)
     )

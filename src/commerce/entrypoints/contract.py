@@ -29,6 +29,8 @@ from faststream.specification import AsyncAPI
 
 from commerce.bootstrap import Service
 from commerce.entrypoints import contract_channels as plan
+from commerce.entrypoints.contract_consumers import consumer_channels
+from commerce.entrypoints.contract_queries import QUERY_MODELS, query_channels
 from commerce.messages.catalogue import COMMAND_ROUTES, INTEGRATION_EVENTS
 from commerce.messages.envelope import HeaderStyle
 
@@ -206,7 +208,7 @@ class _Generated:
 def _schemas(raw: Json, document: Json) -> Json:
     """FastStream's payload schemas, the catalogue's filled in, unreferenced ones dropped."""
     schemas: Json = dict(raw.get("components", {}).get("schemas", {}))
-    models = (*(route.command for route in COMMAND_ROUTES), *INTEGRATION_EVENTS)
+    models = (*(route.command for route in COMMAND_ROUTES), *INTEGRATION_EVENTS, *QUERY_MODELS)
     for model in models:
         if model.__name__ not in schemas:
             schema = model.model_json_schema(ref_template="#/components/schemas/{model}")
@@ -231,7 +233,12 @@ def contract_document(service: Service) -> Json:
     channels: Json = {}
     operations: Json = {}
     messages: Json = {}
-    for planned in plan.planned_channels(style, namespace):
+    planned_channels = [
+        *plan.planned_channels(style, namespace),
+        *consumer_channels(style, namespace, settings.broker.partitions),
+        *query_channels(style, namespace),
+    ]
+    for planned in planned_channels:
         channels[planned.name] = planned.channel(server_ref, generated.bindings(planned.name))
         messages |= planned.messages
         for action in ("receive", "send"):
@@ -239,7 +246,10 @@ def contract_document(service: Service) -> Json:
             if action in planned.actions or found is not None:
                 operation = planned.operation(action, (found or {}).get("bindings"))
                 operations[f"{planned.name}.{action}"] = operation
-    more_channels, more_operations, more_messages = generated.unknown(set(channels), server_ref)
+    covered = {name for planned in planned_channels for name in planned.covers}
+    more_channels, more_operations, more_messages = generated.unknown(
+        set(channels) | covered, server_ref
+    )
     document: Json = {
         "asyncapi": "3.0.0",
         "info": generated.raw["info"],

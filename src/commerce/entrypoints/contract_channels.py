@@ -10,7 +10,13 @@ from dataclasses import dataclass
 from typing import Any
 
 from commerce.entrypoints import contract_messages as messages
-from commerce.messages.catalogue import COMMAND_ROUTES, EVENT_STREAMS, CommandRoute, events_on
+from commerce.messages.catalogue import (
+    COMMAND_ROUTES,
+    EVENT_CONSUMERS,
+    EVENT_STREAMS,
+    CommandRoute,
+    events_on,
+)
 from commerce.messages.channels import COMMAND_EXCHANGE, EventStream
 from commerce.messages.envelope import HeaderStyle
 
@@ -44,6 +50,10 @@ class PlannedChannel:
     parameters: Json | None = None
     group: str | None = None
     """The Kafka consumer group that receives from the channel, if we know it."""
+    covers: tuple[str, ...] = ()
+    """FastStream's own channels this one describes (e.g. RabbitMQ partition queues)."""
+    reply: Json | None = None
+    """The AsyncAPI ``reply`` of the ``receive`` operation (request/reply channels)."""
 
     def channel(self, server_ref: str, bindings: Json | None) -> Json:
         """The AsyncAPI channel object."""
@@ -77,6 +87,8 @@ class PlannedChannel:
         operation["messages"] = [
             {"$ref": f"#/channels/{self.name}/messages/{key}"} for key in self.messages
         ]
+        if action == "receive" and self.reply is not None:
+            operation["reply"] = self.reply
         return operation
 
 
@@ -88,6 +100,13 @@ def published_channels() -> Iterator[tuple[str, str, type[Any] | None, bool]]:
             yield retry, f"Delayed redelivery of {channel.name}.", route.command, False
         yield channel.dead_letters, f"Dead letters of {channel.consumer}.", route.command, False
         yield channel.skipped, f"Messages {channel.consumer} has no handler for.", None, False
+    for consumer in EVENT_CONSUMERS:
+        events = events_on(consumer.stream)
+        first = events[0] if events else None
+        for retry in consumer.retry_channels:
+            yield retry, f"Delayed redelivery for {consumer.consumer}.", first, False
+        yield consumer.dead_letters, f"Dead letters of {consumer.consumer}.", first, False
+        yield consumer.skipped, f"Events {consumer.consumer} has no handler for.", None, False
     for stream in EVENT_STREAMS:
         events = events_on(stream)
         yield stream.name, stream.description, events[0] if events else None, True

@@ -9,7 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from commerce.bootstrap import SOURCE
-from commerce.messages.channels import CommandChannel
+from commerce.messages.channels import Consumer
 from commerce.messages.envelope import CONTENT_TYPE, SPEC_VERSION, HeaderStyle
 
 __all__ = [
@@ -43,6 +43,11 @@ _ATTRIBUTES: dict[str, tuple[Json, str]] = {
     "tenantid": (_UUID, "The tenant; a message without a valid tenant is dead-lettered."),
     "correlationid": (_UUID, "The conversation: id of the command that started it (default: id)."),
     "causationid": (_UUID, "Id of the message that caused this one."),
+    "aggregateversion": (
+        {"type": "string", "pattern": "^[1-9][0-9]*$"},
+        "Events: the version of the aggregate this event produced (1, 2, ...); consumers "
+        "of one aggregate see them in this order.",
+    ),
 }
 _TRACE: dict[str, Json] = {
     "traceparent": {
@@ -155,7 +160,7 @@ def example_headers(
     return headers | {"traceparent": _TRACEPARENT}
 
 
-def fault_example(channel: CommandChannel, reason: str, error: str, attempts: int) -> Json:
+def fault_example(channel: Consumer, reason: str, error: str, attempts: int) -> Json:
     """Example ``x-fault-*`` headers for ``error`` (``"module.Class: message"``)."""
     exception_type, _, message = error.partition(": ")
     return {

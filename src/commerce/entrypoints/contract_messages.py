@@ -19,7 +19,7 @@ from commerce.entrypoints.contract_headers import (
     headers_schema,
 )
 from commerce.messages.catalogue import CommandRoute
-from commerce.messages.channels import CommandChannel
+from commerce.messages.channels import Consumer
 from commerce.messages.envelope import CONTENT_TYPE, HeaderStyle
 from commerce.messages.events import IntegrationEvent
 
@@ -172,7 +172,7 @@ def dead_letter_message(route: CommandRoute, style: HeaderStyle) -> tuple[str, J
     return f"{key}.dead-letter", message
 
 
-def skipped_message(channel: CommandChannel, style: HeaderStyle) -> tuple[str, Json]:
+def skipped_message(channel: Consumer, style: HeaderStyle) -> tuple[str, Json]:
     """A message no handler of the consumer accepts, set aside untouched."""
     key = f"{channel.consumer}.skipped"
     message = _message(

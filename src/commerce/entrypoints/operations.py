@@ -2,10 +2,12 @@
 
 import asyncio
 import contextlib
+import time
 from pathlib import Path
 from urllib.parse import urlsplit
 from uuid import UUID
 
+import structlog
 import uvicorn
 from pydantic import SecretStr
 
@@ -37,6 +39,8 @@ ASYNCAPI_SERVERS = {
     "kafka": "kafka://localhost:9092",
 }
 """The server each committed AsyncAPI document describes (one document per transport)."""
+
+_log = structlog.get_logger("commerce.cli")
 
 
 _HOW_TO_START = {
@@ -70,8 +74,8 @@ async def _reachable(host: str, port: int) -> str | None:
     return None
 
 
-async def preflight(settings: Settings) -> None:
-    """Fail with one line per unreachable service: its name, the address tried, a fix."""
+async def _unreachable(settings: Settings) -> list[str]:
+    """One line per service that does not accept a connection: name, address, a fix."""
     broker = "Kafka" if settings.broker.url.get_secret_value().startswith("kafka") else "RabbitMQ"
     targets = {
         "PostgreSQL": _endpoint(settings.database.url.get_secret_value(), 5432),
@@ -85,8 +89,21 @@ async def preflight(settings: Settings) -> None:
                 f"{name} is unreachable at {host}:{port} ({error}); start it with: "
                 f"{_HOW_TO_START[name]}"
             )
-    if problems:
-        raise OperatorError("\n".join(problems))
+    return problems
+
+
+async def preflight(settings: Settings, *, wait: float = 0.0) -> None:
+    """Fail with one line per unreachable service: its name, the address tried, a fix.
+
+    With ``wait``, keep checking (logging what is still missing) for up to ``wait``
+    seconds before failing: a process started beside its services waits for them.
+    """
+    deadline = time.monotonic() + wait
+    while problems := await _unreachable(settings):
+        if time.monotonic() >= deadline:
+            raise OperatorError("\n".join(problems))
+        _log.warning("waiting for services", missing=problems, retry_in_seconds=1.0)
+        await asyncio.sleep(1.0)
 
 
 async def serve(settings: Settings, *, worker: bool, relay: bool) -> None:

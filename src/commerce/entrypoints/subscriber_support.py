@@ -1,0 +1,64 @@
+"""What every subscriber module shares: the envelope dependency and handler routing by type.
+
+Subscriber modules must not use ``from __future__ import annotations``: FastStream reads
+the handlers' annotations at runtime, and a postponed ``CurrentEnvelope`` would be taken
+for a second body field instead of a dependency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Annotated, Any
+
+from faststream import Context, Depends, StreamMessage
+
+from commerce.messages.envelope import Envelope, message_type_of, parse_envelope
+from commerce.messages.event_base import IntegrationEvent
+
+__all__ = ["CurrentEnvelope", "current_envelope", "handles", "of_type"]
+
+
+async def current_envelope(
+    message: Annotated[StreamMessage[Any], Context("message")],
+) -> Envelope:
+    """The CloudEvents envelope of the message being handled (validated).
+
+    ``async`` although it never awaits: FastDepends runs a sync dependency in a worker
+    thread (a thread hop per message, see docs/performance.md).
+    """
+    return parse_envelope(message.headers, message.content_type)
+
+
+type CurrentEnvelope = Annotated[Envelope, Depends(current_envelope)]
+
+
+def of_type(
+    *events: type[IntegrationEvent],
+) -> Callable[[StreamMessage[Any]], Awaitable[bool]]:
+    """A subscriber filter taking the messages whose CloudEvents type is one of ``events``'.
+
+    ``async`` for the same reason as :func:`current_envelope` (FastStream runs sync filters
+    in a worker thread).
+    """
+    wanted = frozenset(event.message_type for event in events)
+
+    async def accepts(message: StreamMessage[Any]) -> bool:
+        return message_type_of(message.headers) in wanted
+
+    return accepts
+
+
+def handles[H: Callable[..., Any]](
+    subscribe: Callable[..., Any], *events: type[IntegrationEvent]
+) -> Callable[[H], H]:
+    """Decorate a handler of one event consumer's messages of the types ``events``.
+
+    ``subscribe`` is what ``Service.event_subscriber`` returned for the consumer; other
+    types on the stream fall through to the consumer's other handlers (then ``skipped``).
+    """
+
+    def decorate(handler: H) -> H:
+        subscribe(handler, filter=of_type(*events))
+        return handler
+
+    return decorate

@@ -1,0 +1,99 @@
+"""FastStream subscribers of the billing context: ``CapturePayment`` and the billing policy.
+
+The billing policy is an ordered consumer of the orders stream (``BILLING_POLICY``): each
+order's events arrive one at a time in version order, and each runs through
+``Service.execute`` (inbox, transaction, outbox), so a redelivery or a restart in the
+middle never issues a second invoice. Of the order events it acts on ``OrderConfirmed``
+and ``OrderCancelled``; the other known order events are acknowledged and ignored (not
+set aside as ``skipped``), while an event type it does not know at all, such as a future
+``.v2``, still goes to ``skipped`` where an operator sees it.
+"""
+
+from functools import partial
+
+from commerce.application.billing import (
+    CapturePaymentCommand,
+    apply_billing_policy,
+    capture_payment,
+)
+from commerce.bootstrap import AnyRouter, Service
+from commerce.domain.order_events import OrderCancelled, OrderConfirmed
+from commerce.domain.values import InvoiceId, OrderId, TenantId, UserId
+from commerce.entrypoints.subscriber_support import CurrentEnvelope, handles
+from commerce.messages.channels import BILLING_POLICY
+from commerce.messages.command_channels import CAPTURE_PAYMENT
+from commerce.messages.commands_billing import CapturePayment
+from commerce.messages.envelope import Envelope
+from commerce.messages.events_orders import (
+    OrderCancelledV1,
+    OrderConfirmedV1,
+    OrderLineAddedV1,
+    OrderLineRemovedV1,
+    OrderPlacedV1,
+    OrderShippedV1,
+)
+
+__all__ = ["billing_router", "cancelled_order", "confirmed_order"]
+
+
+def confirmed_order(body: OrderConfirmedV1, envelope: Envelope) -> OrderConfirmed:
+    """The domain event an ``OrderConfirmed.v1`` message announces."""
+    return OrderConfirmed(
+        tenant_id=TenantId(envelope.tenant_id),
+        aggregate_id=str(body.order_id),
+        version=envelope.aggregate_version or 0,
+        occurred_at=body.confirmed_at,
+        order_id=OrderId(body.order_id),
+        customer_id=UserId(body.customer_id),
+        total=body.total.to_money(),
+    )
+
+
+def cancelled_order(body: OrderCancelledV1, envelope: Envelope) -> OrderCancelled:
+    """The domain event an ``OrderCancelled.v1`` message announces."""
+    return OrderCancelled(
+        tenant_id=TenantId(envelope.tenant_id),
+        aggregate_id=str(body.order_id),
+        version=envelope.aggregate_version or 0,
+        occurred_at=body.cancelled_at,
+        order_id=OrderId(body.order_id),
+        previous_status=body.previous_status,
+        reason=body.reason,
+    )
+
+
+def billing_router(service: Service) -> AnyRouter:
+    """The ``CapturePayment`` handler and the billing policy (process manager)."""
+    router = service.transport.router()
+    clock = service.clock
+
+    @service.command_subscriber(router, CAPTURE_PAYMENT)
+    async def on_capture_payment(body: CapturePayment, envelope: CurrentEnvelope) -> None:
+        """Settle an invoice (``CapturePayment.v1``)."""
+        command = CapturePaymentCommand(
+            InvoiceId(body.invoice_id), body.amount.to_money(), body.reference
+        )
+        handler = partial(capture_payment, command, clock=clock)
+        await service.execute(CAPTURE_PAYMENT, envelope, body, handler)
+
+    policy = service.event_subscriber(router, BILLING_POLICY)
+
+    @handles(policy, OrderConfirmedV1)
+    async def on_order_confirmed(body: OrderConfirmedV1, envelope: CurrentEnvelope) -> None:
+        """Issue the order's invoice (``OrderConfirmed.v1``)."""
+        event = confirmed_order(body, envelope)
+        handler = partial(apply_billing_policy, event, clock=clock)
+        await service.execute(BILLING_POLICY, envelope, body, handler)
+
+    @handles(policy, OrderCancelledV1)
+    async def on_order_cancelled(body: OrderCancelledV1, envelope: CurrentEnvelope) -> None:
+        """Void the invoice of a confirmed order (``OrderCancelled.v1``)."""
+        event = cancelled_order(body, envelope)
+        handler = partial(apply_billing_policy, event, clock=clock)
+        await service.execute(BILLING_POLICY, envelope, body, handler)
+
+    @handles(policy, OrderPlacedV1, OrderLineAddedV1, OrderLineRemovedV1, OrderShippedV1)
+    async def on_other_order_event(body: dict[str, object], envelope: CurrentEnvelope) -> None:
+        """Order events billing does not act on: acknowledged, nothing to do."""
+
+    return router
