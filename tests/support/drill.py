@@ -1,22 +1,106 @@
-"""Broker access for the reliability drill: publish through restarts, restart the broker,
-collect events, and find anything left unacknowledged."""
+"""The reliability drill's plan (:func:`plan_drill`) and broker access: publish through
+restarts, restart the broker, collect events, and find anything left unacknowledged.
+
+:class:`DrillBroker` is one transport's part; :class:`RabbitDrill` is RabbitMQ's, and
+:class:`tests.support.kafka_drill.KafkaDrill` is Kafka's.
+"""
 
 import asyncio
 import contextlib
+import json
+import random
 import subprocess
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Protocol
-from uuid import uuid4
+from uuid import UUID, uuid4
 
 import aio_pika
 import httpx
+from aio_pika.abc import HeadersType
 
 from commerce.adapters.broker import namespaced
 from commerce.config import Settings
-from commerce.messages.channels import COMMAND_EXCHANGE, REGISTER_USER, USERS
+from commerce.messages.catalogue import CONSUMERS
+from commerce.messages.channels import COMMAND_EXCHANGE, REGISTER_USER, USERS, EventConsumer
+from commerce.messages.commands import RegisterUser
+from commerce.messages.envelope import Envelope, HeaderStyle
 
-__all__ = ["DrillBroker", "RabbitDrill", "wait_ready"]
+__all__ = [
+    "COLLECT_SECONDS",
+    "Drill",
+    "DrillBroker",
+    "Message",
+    "RabbitDrill",
+    "consumer_queues",
+    "plan_drill",
+    "wait_ready",
+]
+
+COLLECT_SECONDS = 120.0
+"""How long :meth:`DrillBroker.collect_events` waits for the expected events."""
+
+
+type Message = tuple[bytes, dict[str, str], str]
+"""A command as published: body, headers, partition / routing key."""
+
+
+@dataclass
+class Drill:
+    """The messages of one drill and what must come of them."""
+
+    tenant: UUID
+    messages: list[Message] = field(default_factory=list)
+    valid: dict[UUID, UUID] = field(default_factory=dict)  # message id -> user id
+    bad: dict[str, str] = field(default_factory=dict)  # message id -> expected reason
+
+
+def plan_drill(
+    style: HeaderStyle, *, total: int, duplicates: int, undecodable: int, invalid: int
+) -> Drill:
+    """``total`` RegisterUser messages of a fresh tenant, shuffled (always the same way).
+
+    Besides the valid commands: ``duplicates`` exact copies of some of them, ``undecodable``
+    bodies that are not JSON and ``invalid`` JSON bodies that break the schema.
+    """
+    rng = random.Random(20261122)
+    drill = Drill(tenant=uuid4())
+    originals: list[Message] = []
+    for index in range(total - duplicates - undecodable - invalid):
+        user_id = uuid4()
+        envelope = Envelope.new(
+            type=RegisterUser.message_type,
+            source="/drill",
+            tenant_id=drill.tenant,
+            subject=str(user_id),
+        )
+        body = RegisterUser(
+            user_id=user_id,
+            email=f"drill-{index}@example.com",
+            display_name=f"User {index}",
+            password="correct horse battery staple",
+        ).wire_body()
+        originals.append((body, _headers(envelope, style), str(user_id)))
+        drill.valid[envelope.id] = user_id
+    drill.messages = list(originals)
+    drill.messages += [rng.choice(originals) for _ in range(duplicates)]  # exact copies
+    for index in range(undecodable + invalid):
+        envelope = Envelope.new(
+            type=RegisterUser.message_type, source="/drill", tenant_id=drill.tenant
+        )
+        if index < undecodable:
+            body, reason = b"\x00\xff not json " + str(index).encode(), "undecodable"
+        else:
+            body, reason = json.dumps({"user_id": index, "email": None}).encode(), "schema-invalid"
+        drill.messages.append((body, _headers(envelope, style), f"bad-{index}"))
+        drill.bad[str(envelope.id)] = reason
+    rng.shuffle(drill.messages)
+    return drill
+
+
+def _headers(envelope: Envelope, style: HeaderStyle) -> dict[str, str]:
+    return envelope.headers(style) | {"content-type": "application/json"}
 
 
 async def wait_ready(settings: Settings, timeout: float = 60) -> None:
@@ -37,27 +121,74 @@ class DrillBroker(Protocol):
 
     url: str
 
-    async def prepare(self, settings: Settings) -> None: ...
+    async def prepare(self, settings: Settings) -> None:
+        """Declare what must exist before the first command (queues, topics)."""
+        ...
 
     async def publish(
         self, settings: Settings, body: bytes, headers: Mapping[str, str], key: str
-    ) -> None: ...
+    ) -> None:
+        """Send one command, retrying through broker restarts until it is confirmed."""
+        ...
 
-    async def restart(self) -> None: ...
+    async def restart(self) -> None:
+        """Stop the broker and start it again with its data kept."""
+        ...
 
     async def collect_events(
         self, settings: Settings, expected: set[str], tenant: str
-    ) -> set[str]: ...
+    ) -> dict[str, list[str]]:
+        """``tenant``'s events by subject: their ids in the order they were delivered.
 
-    async def unfinished(self, settings: Settings) -> dict[str, int]: ...
+        Reads until every subject in ``expected`` has an event, or two minutes passed.
+        """
+        ...
 
-    async def close(self) -> None: ...
+    async def unfinished(self, settings: Settings) -> dict[str, int]:
+        """Messages of the drill's channels not yet acknowledged by their consumer."""
+        ...
+
+    async def consuming(self, settings: Settings) -> bool:
+        """Whether every queue / consumer group the worker reads has all its consumers.
+
+        The worker has started once this holds; a broker restart before that fails its
+        start-up (see the drill's module docstring).
+        """
+        ...
+
+    async def close(self) -> None:
+        """Release the drill's own connections."""
+        ...
+
+
+def consumer_queues(settings: Settings) -> dict[str, bool]:
+    """Every RabbitMQ queue the service's consumers use: whether a consumer reads it.
+
+    A command consumer reads its channel's queue; an ordered event consumer reads one
+    partition queue per ``settings.broker.partitions``. Each has a delay queue per retry
+    round (read by nobody: expired messages return) and a dead-letter queue (read by the
+    archiver).
+    """
+    queues: dict[str, bool] = {}
+    for consumer in CONSUMERS:
+        if isinstance(consumer, EventConsumer):
+            partitions = range(settings.broker.partitions)
+            queues |= dict.fromkeys((f"{consumer.name}.p{n}" for n in partitions), True)
+        else:
+            queues[consumer.name] = True
+        queues |= dict.fromkeys(consumer.retry_channels, False) | {consumer.dead_letters: True}
+    return {namespaced(settings.broker.namespace, name): read for name, read in queues.items()}
+
+
+def _rabbitmqctl(command: str) -> None:
+    subprocess.run(["rabbitmqctl", command], check=True, timeout=120, capture_output=True)
 
 
 class RabbitDrill:
     """RabbitMQ: a durable queue records the event stream; restart = stop_app/start_app."""
 
     def __init__(self, url: str) -> None:
+        """Drive the broker at ``url`` (restarts need ``rabbitmqctl`` on this host)."""
         self.url = url
         self._connection: aio_pika.abc.AbstractRobustConnection | None = None
         self._channel: aio_pika.abc.AbstractChannel | None = None
@@ -70,6 +201,7 @@ class RabbitDrill:
         return self._channel
 
     async def prepare(self, settings: Settings) -> None:
+        """Declare the command route and a queue recording the users' event stream."""
         ns = settings.broker.namespace
         channel = await self._publish_channel()
         stream = await channel.declare_exchange(namespaced(ns, USERS.name), "topic", durable=True)
@@ -84,8 +216,9 @@ class RabbitDrill:
     async def publish(
         self, settings: Settings, body: bytes, headers: Mapping[str, str], key: str
     ) -> None:
+        """Publish persistently with confirms, retrying for a minute through restarts."""
         ns = settings.broker.namespace
-        amqp_headers = {k: v for k, v in headers.items() if k != "content-type"}
+        amqp_headers: HeadersType = {k: v for k, v in headers.items() if k != "content-type"}
         for _ in range(120):
             try:
                 channel = await self._publish_channel()
@@ -107,17 +240,27 @@ class RabbitDrill:
         raise AssertionError("could not publish to RabbitMQ for a minute")
 
     async def restart(self) -> None:
-        for command in ("stop_app", "start_app", "await_startup"):
-            subprocess.run(["rabbitmqctl", command], check=True, timeout=120, capture_output=True)
-        self._channel = None
+        """``rabbitmqctl stop_app``, ``start_app``, ``await_startup``: queues are kept.
 
-    async def collect_events(self, settings: Settings, expected: set[str], tenant: str) -> set[str]:
-        """Subjects of ``tenant``'s events (the relay also publishes other tests' rows)."""
+        The broker is started again even when the stop fails or the test is interrupted,
+        so one failed drill never leaves the tests after it without a broker.
+        """
+        try:
+            await asyncio.to_thread(_rabbitmqctl, "stop_app")
+        finally:
+            await asyncio.to_thread(_rabbitmqctl, "start_app")
+            await asyncio.to_thread(_rabbitmqctl, "await_startup")
+            self._channel = None
+
+    async def collect_events(
+        self, settings: Settings, expected: set[str], tenant: str
+    ) -> dict[str, list[str]]:
+        """Only ``tenant``'s events count: the relay also publishes other tests' rows."""
         channel = await self._publish_channel()
         queue = await channel.get_queue(namespaced(settings.broker.namespace, "drill.events"))
-        seen: set[str] = set()
-        deadline = time.monotonic() + 120
-        while not expected <= seen and time.monotonic() < deadline:
+        seen: dict[str, list[str]] = {}
+        deadline = time.monotonic() + COLLECT_SECONDS
+        while not expected <= seen.keys() and time.monotonic() < deadline:
             message = await queue.get(fail=False)
             if message is None:
                 await asyncio.sleep(0.2)
@@ -125,26 +268,40 @@ class RabbitDrill:
             await message.ack()
             headers = message.headers or {}
             if str(headers.get("ce-tenantid")) == tenant:
-                seen.add(str(headers.get("ce-subject", "")))
+                subject = str(headers.get("ce-subject", ""))
+                seen.setdefault(subject, []).append(str(headers.get("ce-id")))
         return seen
 
-    async def unfinished(self, settings: Settings) -> dict[str, int]:
+    async def _queue_state(self, name: str) -> tuple[int, int] | None:
+        """``(messages ready, consumers)`` of queue ``name``; None if it does not exist."""
         assert self._connection is not None
-        ns = settings.broker.namespace
-        names = [REGISTER_USER.name, *REGISTER_USER.retry_channels, REGISTER_USER.dead_letters]
+        channel = await self._connection.channel()
+        try:
+            queue = await channel.declare_queue(name, passive=True)
+        except aio_pika.exceptions.ChannelClosed:
+            return None
+        result = queue.declaration_result
+        await channel.close()
+        return result.message_count or 0, result.consumer_count or 0
+
+    async def unfinished(self, settings: Settings) -> dict[str, int]:
+        """Messages ready in any of the service consumers' queues."""
         left: dict[str, int] = {}
-        for name in names:
-            channel = await self._connection.channel()
-            try:
-                queue = await channel.declare_queue(namespaced(ns, name), passive=True)
-            except aio_pika.exceptions.ChannelClosed:
-                continue  # never declared: nothing ever waited there
-            count = queue.declaration_result.message_count or 0
-            if count:
-                left[name] = count
-            await channel.close()
+        for name in consumer_queues(settings):
+            state = await self._queue_state(name)
+            if state is not None and state[0]:
+                left[name] = state[0]
         return left
 
+    async def consuming(self, settings: Settings) -> bool:
+        """Whether every queue a consumer reads has one."""
+        for name, read in consumer_queues(settings).items():
+            state = await self._queue_state(name) if read else (0, 1)
+            if state is None or state[1] == 0:
+                return False
+        return True
+
     async def close(self) -> None:
+        """Close the drill's connection."""
         if self._connection is not None:
             await self._connection.close()
