@@ -63,8 +63,9 @@ pytest: install ## Unit, property, contract, integration and e2e tests
 
 test: lint typecheck imports asyncapi-check actionlint pytest ## Everything CI runs
 
-bench: install ## Benchmarks (not part of make test)
-	$(UV) run pytest tests/performance -m performance
+BENCH_ARGS ?=
+bench: install ## Benchmarks, ~15 min (not part of make test): table + ratios, docs/performance.md (BENCH_ARGS="--help")
+	$(UV) run python -m scripts.bench $(BENCH_ARGS)
 
 DOCS_PORT ?= 8000
 docs: install node ## Serve the AsyncAPI docs page offline at :8000/docs (DOCS_PORT=...; no broker needed)

@@ -30,6 +30,12 @@ pytestmark = pytest.mark.e2e
 
 COMMERCE = str(Path(sys.executable).parent / "commerce")
 
+_MISSING = """(() => {
+  const root = document.querySelector('asyncapi-component')?.shadowRoot;
+  if (!root) return ['<no component>'];
+  return %s.map(([id]) => id).filter((id) => !root.getElementById(id));
+})()"""
+
 _RENDERED = """(() => {
   const root = document.querySelector('asyncapi-component')?.shadowRoot;
   if (!root) return null;
@@ -104,7 +110,10 @@ def _render(chromium: str, url: str, blocks: list[tuple[str, str]], log_dir: Pat
     with open_browser(chromium, log_dir=log_dir) as browser:
         browser.navigate(f"{url}/docs")
         rendered = browser.wait_for(_RENDERED % _js_pairs(blocks), timeout=60)
-        return rendered, _network(browser)
+        network = _network(browser)
+        if rendered is None:
+            network["missing"] = browser.evaluate(_MISSING % _js_pairs(blocks)) or []
+        return rendered, network
 
 
 def _js_pairs(blocks: list[tuple[str, str]]) -> str:
@@ -119,7 +128,10 @@ def _operation_blocks(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
     """``(element id, channel name)`` of each operation the component renders."""
     for operation_id, operation in document["operations"].items():
         channel = str(operation["channel"]["$ref"]).rsplit("/", 1)[-1]
-        yield f"operation-{operation['action']}-{operation_id}", channel
+        kind = operation["action"]
+        if "reply" in operation:  # the component names request/reply operations apart
+            kind = "request" if kind == "send" else "reply"
+        yield f"operation-{kind}-{operation_id}", channel
 
 
 async def test_docs_page_renders_every_channel_without_leaving_127_0_0_1(

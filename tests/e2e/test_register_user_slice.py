@@ -9,6 +9,7 @@ import sys
 from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from uuid import UUID, uuid4
 
 import httpx
@@ -16,7 +17,9 @@ import pytest
 from cloudevents.core.bindings import kafka, rabbitmq
 from cloudevents.core.formats.json import JSONFormat
 from pydantic import SecretStr
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.config import Settings
 from commerce.messages.channels import USERS
@@ -125,8 +128,28 @@ def _from_sdk(
     )
 
 
+async def _directory_row(engine: AsyncEngine, tenant: UUID, user_id: UUID) -> Any:
+    """The user's row in the user directory read model, as the tenant sees it."""
+    deadline = asyncio.get_running_loop().time() + 30
+    while asyncio.get_running_loop().time() < deadline:
+        async with engine.begin() as connection:
+            await connection.execute(
+                text("SELECT set_config('app.tenant_id', :tenant, true)"), {"tenant": str(tenant)}
+            )
+            row = (
+                await connection.execute(
+                    text("SELECT email, version FROM user_directory WHERE user_id = :id"),
+                    {"id": user_id},
+                )
+            ).first()
+        if row is not None:
+            return row
+        await asyncio.sleep(0.2)
+    raise AssertionError("the user directory projection never recorded the user")
+
+
 async def test_published_command_becomes_an_event_a_cloudevents_consumer_accepts(
-    worker: Worker, broker_url: str
+    worker: Worker, broker_url: str, app_engine: AsyncEngine
 ) -> None:
     tenant, user_id = uuid4(), uuid4()
     email = f"e2e-{user_id.hex[:10]}@example.com"
@@ -162,7 +185,14 @@ async def test_published_command_becomes_an_event_a_cloudevents_consumer_accepts
     assert event.get_extension("causationid") == str(command_id)
     assert event.get_extension("correlationid") == str(command_id)
     assert UUID(event.get_id()).version == 7
+    assert event.get_extension("aggregateversion") == "1"
     assert event.get_data()["user_id"] == str(user_id)
+    row = await _directory_row(app_engine, tenant, user_id)
+    assert (row.email, row.version) == (email, 1), "the projection consumed the event"
+    async with httpx.AsyncClient(timeout=5) as client:
+        metrics = (await client.get(f"{worker.url}/metrics")).text
+    lag = 'commerce_projection_lag_seconds{projection="commerce.projections.user-directory"}'
+    assert lag in metrics, "the projection reports how far it trails"
     log = worker.log.read_text()
     assert "correct horse battery staple" not in log, "the password never reaches the logs"
     lines = [json.loads(line) for line in log.splitlines() if line.startswith("{")]
@@ -177,7 +207,7 @@ async def test_ready_turns_503_with_the_reason_when_postgres_goes_away(
 ) -> None:
     assert (await worker.ready()).json() == {
         "status": "ready",
-        "checks": {"database": "ok", "broker": "ok"},
+        "checks": {"consumers": "ok", "database": "ok", "broker": "ok"},
     }
     await database_proxy.cut()
     response = await worker.wait_ready(expected=503, timeout=20)

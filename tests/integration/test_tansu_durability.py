@@ -1,4 +1,4 @@
-"""Tansu on S3 storage (a local moto server) keeps its data across a broker restart.
+"""Tansu on S3 storage (a local in-memory S3 server) keeps its data across a broker restart.
 
 Proves what reliability tests that restart Kafka mid-run rely on: topics, records (keys and
 headers included) and committed group offsets survive :meth:`TansuBroker.restart`, and
@@ -19,7 +19,7 @@ from faststream import AckPolicy
 from faststream.kafka import KafkaBroker
 from faststream.kafka.annotations import KafkaMessage
 
-from tests.support.s3 import MotoServer
+from tests.support.s3 import S3Server
 from tests.support.tansu import FAST_GROUP_TIMEOUTS, TansuBroker, ensure_topics
 
 __all__: list[str] = []
@@ -54,16 +54,16 @@ def report(request: pytest.FixtureRequest, **numbers: float) -> None:
 
 
 @pytest.fixture(scope="module")
-def moto() -> Iterator[MotoServer]:
+def s3() -> Iterator[S3Server]:
     """A local S3 server for this module's durable brokers."""
-    with MotoServer() as server:
+    with S3Server() as server:
         yield server
 
 
 @pytest.fixture
-def durable_tansu(moto: MotoServer) -> Iterator[TansuBroker]:
+def durable_tansu(s3: S3Server) -> Iterator[TansuBroker]:
     """A Tansu broker on its own S3 bucket."""
-    with TansuBroker.durable(moto) as tansu:
+    with TansuBroker.durable(s3) as tansu:
         yield tansu
 
 
@@ -189,14 +189,18 @@ async def test_faststream_clients_reconnect_across_restart(
 
     @subscriber
     async def handle(body: str, msg: KafkaMessage) -> None:
-        await received.put((body, msg.raw_message.offset))
+        record = msg.raw_message
+        assert isinstance(record, ConsumerRecord)
+        await received.put((body, record.offset))
 
     async with broker:
         await broker.start()
         await broker.publish("before", topic, key=b"k", headers={"x-phase": "before"})
         assert await asyncio.wait_for(received.get(), WAIT) == ("before", 0)
         deadline = time.monotonic() + WAIT
-        while await subscriber.consumer.committed(TopicPartition(topic, 0)) != 1:
+        consumer = subscriber.consumer
+        assert consumer is not None
+        while await consumer.committed(TopicPartition(topic, 0)) != 1:
             assert time.monotonic() < deadline, "offset of 'before' never committed"
             await asyncio.sleep(0.05)
 
@@ -243,10 +247,10 @@ async def produce_timed(bootstrap: str, topic: str, count: int, *, confirm_each:
         await producer.stop()
 
 
-async def test_throughput_memory_vs_s3(moto: MotoServer, request: pytest.FixtureRequest) -> None:
+async def test_throughput_memory_vs_s3(s3: S3Server, request: pytest.FixtureRequest) -> None:
     """2,000 pipelined and 200 one-at-a-time records on each storage; S3 keeps them all."""
     numbers: dict[str, float] = {}
-    for label, tansu in (("memory", TansuBroker()), ("s3", TansuBroker.durable(moto))):
+    for label, tansu in (("memory", TansuBroker()), ("s3", TansuBroker.durable(s3))):
         with tansu:
             bootstrap, pipelined, single = tansu.bootstrap, unique("bulk"), unique("single")
             seconds = await produce_timed(bootstrap, pipelined, 2000, confirm_each=False)

@@ -1,6 +1,6 @@
 """One command, one trace: its consumer span, ``handle``, ``db commit``, ``outbox write``,
-the relay's ``publish <stream>`` and a downstream consumer's span of the event, each the
-child of the one before, on RabbitMQ and Kafka with the spans collected in memory."""
+the relay's ``publish <stream>``, the user directory projection's consumer span and its
+``handle``, each the child of the one before, on RabbitMQ and Kafka (spans in memory)."""
 
 import asyncio
 import contextlib
@@ -22,7 +22,7 @@ from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 from commerce.adapters.broker import namespaced
 from commerce.bootstrap import Service, build_service
 from commerce.entrypoints.app import include_routers
-from commerce.messages.channels import REGISTER_USER, USERS
+from commerce.messages.channels import REGISTER_USER, USER_DIRECTORY, USERS
 from commerce.messages.commands import RegisterUser
 from tests.support.database import ProvisionedDatabase
 from tests.support.tansu import FAST_GROUP_TIMEOUTS
@@ -149,7 +149,7 @@ async def test_a_command_and_the_event_it_causes_share_one_trace(
         # Other tests' leftover outbox rows (one shared database) are relayed too: follow
         # the chain down from this command's handler span.
         level = [s for s in spans if s.name == "handle RegisterUser"]
-        for _ in range(4):  # db commit, outbox write, publish, consume event
+        for _ in range(5):  # db commit, outbox write, publish, consume event, projection
             level = [child for parent in level for child in _by_parent(spans, parent)]
         return bool(level)
 
@@ -160,7 +160,13 @@ async def test_a_command_and_the_event_it_causes_share_one_trace(
     [commit] = _by_parent(spans, handle)
     [outbox_write] = _by_parent(spans, commit)
     [publish] = _by_parent(spans, outbox_write)
-    [consume_event] = _by_parent(spans, publish)
+    consumers = _by_parent(spans, publish)  # the test's downstream consumer and the projection
+    [(consume_event, project)] = [
+        (span, child) for span in consumers for child in _by_parent(spans, span)
+    ]
+    assert project.name == "handle UserRegisteredV1", "the projection handled the event"
+    assert project.attributes is not None
+    assert project.attributes["messaging.consumer.group.name"] == USER_DIRECTORY.consumer
 
     chain = [consume_command, handle, commit, outbox_write, publish, consume_event]
     assert [span.name for span in chain[1:5]] == [

@@ -59,10 +59,18 @@ class ServiceProcesses:
         process = self._running.get(name)
         return process is not None and process.poll() is None
 
+    def wait(self, name: str, timeout: float) -> int:
+        """Wait for ``name`` to exit by itself; returns its exit code."""
+        return self._running.pop(name).wait(timeout=timeout)
+
+    def log_path(self, name: str, run: int) -> Path:
+        """The log of ``name``'s ``run``-th start (1 is the first)."""
+        return self._log_dir / f"{name}-{run}.log"
+
     def logs(self, name: str) -> str:
         """Every log of ``name``'s runs, oldest first."""
         return "".join(
-            (self._log_dir / f"{name}-{n}.log").read_text(errors="replace")
+            self.log_path(name, n).read_text(errors="replace")
             for n in range(1, self._starts.get(name, 0) + 1)
         )
 

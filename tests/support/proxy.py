@@ -20,6 +20,10 @@ class TcpProxy:
         self._server = await asyncio.start_server(self._handle, "127.0.0.1", self.port)
         self.port = self._server.sockets[0].getsockname()[1]
 
+    def retarget(self, host: str, port: int) -> None:
+        """Forward connections opened from now on to ``host:port``."""
+        self._target = (host, port)
+
     async def cut(self) -> None:
         """Stop listening and reset every open connection."""
         server, self._server = self._server, None

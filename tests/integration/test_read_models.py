@@ -1,0 +1,216 @@
+"""The read models kept live, on RabbitMQ and Kafka: commands in, the relay publishes the
+events, the projections fold them, and queries over the broker see the result; every
+change drops the cached answers it affects."""
+
+import asyncio
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import UTC, datetime
+from uuid import UUID, uuid4
+
+import pytest
+from pydantic import SecretStr
+
+from commerce.bootstrap import QueryClient, Service, query_client
+from commerce.config import Settings
+from commerce.messages.catalogue import route_of
+from commerce.messages.commands import Command, RegisterUser
+from commerce.messages.commands_catalog import AdjustStock, CreateItem
+from commerce.messages.commands_orders import (
+    AddLine,
+    CancelOrder,
+    ConfirmOrder,
+    PlaceOrder,
+    ShipOrder,
+)
+from commerce.messages.money import MoneyPayload
+from commerce.messages.queries import Query, QueryReply
+from commerce.messages.queries_catalog import GetItemAvailabilityV1, ItemAvailabilityV1
+from commerce.messages.queries_identity import GetUserV1, UserDetailsV1
+from commerce.messages.queries_orders import (
+    CustomerOrdersV1,
+    DailyRevenueV1,
+    GetDailyRevenueV1,
+    GetOrderSummaryV1,
+    ListCustomerOrdersV1,
+    OrderSummaryV1,
+)
+from tests.support.database import ProvisionedDatabase
+from tests.support.worker import running_relay, running_worker, settings_for
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module", params=["rabbit", "kafka"])
+def settings(
+    request: pytest.FixtureRequest, provisioned_database: ProvisionedDatabase, redis_url: str
+) -> Settings:
+    if request.param == "rabbit":
+        url = str(request.getfixturevalue("rabbit_url"))
+    else:
+        url = f"kafka://{request.getfixturevalue('kafka_bootstrap')}"
+    settings = settings_for(provisioned_database, url)
+    settings.redis.url = SecretStr(redis_url)
+    return settings
+
+
+@pytest.fixture(scope="module")
+async def worker(settings: Settings) -> AsyncIterator[Service]:
+    async with running_worker(settings) as service, running_relay(service):
+        yield service
+
+
+@pytest.fixture(scope="module")
+async def client(settings: Settings, worker: Service) -> AsyncIterator[QueryClient]:
+    async with query_client(settings) as client:
+        yield client
+
+
+async def _eventually[R: QueryReply](
+    client: QueryClient,
+    query: Query,
+    tenant: UUID,
+    expected: Callable[[R], bool],
+    timeout: float = 60.0,
+) -> R:
+    deadline = asyncio.get_running_loop().time() + timeout
+    reply: QueryReply | None = None
+    while asyncio.get_running_loop().time() < deadline:
+        try:
+            reply = await client.ask(query, tenant_id=tenant, within=3.0)
+        except TimeoutError:
+            continue
+        if expected(reply):  # type: ignore[arg-type]
+            return reply  # type: ignore[return-value]
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"{type(query).__name__} never matched; last reply: {reply}")
+
+
+def _send(service: Service, tenant: UUID) -> Callable[[Command], Awaitable[object]]:
+    async def send(command: Command) -> object:
+        return await service.send_command(
+            route_of(type(command)).channel, command, tenant_id=tenant
+        )
+
+    return send
+
+
+async def test_an_order_flows_into_summaries_revenue_and_availability(
+    worker: Service, client: QueryClient
+) -> None:
+    tenant = uuid4()
+    send = _send(worker, tenant)
+    customer, item, order = uuid4(), uuid4(), uuid4()
+    await send(
+        RegisterUser(
+            user_id=customer,
+            email=f"{customer.hex[:8]}@example.com",
+            display_name="Ada",
+            password=SecretStr("correct horse battery staple"),
+        )
+    )
+    await send(
+        CreateItem(
+            item_id=item, name="Engine", price=MoneyPayload(amount=1999, currency="EUR"), stock=5
+        )
+    )
+    await _eventually(client, GetUserV1(user_id=customer), tenant, lambda r: r.user is not None)
+    availability: ItemAvailabilityV1 = await _eventually(
+        client, GetItemAvailabilityV1(item_id=item), tenant, lambda r: r.item is not None
+    )
+    assert availability.item
+    assert (availability.item.stock, availability.item.available) == (5, True)
+
+    await send(PlaceOrder(order_id=order, customer_id=customer, currency="EUR"))
+    await _eventually(client, GetOrderSummaryV1(order_id=order), tenant, lambda r: bool(r.order))
+    await send(AddLine(order_id=order, item_id=item, quantity=2))  # commands to one order race
+    summary: OrderSummaryV1 = await _eventually(
+        client,
+        GetOrderSummaryV1(order_id=order),
+        tenant,
+        lambda r: r.order is not None and len(r.order.lines) == 1,
+    )
+    assert summary.order
+    assert summary.order.total.amount == 3998
+    await send(ConfirmOrder(order_id=order))
+    await _eventually(
+        client,
+        GetOrderSummaryV1(order_id=order),
+        tenant,
+        lambda r: r.order is not None and r.order.status == "confirmed",
+    )
+    listed: CustomerOrdersV1 = await _eventually(
+        client, ListCustomerOrdersV1(customer_id=customer), tenant, lambda r: bool(r.orders)
+    )
+    assert [o.order_id for o in listed.orders] == [order]
+    today = datetime.now(UTC).date()
+    revenue: DailyRevenueV1 = await _eventually(
+        client,
+        GetDailyRevenueV1(first_day=today, last_day=today),
+        tenant,
+        lambda r: bool(r.days),
+    )
+    assert [(d.revenue.amount, d.orders) for d in revenue.days] == [(3998, 1)]
+
+    await send(AdjustStock(item_id=item, delta=-3, reason="damaged"))
+    await _eventually(
+        client,
+        GetItemAvailabilityV1(item_id=item),
+        tenant,
+        lambda r: r.item is not None and r.item.stock == 2,
+    )
+    await send(CancelOrder(order_id=order, reason="changed my mind"))
+    await _eventually(
+        client, GetDailyRevenueV1(first_day=today, last_day=today), tenant, lambda r: not r.days
+    )
+    await _eventually(
+        client,
+        ListCustomerOrdersV1(customer_id=customer),
+        tenant,
+        lambda r: [o.status for o in r.orders] == ["cancelled"],
+    )
+    other = uuid4()
+    assert await client.ask(GetOrderSummaryV1(order_id=order), tenant_id=other) == OrderSummaryV1(
+        order=None
+    )
+    assert isinstance(await client.ask(GetUserV1(user_id=customer), tenant_id=other), UserDetailsV1)
+
+
+async def test_shipping_shows_on_the_summary(worker: Service, client: QueryClient) -> None:
+    tenant = uuid4()
+    send = _send(worker, tenant)
+    customer, item, order = uuid4(), uuid4(), uuid4()
+    await send(
+        RegisterUser(
+            user_id=customer,
+            email="grace@example.com",
+            display_name="Grace",
+            password=SecretStr("correct horse battery staple"),
+        )
+    )
+    await send(
+        CreateItem(
+            item_id=item, name="Loom", price=MoneyPayload(amount=500, currency="EUR"), stock=9
+        )
+    )
+    await _eventually(
+        client, GetItemAvailabilityV1(item_id=item), tenant, lambda r: r.item is not None
+    )
+    await _eventually(client, GetUserV1(user_id=customer), tenant, lambda r: r.user is not None)
+    steps: list[tuple[Command, int]] = [
+        (PlaceOrder(order_id=order, customer_id=customer, currency="EUR"), 1),
+        (AddLine(order_id=order, item_id=item, quantity=1), 2),
+        (ConfirmOrder(order_id=order), 3),
+        (ShipOrder(order_id=order), 4),
+    ]
+    for command, version in steps:  # commands to one order race: one at a time here
+        await send(command)
+        await _eventually(
+            client,
+            GetOrderSummaryV1(order_id=order),
+            tenant,
+            lambda r, v=version: r.order is not None and r.order.version == v,
+        )
+    shipped = await client.ask(GetOrderSummaryV1(order_id=order), tenant_id=tenant)
+    assert isinstance(shipped, OrderSummaryV1)
+    assert shipped.order
+    assert (shipped.order.status, shipped.order.total.amount) == ("shipped", 500)

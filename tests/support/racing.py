@@ -1,0 +1,105 @@
+"""Forcing two commands on one event-sourced aggregate to race, for concurrency tests.
+
+:class:`RacingFactory` wraps a unit of work factory: the first ``parties`` appends to the
+event store wait for each other, so every racer has loaded the same version before any
+appends. One wins; the others meet a ``ConcurrencyConflict`` and, as the failure policy
+does (immediate retries re-run the whole transaction), :func:`retrying` runs them again.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Awaitable, Callable, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from commerce.application.context import MessageContext
+from commerce.application.event_sourcing import (
+    ConcurrencyConflict,
+    NewEvent,
+    RecordedEvent,
+    StreamId,
+)
+from commerce.application.ports import UnitOfWorkFactory
+from commerce.application.processing import Outcome
+
+__all__ = ["RacingFactory", "retrying"]
+
+
+class _Gate:
+    def __init__(self, parties: int) -> None:
+        self._barrier = asyncio.Barrier(parties)
+        self._left = parties
+
+    async def pass_through(self) -> None:
+        if self._left > 0:
+            self._left -= 1
+            await self._barrier.wait()
+
+
+class _GatedStore:
+    def __init__(self, store: Any, gate: _Gate) -> None:
+        self._store = store
+        self._gate = gate
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._store, name)
+
+    async def append(
+        self, stream: StreamId, expected_version: int, events: Sequence[NewEvent]
+    ) -> list[RecordedEvent]:
+        await self._gate.pass_through()
+        appended: list[RecordedEvent] = await self._store.append(stream, expected_version, events)
+        return appended
+
+
+class _GatedUnitOfWork:
+    def __init__(self, uow: Any, gate: _Gate) -> None:
+        self._uow = uow
+        self._gate = gate
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._uow, name)
+
+    @property
+    def events(self) -> _GatedStore:
+        return _GatedStore(self._uow.events, self._gate)
+
+    async def __aenter__(self) -> Self:
+        await self._uow.__aenter__()
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self._uow.__aexit__(exc_type, exc, tb)
+
+
+class RacingFactory:
+    """A unit of work factory whose first ``parties`` event-store appends meet first."""
+
+    def __init__(self, inner: UnitOfWorkFactory, parties: int = 2) -> None:
+        self._inner = inner
+        self._gate = _Gate(parties)
+
+    def __call__(self, context: MessageContext) -> Any:
+        return _GatedUnitOfWork(self._inner(context), self._gate)
+
+
+async def retrying(
+    attempt: Callable[[], Awaitable[Outcome]], tries: int = 3
+) -> tuple[Outcome, int]:
+    """Run ``attempt`` again after each ``ConcurrencyConflict`` (up to ``tries`` runs).
+
+    Returns the outcome and how many conflicts it took.
+    """
+    for conflicts in range(tries):
+        try:
+            return await attempt(), conflicts
+        except ConcurrencyConflict:
+            if conflicts == tries - 1:
+                raise
+    raise AssertionError("unreachable")
