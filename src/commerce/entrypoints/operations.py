@@ -10,6 +10,7 @@ from uuid import UUID
 import structlog
 import uvicorn
 from pydantic import SecretStr
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
 from commerce.bootstrap import (
     build_service,
@@ -39,6 +40,26 @@ ASYNCAPI_SERVERS = {
     "kafka": "kafka://localhost:9092",
 }
 """The server each committed AsyncAPI document describes (one document per transport)."""
+
+
+class _ContractSettings(Settings):
+    """The settings the committed documents are built from: the code's defaults plus the
+    transport's server, and nothing else. No ``COMMERCE_*`` variable and no ``.env`` is
+    read, so the documents do not depend on who exports them or where (environment
+    ``development``, no broker namespace, the default partitions and retry policies)."""
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Only the arguments given in code."""
+        return (init_settings,)
+
 
 _log = structlog.get_logger("commerce.cli")
 
@@ -154,7 +175,7 @@ async def publish(settings: Settings, command: Command, *, tenant_id: UUID) -> U
 
 
 def _documents(transport: str) -> dict[str, str]:
-    settings = Settings(broker=BrokerSettings(url=SecretStr(ASYNCAPI_SERVERS[transport])))
+    settings = _ContractSettings(broker=BrokerSettings(url=SecretStr(ASYNCAPI_SERVERS[transport])))
     service = build_service(settings)
     include_routers(service)
     document = contract_document(service)
@@ -162,7 +183,11 @@ def _documents(transport: str) -> dict[str, str]:
 
 
 def export_asyncapi(directory: Path, *, check: bool) -> list[Path]:
-    """Write (or with ``check``, compare) the documents; returns the stale ones."""
+    """Write (or with ``check``, compare) the documents; returns the stale ones.
+
+    The documents come from the code alone (:class:`_ContractSettings`): the local
+    environment and ``.env`` never change them.
+    """
     stale = []
     for transport in ASYNCAPI_SERVERS:
         for name, content in _documents(transport).items():
