@@ -11,13 +11,13 @@ import pytest
 
 from tests.support.services import in_ci
 
-__all__ = ["promtool_check_metrics"]
+__all__ = ["promtool", "promtool_check_metrics"]
 
 
-def promtool_check_metrics(exposition: bytes) -> str:
-    """Run ``promtool check metrics`` on ``exposition``; returns its findings ("" = clean)."""
-    promtool = shutil.which("promtool")
-    if promtool is None:
+def promtool() -> str:
+    """The ``promtool`` executable; without it the test fails under CI and skips elsewhere."""
+    found = shutil.which("promtool")
+    if found is None:
         reason = (
             "promtool is not installed "
             "(scripts/services.sh installs it: apt-get install prometheus)"
@@ -25,8 +25,13 @@ def promtool_check_metrics(exposition: bytes) -> str:
         if in_ci():
             pytest.fail(f"CI is set, so {reason}", pytrace=False)
         pytest.skip(reason)
+    return found
+
+
+def promtool_check_metrics(exposition: bytes) -> str:
+    """Run ``promtool check metrics`` on ``exposition``; returns its findings ("" = clean)."""
     result = subprocess.run(
-        [promtool, "check", "metrics"],
+        [promtool(), "check", "metrics"],
         input=exposition,
         capture_output=True,
         timeout=60,

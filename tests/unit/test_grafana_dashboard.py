@@ -2,7 +2,6 @@
 
 import json
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -12,7 +11,7 @@ import yaml
 from faststream.rabbit import RabbitBroker
 
 from commerce.adapters import metrics
-from tests.support.services import in_ci
+from tests.support.promtool import promtool
 
 pytestmark = pytest.mark.unit
 
@@ -58,11 +57,6 @@ def test_every_panel_queries_an_exposed_metric() -> None:
 
 
 def test_every_query_is_valid_promql(tmp_path: Path) -> None:
-    promtool = shutil.which("promtool")
-    if promtool is None:
-        if in_ci():
-            pytest.fail("CI is set, so promtool must be installed (scripts/services.sh)")
-        pytest.skip("promtool is not installed (apt-get install prometheus)")
     queries = [
         expr.replace("$__rate_interval", "5m").replace("$job", ".*")
         for expr in _expressions()
@@ -82,6 +76,29 @@ def test_every_query_is_valid_promql(tmp_path: Path) -> None:
     path = tmp_path / "rules.yaml"
     path.write_text(yaml.safe_dump(rules))
     result = subprocess.run(
-        [promtool, "check", "rules", str(path)], capture_output=True, text=True, check=False
+        [promtool(), "check", "rules", str(path)], capture_output=True, text=True, check=False
     )
     assert result.returncode == 0, result.stdout + result.stderr
+
+
+@pytest.mark.parametrize("metric", ["commerce_retries_total", "commerce_dead_letters_total"])
+def test_retries_and_dead_letters_are_shown_per_consumer_and_reason(metric: str) -> None:
+    grouped = [
+        {label.strip() for label in match.split(",")}
+        for expr in _expressions()
+        if metric in expr
+        for match in re.findall(r"\bby \(([^)]*)\)", expr)
+    ]
+    assert grouped, f"no panel shows {metric}"
+    assert all({"consumer", "reason"} <= labels for labels in grouped), grouped
+
+
+def test_a_stalled_projection_has_a_panel_joining_relay_and_projection_by_stream() -> None:
+    [stall] = [
+        expr
+        for expr in _expressions()
+        if "commerce_relay_last_published_timestamp_seconds" in expr
+        and "commerce_projection_last_applied_timestamp_seconds" in expr
+    ]
+    assert "on (stream)" in stall
+    assert "on (stream, projection)" in stall

@@ -1,9 +1,12 @@
 """The service's metrics: Prometheus names, and an exposition promtool accepts."""
 
+import time
+
 import pytest
 from faststream.rabbit import RabbitBroker
 
 from commerce.adapters import metrics
+from commerce.messages.channels import USER_DIRECTORY
 from tests.support.promtool import promtool_check_metrics
 
 pytestmark = pytest.mark.unit
@@ -15,9 +18,11 @@ SERVICE_METRICS = (
     "commerce_retries_total",
     "commerce_dead_letters_total",
     "commerce_relay_published_messages_total",
+    "commerce_relay_last_published_timestamp_seconds",
     "commerce_outbox_backlog_messages",
     "commerce_outbox_oldest_unsent_age_seconds",
     "commerce_projection_lag_seconds",
+    "commerce_projection_last_applied_timestamp_seconds",
     "commerce_cache_requests_total",
 )
 
@@ -52,8 +57,8 @@ def test_recording_functions_move_the_right_series() -> None:
         observed.outcome = "duplicate"
     with pytest.raises(RuntimeError), metrics.observe_command(consumer):
         raise RuntimeError("boom")
-    metrics.record_retry(consumer, "immediate")
-    metrics.record_retry(consumer, "delayed")
+    metrics.record_retry(consumer, "immediate", TimeoutError("slow"))
+    metrics.record_retry(consumer, "delayed", ConnectionResetError("gone"))
     metrics.record_dead_letter(consumer, "retries-exhausted")
     metrics.set_outbox_backlog(7, 12.5)
     text = metrics.exposition()[0].decode()
@@ -62,11 +67,35 @@ def test_recording_functions_move_the_right_series() -> None:
         assert _sample(text, "commerce_commands_processed_total", labels) == 1
     assert _sample(text, "commerce_inbox_duplicates_total", f'consumer="{consumer}"') == 1
     assert _sample(text, "commerce_handler_duration_seconds_count", f'consumer="{consumer}"') == 3
-    assert _sample(text, "commerce_retries_total", f'consumer="{consumer}",kind="delayed"') == 1
+    labels = f'consumer="{consumer}",kind="immediate",reason="builtins.TimeoutError"'
+    assert _sample(text, "commerce_retries_total", labels) == 1
+    labels = f'consumer="{consumer}",kind="delayed",reason="builtins.ConnectionResetError"'
+    assert _sample(text, "commerce_retries_total", labels) == 1
     labels = f'consumer="{consumer}",reason="retries-exhausted"'
     assert _sample(text, "commerce_dead_letters_total", labels) == 1
     assert _sample(text, "commerce_outbox_backlog_messages") == 7
     assert _sample(text, "commerce_outbox_oldest_unsent_age_seconds") == 12.5
+
+
+def test_a_stalled_projection_shows_as_events_published_after_its_last_apply() -> None:
+    """The lag gauge freezes when a projection stops; the two timestamps do not: the
+    relay's keeps moving with each publish while the projection's stays put."""
+    stream = USER_DIRECTORY.stream.name
+    before = time.time()
+    metrics.set_projection_lag(USER_DIRECTORY.consumer, 0.25)
+    metrics.record_relay_published(stream, 3)
+    after = time.time()
+    text = metrics.exposition()[0].decode()
+    labels = f'projection="{USER_DIRECTORY.consumer}",stream="{stream}"'
+    applied = _sample(text, "commerce_projection_last_applied_timestamp_seconds", labels)
+    published = _sample(
+        text, "commerce_relay_last_published_timestamp_seconds", f'stream="{stream}"'
+    )
+    assert before <= applied <= published <= after
+    assert (
+        _sample(text, "commerce_projection_lag_seconds", f'projection="{USER_DIRECTORY.consumer}"')
+        == 0.25
+    )
 
 
 def test_the_exposition_passes_promtool() -> None:

@@ -101,7 +101,7 @@ class _FailurePolicyMiddleware(BaseMiddleware):
                 exhausted = self._attempts > self._channel.retry.immediate
                 if exhausted or self._is_permanent(error) or isinstance(error, HandlerException):
                     raise
-                record_retry(self._channel.consumer, "immediate")
+                record_retry(self._channel.consumer, "immediate", error)
                 _log.warning(
                     "transient failure; retrying at once",
                     consumer=self._channel.consumer,
@@ -150,7 +150,7 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             headers[RETRY_NOT_BEFORE] = str(int((now.timestamp() + delay) * 1000))
             message = _copy(original.body, original.key, headers, original.content_type)
             await self._transport.send_for_retry(self._channel, next_round, message, delay)
-            record_retry(self._channel.consumer, "delayed")
+            record_retry(self._channel.consumer, "delayed", exc_val)
         else:
             channel = self._channel.skipped if target == "skipped" else self._channel.dead_letters
             message = _copy(original.body, original.key, headers, original.content_type)
