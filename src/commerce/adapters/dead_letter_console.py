@@ -1,5 +1,6 @@
-"""Dead letters for operators: the archiver that fills the store, and the console that
-lists, replays, edits and purges what it holds (ServicePulse-style).
+"""Dead letters for operators: the console that lists, replays, edits and purges what the
+archiver (:mod:`commerce.adapters.dead_letter_archiver`) put in the store
+(ServicePulse-style).
 
 A **replay** sends the original body and headers, minus ``x-fault-*`` and ``x-retry-*``, to
 the original channel with the same CloudEvents id: if the message was in fact applied
@@ -13,32 +14,28 @@ follows: an edited copy takes the original's place at the head; purging the head
 the events parked behind it (``docs/adr/0012-ordered-consumption.md``).
 """
 
-# No ``from __future__ import annotations``: FastStream resolves the archiver's parameter
-# annotations at subscription time, and string annotations on a callable instance fail.
-import asyncio
+from __future__ import annotations
+
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Annotated, Any, Self
+from typing import Self
 
 import structlog
-from faststream import Context, StreamMessage
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.adapters.broker import OutgoingMessage, Transport
-from commerce.adapters.dead_letter_store import (
-    DeadLetter,
-    DeadLetterFilter,
-    DeadLetterStore,
-    record_from,
-)
+from commerce.adapters.dead_letter_archiver import ARCHIVER_GROUP, DeadLetterArchiver
+from commerce.adapters.dead_letter_store import DeadLetter, DeadLetterFilter, DeadLetterStore
 from commerce.adapters.dead_letters import FAULT_PREFIX
 from commerce.adapters.sequence_holds import SequenceHolds
 from commerce.domain.values import new_uuid7
 from commerce.messages.channels import CommandChannel, Consumer, EventConsumer
 from commerce.messages.envelope import HeaderStyle
 
+# ARCHIVER_GROUP and DeadLetterArchiver are defined in dead_letter_archiver; they are
+# importable from here too, as the composition root imports them.
 __all__ = [
     "ARCHIVER_GROUP",
     "REPLAYED_FROM",
@@ -52,8 +49,6 @@ __all__ = [
     "replay_headers",
 ]
 
-ARCHIVER_GROUP = "commerce.dead-letter-archiver"
-"""The Kafka consumer group of every DLQ archiver (on RabbitMQ the DLQ queue is its own)."""
 REPLAYED_FROM = "replayed-from"
 """Header of an edited copy: the message id of the dead letter it corrects."""
 
@@ -63,13 +58,6 @@ _log = structlog.get_logger("commerce.dead_letters")
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
-
-
-def _short(error: BaseException) -> str:
-    """The error's type and first line, without the statement and its parameters."""
-    cause = getattr(error, "orig", None) or error
-    first = str(cause).strip().splitlines()[0] if str(cause).strip() else ""
-    return f"{type(cause).__name__}: {first[:200]}"
 
 
 class DeadLetterNotFoundError(LookupError):
@@ -116,61 +104,6 @@ class Replayed:
     letter_id: int
     message_id: str
     channel: str
-
-
-class DeadLetterArchiver:
-    """FastStream handler of one consumer's DLQ channel: each message becomes a row.
-
-    It never dead-letters anything itself: when the store cannot take a message it waits
-    ``retry_after`` seconds (no hot redelivery loop) and fails, so the broker redelivers
-    it; a message archived before (a redelivery) is acknowledged without a second row.
-    """
-
-    def __init__(
-        self,
-        store: DeadLetterStore,
-        transport: Transport,
-        channel: Consumer,
-        *,
-        retry_after: float = 1.0,
-        clock: Callable[[], datetime] = _utcnow,
-    ) -> None:
-        self._store = store
-        self._transport = transport
-        self._channel = channel
-        self.__name__ = "archive_dead_letter"  # FastStream names the operation after it
-        self._retry_after = retry_after
-        self._clock = clock
-
-    async def __call__(
-        self, body: bytes, message: Annotated[StreamMessage[Any], Context("message")]
-    ) -> None:
-        """Archive one dead letter (``body`` is the raw bytes, never decoded)."""
-        raw = self._transport.raw(message.raw_message)
-        record = record_from(
-            raw,
-            consumer=self._channel.consumer,
-            channel=self._channel.source,
-            now=self._clock(),
-            key_is_aggregate=self._transport.style is HeaderStyle.KAFKA,
-        )
-        try:
-            added = await self._store.add(record)
-        except Exception as error:
-            _log.error(
-                "dead letter not archived; the broker will redeliver it",
-                consumer=record.consumer,
-                message_id=record.message_id,
-                error=_short(error),
-            )
-            await asyncio.sleep(self._retry_after)
-            raise
-        _log.info(
-            "dead letter archived" if added else "dead letter already archived",
-            consumer=record.consumer,
-            message_id=record.message_id,
-            reason=record.reason,
-        )
 
 
 class DeadLetterConsole:
