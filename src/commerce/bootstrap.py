@@ -37,6 +37,7 @@ from commerce.adapters.dead_letter_store import (
     DeadLetterStatus,
     DeadLetterStore,
 )
+from commerce.adapters.group_commit import GroupCommit
 from commerce.adapters.kafka import KafkaTransport
 from commerce.adapters.log_context import bind_message_context
 from commerce.adapters.logging import configure_logging, message_log_context
@@ -59,6 +60,7 @@ from commerce.adapters.redaction import secrets_in
 from commerce.adapters.redelivery import failure_policy_middleware
 from commerce.adapters.sequence_gate import ParkedReleaser, sequence_gate_middleware
 from commerce.adapters.sequence_holds import SequenceHolds
+from commerce.adapters.shared_unit_of_work import SharedUnitOfWorkFactory
 from commerce.adapters.telemetry import (
     TRACER_NAME,
     build_tracer_provider,
@@ -162,7 +164,8 @@ class Service:
     settings: Settings
     transport: Transport
     engine: AsyncEngine
-    open_unit_of_work: SqlUnitOfWorkFactory
+    open_unit_of_work: SqlUnitOfWorkFactory | SharedUnitOfWorkFactory
+    """A transaction per message, or shared ones (group commit, docs/adr/0016)."""
     hasher: Argon2PasswordHasher
     clock: SystemClock = field(default_factory=SystemClock)
     faults: FaultInjector = field(default_factory=FaultInjector)
@@ -419,11 +422,23 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
     trace_consumers(transport.broker, provider)
     bind_message_context(transport.broker)  # outermost: every line of a message names it
     measure_broker(transport.broker, app_name=settings.service_name)
+    database = settings.database
     engine = create_engine(
-        settings.database.url.get_secret_value(),
-        pool_size=settings.database.pool_size,
-        max_overflow=settings.database.max_overflow,
+        database.url.get_secret_value(),
+        pool_size=database.pool_size,
+        max_overflow=database.max_overflow,
         application_name=settings.service_name,
+        statement_timeout_ms=database.statement_timeout_ms,
+    )
+    tracer = provider.get_tracer(TRACER_NAME)
+    open_unit_of_work: SqlUnitOfWorkFactory | SharedUnitOfWorkFactory = (
+        SharedUnitOfWorkFactory(
+            GroupCommit(engine, max_members=database.group_commit_max_messages),
+            source=SOURCE,
+            tracer=tracer,
+        )
+        if database.group_commit_max_messages > 1
+        else SqlUnitOfWorkFactory(engine, source=SOURCE, tracer=tracer)
     )
     return Service(
         settings=settings,

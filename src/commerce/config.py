@@ -67,6 +67,10 @@ class DatabaseSettings(BaseModel):
     pool_size: Annotated[int, Field(ge=1, le=200)] = 10
     max_overflow: Annotated[int, Field(ge=0, le=200)] = 5
     statement_timeout_ms: Annotated[int, Field(ge=100)] = 15_000
+    group_commit_max_messages: Annotated[int, Field(ge=1, le=60)] = 32
+    """Messages handled concurrently share one transaction, up to this many (one savepoint
+    each; at most 60 keeps Postgres' per-transaction subtransaction cache from overflowing);
+    1 gives every message a transaction of its own. See docs/adr/0016-group-commit.md."""
 
     _urls_are_postgres = field_validator("url", "migration_url", "relay_url")(_check_postgres_url)
 

@@ -1,6 +1,6 @@
-"""One contract, two implementations: the in-memory unit of work and the Postgres one.
+"""One contract, three implementations: in memory, Postgres, and Postgres group commit.
 
-Every scenario runs against both, so the fake used by unit tests cannot drift from what
+Every scenario runs against each, so the fake used by unit tests cannot drift from what
 the database really does (inbox dedup, all-or-nothing commit, tenant isolation).
 """
 
@@ -14,7 +14,9 @@ from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.adapters.database import tenant_transaction
+from commerce.adapters.group_commit import GroupCommit
 from commerce.adapters.orm import inbox, outbox, users
+from commerce.adapters.shared_unit_of_work import SharedUnitOfWorkFactory
 from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
 from commerce.application.identity import RegisterUserCommand, register_user
 from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
@@ -62,7 +64,7 @@ class MemoryProbe:
 
 @dataclass
 class PostgresProbe:
-    factory: SqlUnitOfWorkFactory
+    factory: SqlUnitOfWorkFactory | SharedUnitOfWorkFactory
     app_engine: AsyncEngine
     relay_engine: AsyncEngine
 
@@ -87,15 +89,18 @@ class PostgresProbe:
         return len(await self._tenant_rows(tenant, inbox.c.message_id))
 
 
-@pytest.fixture(params=["memory", "postgres"])
+@pytest.fixture(params=["memory", "postgres", "postgres-group-commit"])
 def probe(request: pytest.FixtureRequest) -> Probe:
     if request.param == "memory":
         return MemoryProbe(InMemoryUnitOfWorkFactory())
     app_engine: AsyncEngine = request.getfixturevalue("app_engine")
     relay_engine: AsyncEngine = request.getfixturevalue("relay_engine")
-    return PostgresProbe(
-        SqlUnitOfWorkFactory(app_engine, source="/contract"), app_engine, relay_engine
+    factory = (
+        SqlUnitOfWorkFactory(app_engine, source="/contract")
+        if request.param == "postgres"
+        else SharedUnitOfWorkFactory(GroupCommit(app_engine, max_members=8), source="/contract")
     )
+    return PostgresProbe(factory, app_engine, relay_engine)
 
 
 async def test_applied_command_commits_state_inbox_and_outbox_together(probe: Probe) -> None:

@@ -63,6 +63,7 @@ def create_engine(
     pool_timeout: float = 30.0,
     pool_recycle: int = 1800,
     application_name: str = "commerce",
+    statement_timeout_ms: int | None = None,
     echo: bool = False,
 ) -> AsyncEngine:
     """Create the async engine (asyncpg driver; ``postgresql://`` URLs are converted).
@@ -82,6 +83,9 @@ def create_engine(
         raise ValueError(
             f"expected a postgresql:// or postgresql+asyncpg:// URL, got {url.drivername}"
         )
+    server_settings = {"application_name": application_name}
+    if statement_timeout_ms is not None:  # a statement stuck on a lock fails, then retries
+        server_settings["statement_timeout"] = str(statement_timeout_ms)
     engine = create_async_engine(
         url,
         pool_size=pool_size,
@@ -90,7 +94,7 @@ def create_engine(
         pool_recycle=pool_recycle,
         echo=echo,
         hide_parameters=True,  # error text and logs never show bound values (PII, hashes)
-        connect_args={"server_settings": {"application_name": application_name}},
+        connect_args={"server_settings": server_settings},
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed)
     return engine

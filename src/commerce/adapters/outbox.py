@@ -1,7 +1,7 @@
 """The outbox: integration events staged in the handler's transaction.
 
-Rows are written in one multi-row ``INSERT`` at commit, together with a ``NOTIFY`` that
-wakes the relay the moment the transaction commits.
+Rows are written in one multi-row ``INSERT`` at commit; :func:`notify_relay` in the same
+transaction wakes the relay the moment it commits.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from commerce.domain.values import new_uuid7
 from commerce.messages.envelope import Envelope, HeaderStyle
 from commerce.messages.events import CommandRejectedV1, IntegrationEvent, integration_event_for
 
-__all__ = ["OUTBOX_CHANNEL", "OutboxWriter"]
+__all__ = ["OUTBOX_CHANNEL", "OutboxWriter", "notify_relay"]
 
 OUTBOX_CHANNEL = "commerce_outbox"
 """The LISTEN/NOTIFY channel the relay listens on."""
@@ -103,16 +103,31 @@ class OutboxWriter:
             }
         )
 
-    async def flush(self, connection: AsyncConnection) -> int:
-        """Insert the staged rows and notify the relay; returns how many were written.
+    def mark(self) -> int:
+        """A bookmark of what is staged now, for :meth:`rewind`."""
+        return len(self._rows)
+
+    def rewind(self, mark: int) -> None:
+        """Forget the events staged since :meth:`mark` returned ``mark`` (their work was undone)."""
+        del self._rows[mark:]
+
+    async def flush(self, connection: AsyncConnection, *, notify: bool = True) -> int:
+        """Insert the staged rows (and :func:`notify_relay`); returns how many were written.
 
         Each row's headers get the trace context of the span current now (the unit of
         work's ``outbox write``), so the relay's publish span continues this trace.
+        ``notify=False`` leaves the ``NOTIFY`` to the caller (one per shared transaction).
         """
         if not self._rows:
             return 0
         rows = [{**row, "headers": with_current_trace(row["headers"])} for row in self._rows]
         self._rows = []
         await connection.execute(_INSERT, rows)
-        await connection.execute(_NOTIFY)
+        if notify:
+            await notify_relay(connection)
         return len(rows)
+
+
+async def notify_relay(connection: AsyncConnection) -> None:
+    """``NOTIFY`` the relay; Postgres delivers it when the transaction commits."""
+    await connection.execute(_NOTIFY)

@@ -1,4 +1,13 @@
-"""One Postgres transaction per message, scoped to the message's tenant."""
+"""Units of work on Postgres, scoped to the message's tenant.
+
+:class:`SqlUnitOfWork` is what every SQL unit of work offers the use cases (repositories,
+outbox, event store, inbox claim, all on one connection). Two kinds exist:
+
+* :class:`OwnTransactionUnitOfWork` (:class:`SqlUnitOfWorkFactory`): one transaction of its
+  own per message;
+* :class:`~commerce.adapters.shared_unit_of_work.SharedUnitOfWork`: a savepoint inside a
+  transaction shared with concurrent messages (group commit, ``docs/adr/0016``).
+"""
 
 from __future__ import annotations
 
@@ -22,22 +31,108 @@ from commerce.adapters.telemetry import database_span
 from commerce.application.context import MessageContext
 from commerce.application.event_sourcing import UpcasterRegistry
 
-__all__ = ["SqlUnitOfWork", "SqlUnitOfWorkFactory"]
+__all__ = ["OwnTransactionUnitOfWork", "SqlUnitOfWork", "SqlUnitOfWorkFactory"]
 
 
 class SqlUnitOfWork:
-    """:class:`commerce.application.ports.UnitOfWork` on one pooled connection.
+    """Repositories, outbox and event store of one message, bound to one connection.
+
+    Implements the parts of :class:`commerce.application.ports.UnitOfWork` that do not
+    depend on who owns the transaction; subclasses open, commit and undo it.
+    """
+
+    def __init__(
+        self,
+        context: MessageContext,
+        *,
+        source: str,
+        tracer: Tracer | None = None,
+        upcasters: UpcasterRegistry | None = None,
+    ) -> None:
+        self._context = context
+        self._source = source
+        self._tracer = tracer or NoOpTracer()
+        self._upcasters = upcasters
+        self._connection: AsyncConnection | None = None
+        self.outbox = OutboxWriter(context, source=source)
+
+    def _bind(self, connection: AsyncConnection) -> None:
+        self._connection = connection
+        self._users = SqlUserRepository(connection)
+        self._items = SqlItemRepository(connection)
+        self._invoices = SqlInvoiceRepository(connection)
+        self._user_directory = SqlUserDirectory(connection, self._context.tenant_id)
+        self.events = PostgresEventStore.for_message(
+            connection, self._context, upcasters=self._upcasters
+        )
+
+    def _touch(self) -> None:
+        """Called whenever a repository is handed out (work may follow)."""
+
+    @property
+    def users(self) -> SqlUserRepository:
+        """Users of the message's tenant."""
+        self._touch()
+        return self._users
+
+    @property
+    def items(self) -> SqlItemRepository:
+        """Catalogue items of the message's tenant."""
+        self._touch()
+        return self._items
+
+    @property
+    def invoices(self) -> SqlInvoiceRepository:
+        """Invoices of the message's tenant."""
+        self._touch()
+        return self._invoices
+
+    @property
+    def user_directory(self) -> SqlUserDirectory:
+        """The user directory read model of the message's tenant."""
+        self._touch()
+        return self._user_directory
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The transaction's connection (only inside the ``async with`` block)."""
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open")
+        self._touch()
+        return self._connection
+
+    async def claim(self, consumer: str) -> bool:
+        """Insert the inbox row for this message and ``consumer``."""
+        if self._connection is None:
+            raise RuntimeError("the unit of work is not open")
+        return await claim_message(
+            self._connection,
+            consumer=consumer,
+            message_id=self._context.message_id,
+            tenant_id=self._context.tenant_id.value,
+        )
+
+    async def _write_outbox(self, *, notify: bool) -> int:
+        """Raise an append's conflict again, else insert the staged outbox rows.
+
+        Postgres would silently roll back a transaction an append doomed. Spans: ``outbox
+        write`` around the insert (the rows store that span's trace context, which the
+        relay's publish span continues).
+        """
+        if self.events.conflict is not None:
+            raise self.events.conflict
+        with database_span(self._tracer, "outbox write") as span:
+            rows = await self.outbox.flush(self.connection, notify=notify)
+            span.set_attribute("commerce.outbox.rows", rows)
+        return rows
+
+
+class OwnTransactionUnitOfWork(SqlUnitOfWork):
+    """A unit of work with a transaction of its own on a pooled connection.
 
     The tenant is set with ``set_config(..., true)``: transaction-local, so it can never
     leak to the next user of the pooled connection.
     """
-
-    users: SqlUserRepository
-    items: SqlItemRepository
-    invoices: SqlInvoiceRepository
-    user_directory: SqlUserDirectory
-    outbox: OutboxWriter
-    events: PostgresEventStore
 
     def __init__(
         self,
@@ -48,12 +143,8 @@ class SqlUnitOfWork:
         tracer: Tracer | None = None,
         upcasters: UpcasterRegistry | None = None,
     ) -> None:
+        super().__init__(context, source=source, tracer=tracer, upcasters=upcasters)
         self._engine = engine
-        self._context = context
-        self._source = source
-        self._tracer = tracer or NoOpTracer()
-        self._upcasters = upcasters
-        self._connection: AsyncConnection | None = None
         self._transaction: AsyncTransaction | None = None
 
     async def __aenter__(self) -> Self:
@@ -64,15 +155,7 @@ class SqlUnitOfWork:
         except BaseException:
             await connection.close()
             raise
-        self._connection = connection
-        self.users = SqlUserRepository(connection)
-        self.items = SqlItemRepository(connection)
-        self.invoices = SqlInvoiceRepository(connection)
-        self.user_directory = SqlUserDirectory(connection, self._context.tenant_id)
-        self.outbox = OutboxWriter(self._context, source=self._source)
-        self.events = PostgresEventStore.for_message(
-            connection, self._context, upcasters=self._upcasters
-        )
+        self._bind(connection)
         return self
 
     async def __aexit__(
@@ -88,58 +171,33 @@ class SqlUnitOfWork:
             if self._connection is not None:
                 await self._connection.close()
 
-    @property
-    def connection(self) -> AsyncConnection:
-        """The transaction's connection (only inside the ``async with`` block)."""
-        if self._connection is None:
-            raise RuntimeError("the unit of work is not open")
-        return self._connection
-
-    async def claim(self, consumer: str) -> bool:
-        """Insert the inbox row for this message and ``consumer``."""
-        return await claim_message(
-            self.connection,
-            consumer=consumer,
-            message_id=self._context.message_id,
-            tenant_id=self._context.tenant_id.value,
-        )
-
     @asynccontextmanager
     async def savepoint(self) -> AsyncIterator[None]:
         """``SAVEPOINT`` … ``RELEASE``, rolled back to if the block raises.
 
-        Rolling back also forgets a concurrency conflict met inside the block: the
-        transaction is usable again.
+        Rolling back also forgets a concurrency conflict met inside the block and the
+        events staged inside it: the transaction is usable again.
         """
-        conflict = self.events.conflict
+        conflict, staged = self.events.conflict, self.outbox.mark()
         try:
             async with self.connection.begin_nested():
                 yield
         except BaseException:
             self.events.conflict = conflict
+            self.outbox.rewind(staged)
             raise
 
     async def commit(self) -> None:
-        """Write the outbox rows, then commit everything at once (events were written already).
-
-        Raises the :class:`~commerce.application.event_sourcing.ConcurrencyConflict` again if
-        an append met one (Postgres would silently roll back an aborted transaction).
-
-        Spans: ``db commit`` around it all, ``outbox write`` around the insert (the rows
-        store that span's trace context, which the relay's publish span continues).
-        """
-        if self.events.conflict is not None:
-            raise self.events.conflict
+        """Write the outbox rows and notify the relay, then commit everything at once."""
         with database_span(self._tracer, "db commit"):
-            with database_span(self._tracer, "outbox write") as span:
-                span.set_attribute("commerce.outbox.rows", await self.outbox.flush(self.connection))
+            await self._write_outbox(notify=True)
             if self._transaction is None:
                 raise RuntimeError("the unit of work is not open")
             await self._transaction.commit()
 
 
 class SqlUnitOfWorkFactory:
-    """:class:`commerce.application.ports.UnitOfWorkFactory` for one engine."""
+    """:class:`commerce.application.ports.UnitOfWorkFactory`: a transaction per message."""
 
     def __init__(
         self,
@@ -154,8 +212,8 @@ class SqlUnitOfWorkFactory:
         self._tracer = tracer
         self._upcasters = upcasters
 
-    def __call__(self, context: MessageContext) -> SqlUnitOfWork:
-        return SqlUnitOfWork(
+    def __call__(self, context: MessageContext) -> OwnTransactionUnitOfWork:
+        return OwnTransactionUnitOfWork(
             self._engine,
             context,
             source=self._source,

@@ -1,0 +1,212 @@
+"""Group commit: the units of work of concurrent messages share one Postgres transaction.
+
+Each message still gets the all-or-nothing of its own transaction: its work runs inside a
+savepoint of the shared transaction, so a failure rolls back that message alone, and its
+handler returns (and the broker message is acked) only once the shared transaction has
+committed. What is shared is the cost: one ``BEGIN``, one ``NOTIFY`` and one ``COMMIT``
+(with its WAL flush) for up to ``max_members`` messages instead of one each.
+
+Batches form by themselves, without a timer: a message joins the batch that is filling,
+waits for its turn on the batch's connection (one message at a time), and the batch
+commits as soon as every message that joined it is done. At low load a batch is one
+message and nothing waits; under load, messages that arrive while a batch works join it.
+See ``docs/adr/0016-group-commit.md``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+from uuid import UUID
+
+import asyncpg
+import structlog
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from commerce.adapters.database import set_tenant
+from commerce.adapters.outbox import notify_relay
+
+__all__ = ["BatchAbortedError", "GroupCommit", "SharedTransaction"]
+
+_SAVEPOINT = "message"
+_log = structlog.get_logger("commerce.group_commit")
+
+
+class BatchAbortedError(ConnectionError):
+    """The shared transaction failed; the messages of the batch are retried."""
+
+
+class SharedTransaction:
+    """One transaction on one pooled connection, used by its members one at a time."""
+
+    def __init__(self, engine: AsyncEngine, *, max_members: int) -> None:
+        self._engine = engine
+        self._max_members = max_members
+        self._turn = asyncio.Lock()
+        self._joined = 0
+        self._pending = 0
+        self._notify = False
+        self._tenant: UUID | None = None
+        self._savepoint = False
+        self._connection: AsyncConnection | None = None
+        self._raw: Any = None
+        self._failure: BaseException | None = None
+        self.closed = False
+        self.outcome: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._finisher: asyncio.Task[None] | None = None
+
+    @property
+    def connection(self) -> AsyncConnection:
+        """The shared connection (only during a member's turn)."""
+        if self._connection is None:
+            raise RuntimeError("the shared transaction has no connection")
+        return self._connection
+
+    @property
+    def raw(self) -> Any:
+        """The shared connection's asyncpg connection (only during a member's turn)."""
+        if self._raw is None:
+            raise RuntimeError("the shared transaction has no connection")
+        return self._raw
+
+    def join(self) -> None:
+        """Count one more member; the batch closes to newcomers when it is full."""
+        self._joined += 1
+        self._pending += 1
+        if self._joined >= self._max_members:
+            self.closed = True
+
+    async def begin_turn(self, tenant_id: UUID) -> None:
+        """Wait for the connection, then open the member's savepoint, scoped to its tenant.
+
+        On failure (or cancellation) the member has left the batch: nothing more to call.
+        """
+        try:
+            await self._turn.acquire()
+        except BaseException:
+            self._leave()
+            raise
+        try:
+            if self._failure is not None:
+                raise BatchAbortedError("the shared transaction failed") from self._failure
+            if self._connection is None:
+                await self._open(tenant_id)
+            else:
+                await self._next_savepoint(tenant_id)
+        except BaseException as error:
+            self._fail(error)
+            self._turn.release()
+            self._leave()
+            raise
+
+    async def _open(self, tenant_id: UUID) -> None:
+        connection = await self._engine.connect()
+        try:
+            await connection.begin()
+            await set_tenant(connection, tenant_id)  # SQLAlchemy starts the transaction here
+            raw: Any = (await connection.get_raw_connection()).driver_connection
+            await raw.execute(f"SAVEPOINT {_SAVEPOINT}")
+        except BaseException:
+            await _discard(connection)
+            raise
+        self._connection, self._raw = connection, raw
+        self._tenant, self._savepoint = tenant_id, True
+
+    async def _next_savepoint(self, tenant_id: UUID) -> None:
+        # One round trip: close the previous member's savepoint, open this one's, scope it.
+        statements = [f"RELEASE SAVEPOINT {_SAVEPOINT}"] if self._savepoint else []
+        statements.append(f"SAVEPOINT {_SAVEPOINT}")
+        if tenant_id != self._tenant:
+            statements.append(_tenant_statement(tenant_id))
+        await self._raw.execute("; ".join(statements))
+        self._tenant, self._savepoint = tenant_id, True
+
+    async def undo_turn(self) -> None:
+        """Roll the member's work back to its savepoint (the transaction stays usable)."""
+        try:
+            await self._raw.execute(f"ROLLBACK TO SAVEPOINT {_SAVEPOINT}")
+        except BaseException as error:
+            self._fail(error)
+            raise
+
+    def end_turn(self, *, wrote_outbox: bool) -> None:
+        """Hand the connection to the next member; commit when the last one is done."""
+        self._notify = self._notify or wrote_outbox
+        self._turn.release()
+        self._leave()
+
+    def _leave(self) -> None:
+        self._pending -= 1
+        if self._pending == 0:
+            self.closed = True
+            self._finisher = asyncio.create_task(self._finish(), name="group-commit")
+
+    def abandon_turn(self, error: BaseException) -> None:
+        """The member's turn broke the connection (or was cancelled mid-statement)."""
+        self._fail(error)
+
+    async def _finish(self) -> None:
+        connection = self._connection
+        try:
+            if self._failure is not None:
+                raise BatchAbortedError("the shared transaction failed") from self._failure
+            if connection is not None:
+                if self._notify:
+                    await notify_relay(connection)
+                await connection.commit()
+        except BaseException as error:
+            self._fail(error)
+            self.outcome.set_exception(
+                error
+                if isinstance(error, BatchAbortedError)
+                else BatchAbortedError(f"commit failed: {type(error).__name__}: {error}")
+            )
+            self.outcome.exception()  # members that did not commit never look at it
+        else:
+            self.outcome.set_result(None)
+        finally:
+            if connection is not None:
+                await _discard(connection)
+
+    def _fail(self, error: BaseException) -> None:
+        if self._failure is None:
+            self._failure = error
+            self.closed = True
+
+
+class GroupCommit:
+    """Hands out the shared transaction a new message should join (one fills at a time)."""
+
+    def __init__(self, engine: AsyncEngine, *, max_members: int = 32) -> None:
+        if max_members < 1:
+            raise ValueError("max_members must be at least 1")
+        self._engine = engine
+        self._max_members = max_members
+        self._filling: SharedTransaction | None = None
+
+    @property
+    def engine(self) -> AsyncEngine:
+        """The engine whose pool the shared transactions use."""
+        return self._engine
+
+    def join(self) -> SharedTransaction:
+        """The transaction the caller's message belongs to (counted as one member)."""
+        batch = self._filling
+        if batch is None or batch.closed:
+            batch = self._filling = SharedTransaction(self._engine, max_members=self._max_members)
+        batch.join()
+        return batch
+
+
+def _tenant_statement(tenant_id: UUID) -> str:
+    """``set_config`` for a tenant, as SQL text (a UUID renders only hex digits and dashes)."""
+    if not isinstance(tenant_id, UUID):
+        raise TypeError(f"tenant_id must be a UUID, not {type(tenant_id).__name__}")
+    return f"SELECT set_config('app.tenant_id', '{tenant_id}', true)"
+
+
+async def _discard(connection: AsyncConnection) -> None:
+    """Return the connection to the pool (rolling back whatever is left), never raising."""
+    with contextlib.suppress(Exception, asyncpg.PostgresError):
+        await connection.close()
