@@ -74,7 +74,7 @@ MARKERS = {
     "unit of work (claim + handler + commit)": "process_command",
     "outbox flush + commit": "SqlUnitOfWork.commit",
     "relay batch (claim, publish, mark sent)": "OutboxRelay.publish_batch",
-    "relay publish of one event": "send_event",
+    "relay publish of one wave of events": "publish_events",
     "FastStream consume path": "SubscriberUsecase.consume",
     "structlog": "structlog",
     "OpenTelemetry": "opentelemetry",

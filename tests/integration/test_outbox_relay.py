@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.adapters.database import create_engine, set_tenant, tenant_transaction
@@ -18,6 +18,7 @@ from commerce.bootstrap import build_service
 from commerce.domain.events import UserRegistered
 from commerce.domain.values import EmailAddress, TenantId, UserId, new_uuid7
 from commerce.messages.channels import USERS
+from commerce.messages.envelope import Envelope, HeaderStyle
 from tests.support.brokers import BrokerProbe, Received, probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.worker import running_relay, running_worker, settings_for
@@ -297,3 +298,53 @@ async def test_two_relays_keep_each_aggregates_events_in_order(
     assert len(seen) == aggregates
     for history in seen.values():
         assert history == list(range(versions)), "each aggregate's events arrive in order"
+
+
+async def test_a_large_backlog_left_by_an_outage_drains(
+    provisioned_database: ProvisionedDatabase, rabbit_url: str, relay_engine: AsyncEngine
+) -> None:
+    """10,000 rows committed at once, before the planner analysed them, all go out.
+
+    The first relay took a lock per unsent row before its LIMIT applied here and failed
+    with "out of shared memory" on every pass (docs/adr/0009-outbox-relay-algorithm.md).
+    """
+    tenant, rows = TenantId(uuid4()), 10_000
+    envelope = Envelope.new(type="tests.Backlog.v1", source="/tests", tenant_id=tenant.value)
+    engine = create_engine(provisioned_database.app_url, pool_size=1)
+    try:
+        async with engine.begin() as connection:
+            await set_tenant(connection, tenant.value)
+            await connection.execute(
+                text(
+                    "INSERT INTO outbox (message_id, tenant_id, aggregate_type, aggregate_id,"
+                    " event_type, stream, payload, headers, occurred_at)"
+                    " SELECT id, :tenant, 'tests.backlog', 'a-' || (n % 997), 'tests.Backlog.v1',"
+                    " 'tests.backlog', '{}'::jsonb,"
+                    " jsonb_set(CAST(:headers AS jsonb), '{ce-id}', to_jsonb(id::text)), now()"
+                    " FROM (SELECT n, gen_random_uuid() AS id"
+                    " FROM generate_series(1, :rows) AS n) AS numbered"
+                ),
+                {
+                    "tenant": tenant.value,
+                    "headers": json.dumps(envelope.headers(HeaderStyle.RABBIT)),
+                    "rows": rows,
+                },
+            )
+    finally:
+        await engine.dispose()
+    service = build_service(settings_for(provisioned_database, rabbit_url))
+    await service.transport.broker.start()
+    try:
+        relay = service.relay(relay_engine)
+        await relay.drain()
+        await relay.close()
+    finally:
+        await service.transport.broker.stop()
+        await service.close()
+    async with relay_engine.connect() as connection:
+        unsent = await connection.scalar(
+            select(func.count())
+            .select_from(outbox)
+            .where(outbox.c.tenant_id == tenant.value, outbox.c.sent_at.is_(None))
+        )
+    assert unsent == 0

@@ -48,7 +48,14 @@ def ordered_consumer(name: str = "tests.ordered-projection") -> EventConsumer:
         name=name,
         stream=THINGS,
         description="Records event order for the tests.",
-        retry=RetryPolicy(immediate=1, delays=(0.5, 0.5), jitter=0.1, permanent=(Poisoned,)),
+        retry=RetryPolicy(
+            immediate=1,
+            rounds=2,
+            initial_delay=0.5,
+            multiplier=1,
+            jitter=0.1,
+            permanent=(Poisoned,),
+        ),
     )
 
 
@@ -116,16 +123,14 @@ async def publish_steps(
         envelope = Envelope.new(
             type="tests.ThingChanged.v1", source="/tests", tenant_id=tenant, subject=key
         )
-        await service.transport.send_event(
-            THINGS,
-            OutgoingMessage(
-                body=f'{{"version": {version}}}'.encode(),
-                key=key,
-                headers=envelope.headers(service.transport.style),
-                content_type=envelope.content_type,
-                message_id=str(envelope.id),
-            ),
+        message = OutgoingMessage(
+            body=f'{{"version": {version}}}'.encode(),
+            key=key,
+            headers=envelope.headers(service.transport.style),
+            content_type=envelope.content_type,
+            message_id=str(envelope.id),
         )
+        await service.transport.publish_events([(THINGS.name, message)])
 
 
 async def letters_of(

@@ -6,7 +6,7 @@ subscribers, relay and operator tools run on either (see ``rabbitmq`` and ``kafk
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -14,7 +14,7 @@ from faststream import StreamMessage
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.rabbit import RabbitBroker, RabbitRouter
 
-from commerce.messages.channels import CommandChannel, Consumer, EventConsumer, EventStream
+from commerce.messages.channels import CommandChannel, Consumer, EventConsumer
 from commerce.messages.envelope import HeaderStyle
 
 __all__ = [
@@ -123,8 +123,13 @@ class Transport(Protocol):
         """Send a command to its channel (declaring the channel if needed)."""
         ...
 
-    async def send_event(self, stream: EventStream | str, message: OutgoingMessage) -> None:
-        """Publish an event to its stream, confirmed by the broker."""
+    async def publish_events(self, events: Sequence[tuple[str, OutgoingMessage]]) -> None:
+        """Publish each ``(stream name, event)``, keyed by aggregate id, all at once.
+
+        Returns when the broker confirmed every one; raises if any failed. Events of one
+        aggregate must not share a call when their order matters: their relative order is
+        only guaranteed once the first is confirmed.
+        """
         ...
 
     async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:

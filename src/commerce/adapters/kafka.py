@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import time
+from collections.abc import Sequence
 from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
@@ -29,7 +30,7 @@ from commerce.adapters.broker import (
     text_headers,
 )
 from commerce.adapters.broker_start import StartRetries
-from commerce.messages.channels import CommandChannel, Consumer, EventConsumer, EventStream
+from commerce.messages.channels import CommandChannel, Consumer, EventConsumer
 from commerce.messages.envelope import HeaderStyle
 
 __all__ = ["KafkaTransport"]
@@ -191,27 +192,32 @@ class KafkaTransport:
         )  # an existing topic is answered with an error code, not an exception
         self._created.add(name)
 
-    async def _send(self, topic: str, message: OutgoingMessage) -> None:
+    async def _send(self, topic: str, message: OutgoingMessage, *, confirm: bool = True) -> Any:
+        """Produce ``message``; with ``confirm=False`` return the delivery future at once."""
         headers = dict(message.headers)
         if message.content_type:
             headers.setdefault("content-type", message.content_type)
-        await self.broker.publish(
+        return await self.broker.publish(
             message.body,
             namespaced(self._namespace, topic),
             key=message.key.encode(),
             headers=headers,
             correlation_id=message.message_id,
+            no_confirm=not confirm,
         )
 
     async def send_command(self, channel: CommandChannel, message: OutgoingMessage) -> None:
         """Produce to the channel's topic, keyed by aggregate id."""
         await self._send(channel.name, message)
 
-    async def send_event(self, stream: EventStream | str, message: OutgoingMessage) -> None:
-        """Produce to the stream's topic, keyed by aggregate id."""
-        name = stream if isinstance(stream, str) else stream.name
-        await self._ensure_stream_topic(namespaced(self._namespace, name))
-        await self._send(name, message)
+    async def publish_events(self, events: Sequence[tuple[str, OutgoingMessage]]) -> None:
+        """Produce to the streams' topics, keyed by aggregate id; wait for every ack."""
+        for name in {stream for stream, _ in events}:
+            await self._ensure_stream_topic(namespaced(self._namespace, name))
+        deliveries = [await self._send(name, message, confirm=False) for name, message in events]
+        for result in await asyncio.gather(*deliveries, return_exceptions=True):
+            if isinstance(result, BaseException):
+                raise result
 
     async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:
         """Produce to a plain topic."""

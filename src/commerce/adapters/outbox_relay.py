@@ -1,21 +1,24 @@
 """The outbox relay: publishes committed outbox rows, in order, with broker confirms.
 
-Each pass, in one transaction:
+A pass (``docs/adr/0009-outbox-relay-algorithm.md``):
 
-* takes only rows whose transaction id is below the oldest still-running transaction
-  (``pg_snapshot_xmin``): a row of a transaction still open when the relay reads is never
-  skipped, it waits;
-* orders them by ``position``. Outbox rows are inserted at commit, after the writer holds
-  its aggregate's lock, so for one aggregate position order is commit order (transaction
-  ids are not: they are assigned at a transaction's first write);
-* takes a transaction-scoped advisory lock per aggregate, so with several relays all
-  unsent rows of one aggregate go through one relay at a time, in order, while other
-  aggregates proceed in parallel (``FOR UPDATE SKIP LOCKED`` alone would let a second
-  relay publish version 2 while the first still publishes version 1);
-* publishes with broker confirms - one aggregate's rows one after the other, different
-  aggregates concurrently - and marks the rows sent before committing.
+* reads, in one statement outside any transaction, up to ``batch_size`` unsent rows of the
+  lanes this replica holds (:class:`~commerce.adapters.relay_lanes.LaneLease`: each
+  aggregate's rows belong to one lane, each lane to one replica at a time), in
+  ``position`` order, and only rows whose transaction id is below the oldest transaction
+  still running (``pg_snapshot_xmin``): a row of a transaction still open when the relay
+  reads is never skipped, it waits. Outbox rows are inserted after the writer holds its
+  aggregate's lock, so for one aggregate ``position`` order is commit order;
+* publishes them in *waves*: the first row of every aggregate in the batch, all at once,
+  then - once the broker confirmed the whole wave - their second rows, and so on, so an
+  aggregate's event is only sent once the previous one is confirmed;
+* marks the published rows sent in one short transaction (an unreadable row is parked with
+  ``failed_at`` instead, never blocking the rows behind it).
 
-It wakes on ``NOTIFY`` and polls as a fallback; repeated failures back off.
+Reading holds no lock and no transaction id, so replicas never hold back each other's
+visibility horizon. A failed publish leaves its rows unsent: they go out again (at least
+once; consumers deduplicate). It wakes on ``NOTIFY`` and polls as a fallback; repeated
+failures back off.
 """
 
 from __future__ import annotations
@@ -32,32 +35,30 @@ from typing import Any
 import asyncpg
 import orjson
 import structlog
-from opentelemetry.trace import NoOpTracer, Tracer
+from opentelemetry.trace import NoOpTracer, Span, Status, StatusCode, Tracer
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.adapters.broker import OutgoingMessage, Transport
 from commerce.adapters.inbox import purge_inbox
 from commerce.adapters.metrics import record_relay_published, set_outbox_backlog
 from commerce.adapters.outbox import OUTBOX_CHANNEL
-from commerce.adapters.telemetry import TRACE_HEADERS, publish_span
+from commerce.adapters.relay_lanes import LANE_SQL, LANES, LaneLease
+from commerce.adapters.telemetry import TRACE_HEADERS, start_publish_span
 from commerce.messages.envelope import EnvelopeError, HeaderStyle, parse_envelope
 
 __all__ = ["OutboxRelay"]
 
-_CLAIM = text(
-    """
+_ELIGIBLE = """
     SELECT position, message_id, aggregate_id, stream, payload, headers
     FROM outbox
     WHERE sent_at IS NULL AND failed_at IS NULL
-      AND txid < pg_snapshot_xmin(pg_current_snapshot())
-      AND pg_try_advisory_xact_lock(:lock_space, hashtext(aggregate_type || ':' || aggregate_id))
+      AND txid < pg_snapshot_xmin(pg_current_snapshot()) {lanes}
     ORDER BY position
     LIMIT :limit
-    FOR UPDATE SKIP LOCKED
-    """
-)
-_LOCK_SPACE = 0x0B0C  # advisory-lock namespace of the relay's per-aggregate locks
+"""
+_CLAIM_ALL = text(_ELIGIBLE.format(lanes=""))
+_CLAIM_LANES = text(_ELIGIBLE.format(lanes=f"AND {LANE_SQL} = ANY(:lanes)"))
 _MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE position = ANY(:positions)")
 _MARK_FAILED = text(
     "UPDATE outbox SET failed_at = now(), last_error = :error WHERE position = :position"
@@ -72,8 +73,10 @@ _BACKLOG = text(
     " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest_age"
     " FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
 )
-_BACKLOG_INTERVAL_SECONDS = 1.0
+_BACKLOG_INTERVAL_SECONDS = 5.0
 _log = structlog.get_logger("commerce.relay")
+
+type _Line = list[tuple[Any, OutgoingMessage]]
 
 
 class OutboxRelay:
@@ -91,12 +94,16 @@ class OutboxRelay:
         inbox_retention: float = 7 * 86_400.0,
         purge_interval: float = 300.0,
         tracer: Tracer | None = None,
+        lease: LaneLease | None = None,
     ) -> None:
         self._engine = engine
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
         self._tracer = tracer or NoOpTracer()
         self._next_backlog = 0.0
         self._transport = transport
+        self._system = "kafka" if transport.style is HeaderStyle.KAFKA else "rabbitmq"
         self._listen_dsn = listen_dsn.replace("postgresql+asyncpg://", "postgresql://")
+        self._lease = lease or LaneLease(listen_dsn, refresh_interval=poll_interval)
         self._batch_size = batch_size
         self._poll_interval = poll_interval
         self._sent_retention = sent_retention
@@ -106,63 +113,77 @@ class OutboxRelay:
         self._wake = asyncio.Event()
 
     async def publish_batch(self) -> int:
-        """Publish one batch; returns how many rows were sent (0 when idle)."""
+        """Publish one batch of this replica's lanes; returns how many rows were handled."""
+        lanes = await self._lease.lanes()
+        if not lanes:
+            return 0
+        claim = (
+            (_CLAIM_ALL, {"limit": self._batch_size})
+            if len(lanes) == LANES
+            else (_CLAIM_LANES, {"limit": self._batch_size, "lanes": sorted(lanes)})
+        )
+        async with self._reader.connect() as connection:
+            rows = (await connection.execute(*claim)).all()
+        if not rows:
+            return 0
+        lines, unreadable = self._lines(rows)
+        await self._publish(lines)
         async with self._engine.begin() as connection:
-            claim = {"limit": self._batch_size, "lock_space": _LOCK_SPACE}
-            rows = (await connection.execute(_CLAIM, claim)).all()
-            if not rows:
-                return 0
-            sent = await self._publish(connection, rows)
-            await connection.execute(_MARK_SENT, {"positions": sent})
+            for position, error in unreadable:
+                await connection.execute(_MARK_FAILED, {"position": position, "error": error})
+            sent = [row.position for line in lines for row, _ in line]
+            if sent:
+                await connection.execute(_MARK_SENT, {"positions": sent})
+        published = Counter(row.stream for line in lines for row, _ in line)
+        for stream, count in published.items():
+            record_relay_published(stream, count)
         return len(rows)
 
-    async def _publish(self, connection: AsyncConnection, rows: Sequence[Any]) -> list[int]:
-        """Send ``rows``; a row that cannot be read is parked, not retried.
-
-        Rows of one aggregate go out one after the other, each after the broker confirmed
-        the previous one (their order); different aggregates are sent concurrently, so a
-        batch waits for about one confirm round trip instead of one per row. Broker
-        failures propagate (the first one; the other sends are cancelled): the transaction
-        rolls back and the batch is retried.
-        """
-        lines: dict[tuple[str, str], list[tuple[Any, OutgoingMessage]]] = {}
+    def _lines(self, rows: Sequence[Any]) -> tuple[list[_Line], list[tuple[int, str]]]:
+        """Each aggregate's rows in order, and the rows that cannot be read (with why)."""
+        lines: dict[tuple[str, str], _Line] = {}
+        unreadable: list[tuple[int, str]] = []
         for row in rows:
             try:
                 message = self._message(row)
             except (EnvelopeError, TypeError, ValueError) as error:
                 _log.error("outbox row parked: unreadable", position=row.position, error=str(error))
-                await connection.execute(
-                    _MARK_FAILED, {"position": row.position, "error": str(error)[:_MAX_ERROR]}
-                )
+                unreadable.append((row.position, str(error)[:_MAX_ERROR]))
                 continue
             lines.setdefault((row.stream, row.aggregate_id), []).append((row, message))
-        try:
-            async with asyncio.TaskGroup() as group:
-                for line in lines.values():
-                    group.create_task(self._publish_in_order(line))
-        except BaseExceptionGroup as failures:
-            raise failures.exceptions[0] from None
-        published = Counter(row.stream for line in lines.values() for row, _ in line)
-        for stream, count in published.items():
-            record_relay_published(stream, count)
-        return [row.position for line in lines.values() for row, _ in line]
+        return list(lines.values()), unreadable
 
-    async def _publish_in_order(self, line: list[tuple[Any, OutgoingMessage]]) -> None:
-        """Publish one aggregate's rows of the batch, each confirmed before the next."""
-        system = "kafka" if self._transport.style is HeaderStyle.KAFKA else "rabbitmq"
-        for row, stored in line:
-            message = stored
-            with publish_span(
+    async def _publish(self, lines: list[_Line]) -> None:
+        """Publish wave after wave: the k-th row of every aggregate, confirmed, then k+1."""
+        for wave in range(max((len(line) for line in lines), default=0)):
+            await self._publish_wave([line[wave] for line in lines if len(line) > wave])
+
+    async def _publish_wave(self, wave: list[tuple[Any, OutgoingMessage]]) -> None:
+        spans: list[Span] = []
+        events: list[tuple[str, OutgoingMessage]] = []
+        for row, stored in wave:
+            span, trace_headers = start_publish_span(
                 self._tracer,
                 row.stream,
                 stored=row.headers,
                 message_id=str(row.message_id),
-                system=system,
-            ) as trace_headers:
-                if trace_headers:  # the consumer's span becomes a child of this one
-                    kept = {k: v for k, v in message.headers.items() if k not in TRACE_HEADERS}
-                    message = replace(message, headers=kept | trace_headers)
-                await self._transport.send_event(row.stream, message)
+                system=self._system,
+            )
+            spans.append(span)
+            message = stored
+            if trace_headers:  # the consumer's span becomes a child of this one
+                kept = {k: v for k, v in stored.headers.items() if k not in TRACE_HEADERS}
+                message = replace(stored, headers=kept | trace_headers)
+            events.append((row.stream, message))
+        try:
+            await self._transport.publish_events(events)
+        except BaseException as error:
+            for span in spans:
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                span.end()
+            raise
+        for span in spans:
+            span.end()
 
     def _message(self, row: Any) -> OutgoingMessage:
         envelope = parse_envelope(row.headers)
@@ -175,12 +196,12 @@ class OutboxRelay:
         )
 
     async def observe_backlog(self) -> None:
-        """Update the outbox backlog gauges (at most once a second)."""
+        """Update the outbox backlog gauges (at most every few seconds: a count is a scan)."""
         now = time.monotonic()
         if now < self._next_backlog:
             return
         self._next_backlog = now + _BACKLOG_INTERVAL_SECONDS
-        async with self._engine.connect() as connection:
+        async with self._reader.connect() as connection:
             row = (await connection.execute(_BACKLOG)).one()
         set_outbox_backlog(int(row.messages), float(row.oldest_age))
 
@@ -243,6 +264,11 @@ class OutboxRelay:
             listener.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await listener
+            await self.close()
+
+    async def close(self) -> None:
+        """Give up this replica's lanes at once (``run`` does it when it stops)."""
+        await self._lease.close()
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """Keep a LISTEN connection open, reconnecting after failures."""

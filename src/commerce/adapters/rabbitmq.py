@@ -10,6 +10,7 @@ one message at a time (``docs/adr/0012-ordered-consumption.md``).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from aio_pika import IncomingMessage
@@ -34,6 +35,7 @@ from commerce.adapters.broker import (
     text_headers,
 )
 from commerce.adapters.broker_start import StartRetries
+from commerce.adapters.rabbitmq_events import RabbitEventPublisher
 from commerce.messages.channels import (
     COMMAND_EXCHANGE,
     CommandChannel,
@@ -89,6 +91,7 @@ class RabbitTransport:
         )
         self._declared: set[str] = set()
         self._exchanges: dict[str, RabbitExchange] = {}
+        self._events = RabbitEventPublisher(self.broker, self._stream_exchange, app_id=app_id)
 
     def _command_queue(self, channel: CommandChannel) -> RabbitQueue:
         name = namespaced(self._namespace, channel.name)
@@ -198,11 +201,9 @@ class RabbitTransport:
             self._declared.add(queue.name)
         await self._send(message, exchange=self._commands, routing_key=queue.routing())
 
-    async def send_event(self, stream: EventStream | str, message: OutgoingMessage) -> None:
-        """Publish to the stream's topic exchange, routed by aggregate id."""
-        exchange = self._stream_exchange(stream)
-        await self._declare_exchange(exchange)
-        await self._send(message, exchange=exchange, routing_key=message.key)
+    async def publish_events(self, events: Sequence[tuple[str, OutgoingMessage]]) -> None:
+        """Publish to the streams' topic exchanges, routed by aggregate id, all confirmed."""
+        await self._events.publish(events)
 
     async def send_to_channel(self, channel: str, message: OutgoingMessage) -> None:
         """Publish to a durable queue through the default exchange."""

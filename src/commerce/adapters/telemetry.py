@@ -5,7 +5,7 @@ The spans of one command, each the parent of the next:
 ``<queue> process`` (FastStream's consumer span)
   → ``handle <Command>`` (:func:`command_span`, around ``process_command``)
   → ``db commit`` → ``outbox write`` (:func:`database_span`, in the unit of work)
-  → ``publish <stream>`` (:func:`publish_span`, in the relay, parented by the trace
+  → ``publish <stream>`` (:func:`start_publish_span`, in the relay, parented by the trace
   context stored in the outbox row) → the downstream consumer's ``process`` span.
 
 The outbox row keeps the W3C ``traceparent``/``tracestate`` of the span current when it
@@ -43,7 +43,7 @@ __all__ = [
     "command_span",
     "current_trace_headers",
     "database_span",
-    "publish_span",
+    "start_publish_span",
     "trace_consumers",
     "trace_context_of",
     "trace_headers_of",
@@ -162,19 +162,18 @@ def database_span(tracer: Tracer, name: str) -> Iterator[Span]:
         yield span
 
 
-@contextmanager
-def publish_span(
+def start_publish_span(
     tracer: Tracer,
     stream: str,
     *,
     stored: Mapping[str, str],
     message_id: str,
     system: str,
-) -> Iterator[dict[str, str]]:
-    """``publish <stream>``, parented by the trace context ``stored`` with the outbox row.
+) -> tuple[Span, dict[str, str]]:
+    """Start ``publish <stream>``, parented by the trace context ``stored`` with the outbox row.
 
-    Yields the new span's trace headers: the message must carry those, so the consumer's
-    span is the child of this one.
+    Returns the span (the caller ends it once the broker confirmed) and its trace headers:
+    the message must carry those, so the consumer's span is the child of this one.
     """
     parent = _PROPAGATOR.extract({k: v for k, v in stored.items() if k in TRACE_HEADERS})
     attributes = {
@@ -183,7 +182,7 @@ def publish_span(
         "messaging.operation.type": "send",
         "messaging.message.id": message_id,
     }
-    with tracer.start_as_current_span(
+    span = tracer.start_span(
         f"publish {stream}", context=parent, kind=SpanKind.PRODUCER, attributes=attributes
-    ) as span:
-        yield trace_headers_of(span)
+    )
+    return span, trace_headers_of(span)
