@@ -6,6 +6,8 @@ Every command and option is covered in-process by
 
 import json
 import os
+import pty
+import re
 import subprocess
 import sys
 from dataclasses import replace
@@ -54,3 +56,55 @@ async def test_list_as_json_and_an_unknown_id(
     missing = _run(env, tmp_path, "show", "999999999")
     assert missing.returncode == 1
     assert missing.stderr.strip() == "error: no dead letter with id 999999999"
+
+
+def _run_on_terminal(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
+    """``commerce dlq <args>`` with stderr on a pseudo-terminal, as an operator sees it.
+
+    Returns the exit code, stdout and everything written to the terminal.
+    """
+    base = {k: v for k, v in os.environ.items() if not k.startswith("COMMERCE_")}
+    controller, terminal = pty.openpty()
+    process = subprocess.Popen(
+        [COMMERCE, "dlq", *args],
+        env=base | env | {"COLUMNS": "100", "TERM": "xterm"},
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=terminal,
+    )
+    os.close(terminal)
+    shown = bytearray()
+    while True:
+        try:
+            chunk = os.read(controller, 4096)
+        except OSError:  # EIO: the process closed its end of the terminal
+            break
+        if not chunk:
+            break
+        shown += chunk
+    os.close(controller)
+    stdout, _ = process.communicate(timeout=60)
+    return process.returncode, stdout.decode(), shown.decode(errors="replace")
+
+
+async def test_replay_shows_its_progress_on_a_terminal(
+    provisioned_database: ProvisionedDatabase, rabbit_url: str, tmp_path: Path
+) -> None:
+    env = environment_for(settings_for(provisioned_database, rabbit_url))
+    consumer = f"tests.e2e-{uuid4().hex[:8]}"
+    letters = 5
+    for _ in range(letters):
+        record = dead_letter_of(register_user_body(), style=HeaderStyle.RABBIT, subject="k")
+        await park(provisioned_database, replace(record, consumer=consumer))
+
+    code, stdout, terminal = _run_on_terminal(env, tmp_path, "replay", "--consumer", consumer)
+
+    assert code == 0, terminal
+    assert f"replayed {letters} dead letters" in stdout
+    bars = re.findall(r"replaying\s+\[([#-]+)\]\s+(\d+)%", terminal)
+    percents = [int(percent) for _, percent in bars]
+    assert percents == sorted(percents), "the bar only moves forward"
+    assert set(percents) == {100 * done // letters for done in range(letters + 1)}, (
+        "one step per dead letter, from 0 % to 100 %"
+    )
+    assert all(set(bar) == {"#"} for bar, percent in bars if percent == 100)
