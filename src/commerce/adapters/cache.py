@@ -1,16 +1,13 @@
-"""The read side's cache: L1 in process (:mod:`.cache_local`), L2 in Redis, read-through.
+"""The read side's cache: L1 in process (:mod:`.cache_local`), L2 in Redis
+(:mod:`.cache_redis`), read-through.
 
 **Keys and tags.** A caller names an entry by ``key`` and lists its *tags*: the read-model
 rows it was built from (``users:<tenant>:<user>``). Invalidating a tag makes every entry
 carrying it unreachable, in every process.
 
-**L2: versioned keys.** Each tag has a generation counter in Redis. An entry is stored
-under ``<key>@<generation of each tag>``, read in one Lua call (read the generations, build
-the key, ``GET`` it). Invalidation ``INCR``s the generations, so an entry loaded from a
-database snapshot taken *before* the change can only ever be written under the old key,
-which nobody reads again: no window where a slow reader puts a stale value back. The
-generation keys outlive every entry (twice the L2 TTL + 60 s), so one that expires and
-restarts at zero cannot meet an entry written under an old zero.
+**L2: versioned keys.** An entry is stored under its key and the current generation of
+each of its tags; invalidation moves the tags to their next generation, so a slow reader
+can never put a stale value back where anyone looks (:mod:`.cache_redis`).
 
 **L1: pub/sub.** A projection's invalidation (after its transaction commits) bumps the
 generations, then publishes the tags on ``<prefix>:invalidations``; every worker's
@@ -37,15 +34,14 @@ import json
 import time
 from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, Final, Literal
+from typing import Final, Literal
 
 import structlog
 from redis.asyncio import Redis
-from redis.asyncio.retry import Retry
-from redis.backoff import NoBackoff
 from redis.exceptions import RedisError
 
 from commerce.adapters.cache_local import LocalCache
+from commerce.adapters.cache_redis import VersionedEntries, create_redis
 from commerce.adapters.metrics import (
     record_cache_error,
     record_cache_eviction,
@@ -61,25 +57,7 @@ ALL: Final = "*"
 
 _MAX_PENDING = 10_000
 _FAILURES = (RedisError, OSError, TimeoutError)
-_GET = """
-local gens = redis.call('MGET', unpack(KEYS))
-local parts = {}
-for i = 1, #KEYS do parts[i] = gens[i] or '0' end
-local full = ARGV[1] .. '@' .. table.concat(parts, '.')
-return {full, redis.call('GET', full)}
-"""
 _log = structlog.get_logger("commerce.cache")
-
-
-def create_redis(url: str, *, timeout: float) -> Redis:
-    """A Redis client failing fast: ``timeout`` per call, no retries (the cache degrades)."""
-    client: Redis = Redis.from_url(
-        url,
-        socket_timeout=timeout,
-        socket_connect_timeout=timeout,
-        retry=Retry(NoBackoff(), 0),
-    )
-    return client
 
 
 class _Skipped(Exception):
@@ -111,11 +89,7 @@ class ReadThroughCache:
         self.name = name
         self.local = local
         self.degraded = False
-        self._redis = redis
-        self._prefix = prefix
-        self._channel = f"{prefix}:invalidations"
-        self._l2_ttl_ms = max(1, round(l2_ttl * 1000))
-        self._generation_ttl_ms = 2 * self._l2_ttl_ms + 60_000
+        self._l2 = VersionedEntries(redis, prefix=prefix, ttl=l2_ttl) if redis else None
         self._timeout = timeout
         self._retry_after = retry_after
         self._clock = clock
@@ -123,7 +97,6 @@ class ReadThroughCache:
         self._down_since = 0.0
         self._pending: set[str] = set()
         self._loads: dict[str, _Load] = {}
-        self._get = redis.register_script(_GET) if redis is not None else None
         local_name = f"{name}.l1"
         self.local.on_evict = lambda reason: record_cache_eviction(local_name, reason.value)
         set_cache_degraded(name, False)
@@ -160,25 +133,23 @@ class ReadThroughCache:
     async def _read_through(
         self, key: str, tags: list[str], loader: Callable[[], Awaitable[bytes]]
     ) -> bytes:
-        if self._redis is None:
+        l2 = self._l2
+        if l2 is None:
             return await loader()
         layer = f"{self.name}.l2"
-        generations = [self._generation_key(tag) for tag in tags]
         try:
-            full, value = await self._call(
-                lambda: self._script_get(generations, f"{self._prefix}:entry:{key}")
-            )
+            full, value = await self._call(lambda: l2.get(key, tags))
         except _Skipped:
             record_cache_request(layer, "degraded")
             return await loader()
         if value is not None:
             record_cache_request(layer, "hit")
-            return bytes(value)
+            return value
         record_cache_request(layer, "miss")
-        value = await loader()
+        loaded = await loader()
         with contextlib.suppress(_Skipped):
-            await self._call(lambda: self._set(full, value))
-        return value
+            await self._call(lambda: l2.set(full, loaded))
+        return loaded
 
     async def invalidate(self, tags: Iterable[str]) -> None:
         """Make every entry carrying one of ``tags`` unreachable, here and in every worker.
@@ -189,7 +160,7 @@ class ReadThroughCache:
         if not wanted:
             return
         try:
-            await self._call(lambda: self._bump(wanted))
+            await self._call(lambda: self._bump_l2(wanted))
         except _Skipped:
             self._keep_pending(wanted)
         self._drop_local(wanted, origin="local")
@@ -200,12 +171,12 @@ class ReadThroughCache:
         Reconnects after a failure; on every (re)subscription the L1 is cleared, since
         invalidations published meanwhile were missed.
         """
-        if self._redis is None:
+        if self._l2 is None:
             return
         while not stop.is_set():
             try:
-                async with self._redis.pubsub() as subscription:
-                    await subscription.subscribe(self._channel)
+                async with self._l2.pubsub() as subscription:
+                    await subscription.subscribe(self._l2.channel)
                     self.local.clear()
                     while not stop.is_set():
                         message = await subscription.get_message(
@@ -220,33 +191,16 @@ class ReadThroughCache:
 
     async def close(self) -> None:
         """Close the Redis connections."""
-        if self._redis is not None:
-            await self._redis.aclose()
+        if self._l2 is not None:
+            await self._l2.close()
 
-    def _generation_key(self, tag: str) -> str:
-        return f"{self._prefix}:gen:{tag}"
-
-    async def _script_get(self, generations: list[str], entry: str) -> tuple[str, Any]:
-        assert self._get is not None
-        full, *value = await self._get(keys=generations, args=[entry])
-        return (full.decode() if isinstance(full, bytes) else str(full)), (value or [None])[0]
-
-    async def _set(self, full: str, value: bytes) -> None:
-        assert self._redis is not None
-        await self._redis.set(full, value, px=self._l2_ttl_ms)
-
-    async def _bump(self, tags: list[str]) -> None:
-        assert self._redis is not None
-        async with self._redis.pipeline(transaction=False) as pipe:
-            for tag in tags:
-                pipe.incr(self._generation_key(tag))
-                pipe.pexpire(self._generation_key(tag), self._generation_ttl_ms)
-            pipe.publish(self._channel, json.dumps(tags))
-            await pipe.execute()
+    async def _bump_l2(self, tags: list[str]) -> None:
+        assert self._l2 is not None
+        await self._l2.bump(tags)
 
     async def _call[T](self, operation: Callable[[], Awaitable[T]]) -> T:
         """Run a Redis ``operation`` within the timeout, or raise :class:`_Skipped`."""
-        if self._redis is None:
+        if self._l2 is None:
             raise _Skipped
         if self.degraded:
             await self._recover()
@@ -260,15 +214,15 @@ class ReadThroughCache:
     async def _recover(self) -> None:
         """Probe Redis (at most every ``retry_after``) and send the invalidations kept
         meanwhile *before* anything is read again; raise :class:`_Skipped` if still down."""
-        assert self._redis is not None
+        assert self._l2 is not None
         if self._clock() < self._retry_at:
             raise _Skipped
         pending = sorted(self._pending)
         try:
             async with asyncio.timeout(self._timeout):
-                await self._redis.ping()
+                await self._l2.ping()
                 if pending:
-                    await self._bump(pending)
+                    await self._l2.bump(pending)
         except _FAILURES as error:
             self._failed(error)
             raise _Skipped from error
