@@ -1,7 +1,9 @@
 """The billing policy: what billing does when an order changes, as a pure decision.
 
-The process manager (infrastructure, later) feeds each order event to
-:func:`invoice_policy` and sends the command it returns, if any:
+The process manager, the ``commerce.billing.invoice-policy`` ordered consumer of the
+orders stream (``entrypoints/subscribers_billing.py``), hands each order event to
+:func:`~commerce.application.billing.apply_billing_policy`, which asks
+:func:`invoice_policy` and carries out the command it returns, if any:
 
 * ``OrderConfirmed`` → :class:`IssueInvoice` for the order's total;
 * ``OrderCancelled`` of a *confirmed* order → :class:`VoidInvoice`. An order cancelled
