@@ -16,7 +16,6 @@ from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.adapters.database import tenant_transaction
-from commerce.adapters.event_store import read_all_consistent
 from commerce.adapters.orm import events, outbox
 from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
 from commerce.application.context import MessageContext, Rejection
@@ -305,7 +304,6 @@ async def test_events_stored_as_older_versions_load_upcast_through_the_chain(
         {"amount": 6, "label": "six", "unit": "each"},
     ]
     async with harness.factory(context(tenant)) as uow:
-        assert [e.event_type for e in await uow.events.read_all()] == [ADDED_V3] * 3
         tally = await tally_repository(uow.events).load(tally_id)
     assert tally is not None
     assert tally.total == 15
@@ -324,30 +322,10 @@ async def test_another_tenant_sees_nothing_and_cannot_take_the_stream(harness: H
     async with harness.factory(context(other)) as uow:
         assert await uow.events.load(stream) == []
         assert await uow.events.latest_snapshot(stream) is None
-        assert await uow.events.read_all() == []
         assert await tally_repository(uow.events).load(tally_id) is None
         with pytest.raises(ConcurrencyConflict):  # stream ids are global: no second owner
             await uow.events.append(stream, 0, [added(1)])
     assert len(await load(harness, owner, stream)) == 1
-
-
-async def test_read_all_pages_through_the_tenants_events_by_position(harness: Harness) -> None:
-    tenant, first, second = TenantId(uuid4()), new_stream(), new_stream()
-    await append(harness, tenant, first, 0, [added(1)])
-    await append(harness, tenant, second, 0, [added(2), added(3)])
-    await append(harness, tenant, first, 1, [added(4)])
-    await append(harness, TenantId(uuid4()), new_stream(), 0, [added(99)])
-
-    async with harness.factory(context(tenant)) as uow:
-        everything = await uow.events.read_all()
-        paged: list[RecordedEvent] = []
-        while page := await uow.events.read_all(
-            after_position=paged[-1].position if paged else 0, limit=1
-        ):
-            paged.extend(page)
-    assert [e.payload["amount"] for e in everything] == [1, 2, 3, 4]
-    assert [e.position for e in everything] == sorted(e.position for e in everything)
-    assert paged == everything
 
 
 # -- Postgres only -------------------------------------------------------------------------
@@ -366,26 +344,3 @@ async def test_events_are_append_only_for_the_app_role(app_engine: AsyncEngine) 
         with pytest.raises(ProgrammingError, match="permission denied"):
             async with tenant_transaction(app_engine, tenant.value) as connection:
                 await connection.execute(statement)
-
-
-async def test_read_all_consistent_pages_through_one_snapshot(app_engine: AsyncEngine) -> None:
-    tenant, stream = TenantId(uuid4()), new_stream()
-    factory = SqlUnitOfWorkFactory(app_engine, source="/contract", upcasters=tally_upcasters())
-    harness = Harness(factory, _no_outbox)
-    await append(harness, tenant, stream, 0, [NewEvent(event_type=ADDED_V1, payload={"n": 1})])
-    await append(harness, tenant, stream, 1, [added(2), added(3)])
-
-    seen: list[RecordedEvent] = []
-    async for event in read_all_consistent(
-        app_engine, tenant, batch_size=1, upcasters=tally_upcasters()
-    ):
-        seen.append(event)
-        if len(seen) == 1:  # committed after the snapshot: not part of this read
-            await append(harness, tenant, stream, 3, [added(4)])
-    assert [e.payload["amount"] for e in seen] == [1, 2, 3]
-    assert {e.event_type for e in seen} == {ADDED_V3}
-    assert len(await load(harness, tenant, stream)) == 4
-
-
-async def _no_outbox(tenant: TenantId) -> int:
-    return 0

@@ -76,7 +76,9 @@ def _execute(order: Order, command: Command) -> None:
     match name:
         case "add":
             active = cents % 11 != 0  # now and then a retired item
-            snapshot = ItemSnapshot(ITEMS[item], active=active, price=Money(cents, "EUR"))
+            snapshot = ItemSnapshot(
+                ITEMS[item], active=active, price=Money(cents, "EUR"), name=f"item {item}"
+            )
             order.add_line(snapshot, quantity, now=NOW)
         case "remove":
             order.remove_line(ITEMS[item], now=NOW)

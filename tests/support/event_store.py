@@ -29,6 +29,7 @@ from commerce.application.event_sourcing import (
     StreamId,
     UpcasterRegistry,
 )
+from commerce.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.domain.values import TenantId, new_uuid7
 
 __all__ = ["InMemoryEventLog", "InMemoryEventStore", "as_jsonb"]
@@ -79,7 +80,7 @@ class InMemoryEventStore:
         self._log = log
         self._tenant_id = tenant_id
         self._lineage = dict(lineage or {})
-        self._upcasters = upcasters or UpcasterRegistry()
+        self._upcasters = upcasters or STORED_EVENT_UPCASTERS
         self._events: list[RecordedEvent] = []
         self._snapshots: list[Snapshot] = []
         self.conflict: ConcurrencyConflict | None = None
@@ -153,15 +154,6 @@ class InMemoryEventStore:
                     taken_at=taken_at,
                 )
             )
-
-    async def read_all(self, *, after_position: int = 0, limit: int = 500) -> list[RecordedEvent]:
-        """The tenant's events after ``after_position``, by position."""
-        if limit < 1:
-            raise ValueError(f"limit must be >= 1, got {limit}")
-        found = sorted(
-            (e for e in self._visible() if e.position > after_position), key=lambda e: e.position
-        )
-        return [self._upcast(e) for e in found[:limit]]
 
     def mark(self) -> tuple[int, int, ConcurrencyConflict | None]:
         """Where this transaction stands, for a savepoint."""

@@ -17,6 +17,7 @@ from commerce.domain.order_events import (
     OrderCancelled,
     OrderConfirmed,
     OrderLineAdded,
+    OrderLineRemoved,
     OrderPlaced,
     OrderShipped,
     OrderStatus,
@@ -33,10 +34,12 @@ def order_history(
     *,
     at: datetime,
     lines: int = 2,
+    removed: int = 0,
     ending: str = "confirmed",
     first_version: int = 1,
 ) -> list[DomainEvent]:
-    """An order's events: placed, ``lines`` lines, then confirmed / cancelled / shipped."""
+    """An order's events: placed, ``lines`` lines (line ``n`` is 2 x ``100 * (n + 1)``),
+    the first ``removed`` of them removed again, then confirmed / cancelled / shipped."""
     order, version = OrderId(order_id), first_version
 
     def header() -> dict[str, Any]:
@@ -50,15 +53,23 @@ def order_history(
     history: list[DomainEvent] = [
         OrderPlaced(**header(), order_id=order, customer_id=UserId(customer_id), currency="EUR")
     ]
-    total = 0
+    added: list[OrderLineAdded] = []
     for n in range(lines):
         price = Money(100 * (n + 1), "EUR")
-        history.append(
+        added.append(
             OrderLineAdded(
-                **header(), order_id=order, item_id=ItemId(uuid4()), quantity=2, unit_price=price
+                **header(),
+                order_id=order,
+                item_id=ItemId(uuid4()),
+                quantity=2,
+                unit_price=price,
+                item_name=f"item {n}",
             )
         )
-        total += 2 * price.amount
+    history.extend(added)
+    for line in added[:removed]:
+        history.append(OrderLineRemoved(**header(), order_id=order, item_id=line.item_id))
+    total = sum(2 * line.unit_price.amount for line in added[removed:])
     if ending in ("confirmed", "cancelled", "shipped"):
         history.append(
             OrderConfirmed(

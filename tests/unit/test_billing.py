@@ -111,7 +111,7 @@ def _confirmed_order() -> Order:
     order = Order.place(
         order_id=OrderId.new(), tenant_id=TENANT, customer=customer, currency="EUR", now=NOW
     )
-    order.add_line(ItemSnapshot(ItemId.new(), True, Money(2100, "EUR")), 2, now=NOW)
+    order.add_line(ItemSnapshot(ItemId.new(), True, Money(2100, "EUR"), "Loom"), 2, now=NOW)
     order.confirm(now=NOW)
     return order
 

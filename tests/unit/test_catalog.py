@@ -158,7 +158,11 @@ def test_a_retired_item_keeps_its_price_and_cannot_be_ordered_or_reserved() -> N
 
 def test_orderable_means_active_with_a_positive_price() -> None:
     item_id = ItemId.new()
-    assert ITEM_IS_ORDERABLE.is_satisfied_by(ItemSnapshot(item_id, True, Money(1, "EUR")))
-    assert not ITEM_IS_ORDERABLE.is_satisfied_by(ItemSnapshot(item_id, False, Money(1, "EUR")))
-    assert not ITEM_IS_ORDERABLE.is_satisfied_by(ItemSnapshot(item_id, True, Money(0, "EUR")))
+    assert ITEM_IS_ORDERABLE.is_satisfied_by(ItemSnapshot(item_id, True, Money(1, "EUR"), "Loom"))
+    assert not ITEM_IS_ORDERABLE.is_satisfied_by(
+        ItemSnapshot(item_id, False, Money(1, "EUR"), "Loom")
+    )
+    assert not ITEM_IS_ORDERABLE.is_satisfied_by(
+        ItemSnapshot(item_id, True, Money(0, "EUR"), "Loom")
+    )
     assert ITEM_IS_ORDERABLE.description == "(item is active and item has a positive price)"

@@ -11,30 +11,20 @@ See ``docs/adr/0011-event-store.md``.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
-from typing import Any
-from uuid import UUID
+from collections.abc import Mapping, Sequence
 
-from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import (
-    BindParameter,
-    Insert,
-    Integer,
-    Row,
-    Select,
-    Text,
-    bindparam,
-    column,
-    func,
-    select,
-)
-from sqlalchemy.dialects.postgresql import ARRAY, JSONB
-from sqlalchemy.dialects.postgresql import UUID as PgUUID
+from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.adapters.database import set_tenant
+from commerce.adapters.event_store_sql import (
+    APPEND,
+    SELECTED,
+    current_version,
+    is_version_conflict,
+    recorded_event,
+)
 from commerce.adapters.orm import events as event_rows
 from commerce.adapters.orm import snapshots
 from commerce.application.context import MessageContext
@@ -46,78 +36,10 @@ from commerce.application.event_sourcing import (
     StreamId,
     UpcasterRegistry,
 )
+from commerce.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.domain.values import TenantId, new_uuid7
 
-__all__ = ["PostgresEventStore", "read_all_consistent"]
-
-_UNIQUE_VERSION = "uq_events_stream_id_version"
-_NO_UPCASTERS = UpcasterRegistry()
-_INSERTED = [
-    "tenant_id",
-    "stream_type",
-    "stream_id",
-    "version",
-    "event_type",
-    "payload",
-    "metadata",
-]
-_SELECTED = [column for column in event_rows.c if column.name != "txid"]
-
-
-def _is_version_conflict(error: IntegrityError) -> bool:
-    cause = error.orig.__cause__ if error.orig is not None else None
-    return isinstance(cause, UniqueViolationError) and cause.constraint_name == _UNIQUE_VERSION
-
-
-def _current_version(stream_id: UUID | BindParameter[UUID]) -> Select[tuple[int]]:
-    return select(func.coalesce(func.max(event_rows.c.version), 0)).where(
-        event_rows.c.stream_id == stream_id
-    )
-
-
-def _append_statement() -> Insert:
-    """``INSERT ... SELECT FROM unnest(...) WHERE <current version> = :expected RETURNING``.
-
-    One cached statement for any number of events: the rows travel as arrays.
-    """
-    new = (
-        func.unnest(
-            bindparam("versions", type_=ARRAY(Integer)),
-            bindparam("event_types", type_=ARRAY(Text)),
-            bindparam("payloads", type_=ARRAY(JSONB)),
-            bindparam("metadata", type_=ARRAY(JSONB)),
-        )
-        .table_valued(
-            column("version", Integer),
-            column("event_type", Text),
-            column("payload", JSONB),
-            column("metadata", JSONB),
-            name="new",
-        )
-        .render_derived()
-    )
-    stream_id = bindparam("stream_id", type_=PgUUID(as_uuid=True))
-    rows = (
-        select(
-            bindparam("tenant_id", type_=PgUUID(as_uuid=True)),
-            bindparam("stream_type", type_=Text),
-            stream_id,
-            new.c.version,
-            new.c.event_type,
-            new.c.payload,
-            new.c["metadata"],
-        )
-        .where(_current_version(stream_id).scalar_subquery() == bindparam("expected"))
-        .order_by(new.c.version)
-    )
-    return (
-        event_rows.insert()
-        .from_select(_INSERTED, rows)
-        .returning(event_rows.c.position, event_rows.c.version, event_rows.c.recorded_at)
-    )
-
-
-_APPEND = _append_statement()
+__all__ = ["PostgresEventStore"]
 
 
 class PostgresEventStore:
@@ -125,6 +47,8 @@ class PostgresEventStore:
 
     Bound to one connection whose transaction is scoped to ``tenant_id`` (row-level
     security); ``lineage`` (correlation and causation ids) goes into every event's metadata.
+    ``upcasters`` bring every event read to its newest version; by default the service's
+    own (:data:`~commerce.application.upcasters.STORED_EVENT_UPCASTERS`).
     """
 
     def __init__(
@@ -138,7 +62,7 @@ class PostgresEventStore:
         self._connection = connection
         self._tenant_id = tenant_id
         self._lineage = dict(lineage or {})
-        self._upcasters = upcasters or _NO_UPCASTERS
+        self._upcasters = upcasters or STORED_EVENT_UPCASTERS
         self.conflict: ConcurrencyConflict | None = None
         """The conflict this transaction ran into, if any (the unit of work checks it)."""
 
@@ -180,15 +104,15 @@ class PostgresEventStore:
         }
         try:
             inserted = sorted(
-                (await self._connection.execute(_APPEND, parameters)).all(),
+                (await self._connection.execute(APPEND, parameters)).all(),
                 key=lambda row: int(row.version),
             )
         except IntegrityError as error:
-            if not _is_version_conflict(error):
+            if not is_version_conflict(error):
                 raise
             raise self._conflict(stream, expected_version, "another transaction won") from None
         if not inserted:
-            actual = await self._connection.scalar(_current_version(stream.id))
+            actual = await self._connection.scalar(current_version(stream.id))
             raise self._conflict(stream, expected_version, f"the stream is at version {actual}")
         return [
             RecordedEvent(
@@ -207,11 +131,12 @@ class PostgresEventStore:
     async def load(self, stream: StreamId, *, after_version: int = 0) -> list[RecordedEvent]:
         """The stream's events after ``after_version``, in version order, upcast."""
         query = (
-            select(*_SELECTED)
+            select(*SELECTED)
             .where(event_rows.c.stream_id == stream.id, event_rows.c.version > after_version)
             .order_by(event_rows.c.version)
         )
-        return [self._recorded(row) for row in await self._connection.execute(query)]
+        rows = await self._connection.execute(query)
+        return [recorded_event(row, self._upcasters) for row in rows]
 
     async def latest_snapshot(self, stream: StreamId) -> Snapshot | None:
         """The stream's snapshot, or ``None``."""
@@ -252,59 +177,6 @@ class PostgresEventStore:
             )
         )
 
-    async def read_all(self, *, after_position: int = 0, limit: int = 500) -> list[RecordedEvent]:
-        """The tenant's events after ``after_position``, by position (see the port)."""
-        if limit < 1:
-            raise ValueError(f"limit must be >= 1, got {limit}")
-        query = (
-            select(*_SELECTED)
-            .where(event_rows.c.position > after_position)
-            .order_by(event_rows.c.position)
-            .limit(limit)
-        )
-        return [self._recorded(row) for row in await self._connection.execute(query)]
-
     def _conflict(self, stream: StreamId, expected: int, detail: str) -> ConcurrencyConflict:
         self.conflict = ConcurrencyConflict(stream, expected, detail)
         return self.conflict
-
-    def _recorded(self, row: Row[*tuple[Any, ...]]) -> RecordedEvent:
-        event_type, payload = self._upcasters.upcast(row.event_type, row.payload)
-        return RecordedEvent(
-            position=row.position,
-            tenant_id=TenantId(row.tenant_id),
-            stream=StreamId(row.stream_type, row.stream_id),
-            version=row.version,
-            event_type=event_type,
-            payload=payload,
-            metadata=row.metadata,
-            recorded_at=row.recorded_at,
-        )
-
-
-async def read_all_consistent(
-    engine: AsyncEngine,
-    tenant_id: TenantId,
-    *,
-    after_position: int = 0,
-    batch_size: int = 500,
-    upcasters: UpcasterRegistry | None = None,
-) -> AsyncIterator[RecordedEvent]:
-    """Every event of the tenant after ``after_position``, from one consistent snapshot.
-
-    Pages through a single ``REPEATABLE READ, READ ONLY`` transaction, so no event is
-    skipped because its transaction committed after a later position was read (positions
-    follow insertion, not commit). Events committed after the snapshot are not included:
-    a projection rebuild catches up on them from the outbox, idempotently by version.
-    """
-    async with engine.connect() as connection:
-        snapshot = await connection.execution_options(
-            isolation_level="REPEATABLE READ", postgresql_readonly=True
-        )
-        async with snapshot.begin():
-            await set_tenant(snapshot, tenant_id.value)
-            store = PostgresEventStore(snapshot, tenant_id, upcasters=upcasters)
-            while batch := await store.read_all(after_position=after_position, limit=batch_size):
-                for event in batch:
-                    yield event
-                after_position = batch[-1].position

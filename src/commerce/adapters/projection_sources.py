@@ -21,9 +21,11 @@ from sqlalchemy import Row, Select, Table, Text, and_, bindparam, cast, func, or
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import UserDefinedType
 
+from commerce.adapters.event_store_sql import recorded_event
 from commerce.adapters.orm import events as event_rows
 from commerce.adapters.projection_kit import Update, Versioned
-from commerce.application.event_sourcing import RecordedEvent, StreamId, UpcasterRegistry
+from commerce.application.event_sourcing import RecordedEvent, UpcasterRegistry
+from commerce.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.domain.events import DomainEvent
 from commerce.domain.values import TenantId
 from commerce.messages.event_base import IntegrationEvent
@@ -59,7 +61,8 @@ class RebuildSource[S: Versioned](Protocol):
 
 
 class EventStoreSource[S: Versioned]:
-    """Events of one stream type, decoded, mapped to integration events, then folded."""
+    """Events of one stream type, upcast (by default with the service's upcasters), decoded,
+    mapped to integration events, then folded."""
 
     def __init__(
         self,
@@ -76,7 +79,7 @@ class EventStoreSource[S: Versioned]:
         self._publish = publish
         self._key = key
         self._fold = fold
-        self._upcasters = upcasters or UpcasterRegistry()
+        self._upcasters = upcasters or STORED_EVENT_UPCASTERS
 
     def _query(self, seen: str | None) -> Select[Any]:
         query = select(event_rows).where(event_rows.c.stream_type == self._stream_type)
@@ -103,17 +106,7 @@ class EventStoreSource[S: Versioned]:
             yield [update for row in rows if (update := self._update(row)) is not None]
 
     def _update(self, row: Row[Any]) -> Update[S] | None:
-        event_type, payload = self._upcasters.upcast(row.event_type, row.payload)
-        recorded = RecordedEvent(
-            position=row.position,
-            tenant_id=TenantId(row.tenant_id),
-            stream=StreamId(row.stream_type, row.stream_id),
-            version=row.version,
-            event_type=event_type,
-            payload=payload,
-            metadata=row.metadata,
-            recorded_at=row.recorded_at,
-        )
+        recorded = recorded_event(row, self._upcasters)
         domain = self._decode(recorded)
         published = self._publish(domain)
         if published is None:

@@ -5,13 +5,15 @@ the store already keeps (tenant, aggregate id = stream id, version) are not repe
 Field values are encoded by type: identifiers (a dataclass holding one ``UUID``
 ``value``, such as ``OrderId``) as the UUID text, :class:`~commerce.domain.money.Money`
 as ``{"amount", "currency"}``, enums by value, datetimes as ISO 8601 with their offset,
-``str``/``int``/``bool`` as they are. Decoding reverses it from the dataclass's type hints,
+``str``/``int``/``bool`` as they are, and an optional field (``T | None``) as ``T`` or
+``null``. Decoding reverses it from the dataclass's type hints,
 so a new event type needs no code here, only a registration in the type map.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from collections.abc import Callable, Mapping
 from datetime import datetime
@@ -31,14 +33,30 @@ _HEADER = frozenset(field.name for field in dataclasses.fields(DomainEvent))
 _OCCURRED_AT = "occurred_at"
 
 
-def _is_identifier(kind: type) -> bool:
+def _is_identifier(kind: Any) -> bool:
     if not dataclasses.is_dataclass(kind):
         return False
     fields = dataclasses.fields(kind)
     return len(fields) == 1 and fields[0].name == "value"
 
 
-def _encoder(kind: type) -> Callable[[Any], Any]:
+def _optional(kind: Any) -> Any:
+    """``T`` when ``kind`` is ``T | None``, else ``None``."""
+    arguments = typing.get_args(kind)
+    if typing.get_origin(kind) is types.UnionType and len(arguments) == 2:
+        present = [argument for argument in arguments if argument is not type(None)]
+        if len(present) == 1:
+            return present[0]
+    return None
+
+
+def _or_none(convert: Callable[[Any], Any]) -> Callable[[Any], Any]:
+    return lambda value: None if value is None else convert(value)
+
+
+def _encoder(kind: Any) -> Callable[[Any], Any]:
+    if (inner := _optional(kind)) is not None:
+        return _or_none(_encoder(inner))
     if kind is Money:
         return lambda money: {"amount": money.amount, "currency": money.currency}
     if isinstance(kind, type) and issubclass(kind, Enum):
@@ -52,7 +70,9 @@ def _encoder(kind: type) -> Callable[[Any], Any]:
     raise TypeError(f"the event codec cannot encode fields of type {kind!r}")
 
 
-def _decoder(kind: type) -> Callable[[Any], Any]:
+def _decoder(kind: Any) -> Callable[[Any], Any]:
+    if (inner := _optional(kind)) is not None:
+        return _or_none(_decoder(inner))
     if kind is Money:
         return lambda data: Money(data["amount"], data["currency"])
     if isinstance(kind, type) and issubclass(kind, Enum):
@@ -81,7 +101,7 @@ class DataclassEventCodec[E: DomainEvent]:
 
     def __init__(self, types: Mapping[str, type[E]]) -> None:
         self._types = dict(types)
-        self._fields: dict[type[E], dict[str, type]] = {}
+        self._fields: dict[type[E], dict[str, Any]] = {}
         for event_type, cls in self._types.items():
             if cls.event_type != event_type:
                 raise ValueError(f"{cls.__name__} is {cls.event_type}, not {event_type}")

@@ -102,7 +102,8 @@ class RecordedEvent:
     """An event as stored, after upcasting: ``event_type`` is the newest known version."""
 
     position: int
-    """Global order of insertion (not of commit: see ``EventStore.read_all``)."""
+    """Global order of insertion, not of commit: a transaction still open may commit a
+    smaller position later (projection rebuilds account for it, ADR 0013)."""
     tenant_id: TenantId
     stream: StreamId
     version: int

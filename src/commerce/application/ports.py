@@ -186,16 +186,6 @@ class EventStore(Protocol):
         """Keep ``snapshot`` unless the stream already has one of a higher version."""
         ...
 
-    async def read_all(self, *, after_position: int = 0, limit: int = 500) -> list[RecordedEvent]:
-        """Up to ``limit`` of the tenant's events after ``after_position``, by position.
-
-        Positions are taken at insert, not at commit: a transaction still open may later
-        commit events *below* a position already read. Paging is therefore gap-free only
-        within one snapshot of the database (a rebuild reads in one repeatable-read
-        transaction, see ADR 0011); live consumers follow the outbox instead.
-        """
-        ...
-
 
 class UnitOfWork(Protocol):
     """One database transaction for one message, scoped to the message's tenant.

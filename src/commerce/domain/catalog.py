@@ -61,6 +61,8 @@ class ItemSnapshot:
     item_id: ItemId
     active: bool
     price: Money
+    name: str
+    """The item's name when the snapshot was taken (an order line keeps it, like the price)."""
 
 
 def _name(name: str) -> str:
@@ -142,7 +144,9 @@ class Item:
 
     def snapshot(self) -> ItemSnapshot:
         """The item as an order sees it at this moment."""
-        return ItemSnapshot(item_id=self.id, active=self.is_active, price=self.price)
+        return ItemSnapshot(
+            item_id=self.id, active=self.is_active, price=self.price, name=self.name
+        )
 
     def change_price(self, price: Money, *, now: datetime) -> None:
         """Set a new positive price in the same currency; record :class:`ItemPriceChanged`."""

@@ -4,9 +4,12 @@ This module holds the base class and the identity context's events; the other co
 keep theirs in ``catalog_events``, ``order_events`` and ``billing_events``.
 
 Every concrete event names its versioned type in ``event_type``,
-``commerce.<context>.<EventName>.v<N>``: the same name the integration event published
-for it carries as ``message_type`` (see :mod:`commerce.messages.events`), and the name an
-event store records. A breaking change to an event's fields is a new class with ``.v2``.
+``commerce.<context>.<EventName>.v<N>``: the name an event store records, and, up to the
+version, the name of the integration event published for it (its ``message_type``, see
+:mod:`commerce.messages.events`). The two are versioned independently: a new stored form
+is a new ``.v<N+1>`` with an upcaster for the older rows
+(:mod:`commerce.application.upcasters`), and the wire contract moves to a new version only
+for a change that would break its consumers, published beside the old one.
 """
 
 from __future__ import annotations

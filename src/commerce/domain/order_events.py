@@ -57,14 +57,20 @@ class OrderPlaced(DomainEvent):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class OrderLineAdded(DomainEvent):
-    """A line was added, at the item's price when it was added."""
+    """A line was added, at the item's price and under its name when it was added.
 
-    event_type: ClassVar[str] = "commerce.orders.OrderLineAdded.v1"
+    Version 2 added ``item_name``. Lines stored as version 1 load through an upcaster
+    (:mod:`commerce.application.upcasters`) with ``item_name`` ``None``: the name was not
+    recorded then.
+    """
+
+    event_type: ClassVar[str] = "commerce.orders.OrderLineAdded.v2"
 
     order_id: OrderId
     item_id: ItemId
     quantity: int
     unit_price: Money
+    item_name: str | None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

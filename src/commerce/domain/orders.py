@@ -227,6 +227,7 @@ class Order:
                 item_id=item.item_id,
                 quantity=quantity,
                 unit_price=item.price,
+                item_name=item.name,
             )
         )
 

@@ -4,9 +4,11 @@ The billing policy is an ordered consumer of the orders stream (``BILLING_POLICY
 order's events arrive one at a time in version order, and each runs through
 ``Service.execute`` (inbox, transaction, outbox), so a redelivery or a restart in the
 middle never issues a second invoice. Of the order events it acts on ``OrderConfirmed``
-and ``OrderCancelled``; the other known order events are acknowledged and ignored (not
-set aside as ``skipped``), while an event type it does not know at all, such as a future
-``.v2``, still goes to ``skipped`` where an operator sees it.
+and ``OrderCancelled``, rebuilt from the message as the orders context recorded them
+(:func:`~commerce.messages.domain_events.domain_event_of`); the other known order events
+are acknowledged and ignored (not set aside as ``skipped``), while an event type it does
+not know at all, such as a future ``.v2``, still goes to ``skipped`` where an operator
+sees it.
 """
 
 from functools import partial
@@ -17,13 +19,12 @@ from commerce.application.billing import (
     capture_payment,
 )
 from commerce.bootstrap import AnyRouter, Service
-from commerce.domain.order_events import OrderCancelled, OrderConfirmed
-from commerce.domain.values import InvoiceId, OrderId, TenantId, UserId
+from commerce.domain.values import InvoiceId
 from commerce.entrypoints.subscriber_support import CurrentEnvelope, handles
 from commerce.messages.channels import BILLING_POLICY
 from commerce.messages.command_channels import CAPTURE_PAYMENT
 from commerce.messages.commands_billing import CapturePayment
-from commerce.messages.envelope import Envelope
+from commerce.messages.domain_events import domain_event_of
 from commerce.messages.events_orders import (
     OrderCancelledV1,
     OrderConfirmedV1,
@@ -33,33 +34,7 @@ from commerce.messages.events_orders import (
     OrderShippedV1,
 )
 
-__all__ = ["billing_router", "cancelled_order", "confirmed_order"]
-
-
-def confirmed_order(body: OrderConfirmedV1, envelope: Envelope) -> OrderConfirmed:
-    """The domain event an ``OrderConfirmed.v1`` message announces."""
-    return OrderConfirmed(
-        tenant_id=TenantId(envelope.tenant_id),
-        aggregate_id=str(body.order_id),
-        version=envelope.aggregate_version or 0,
-        occurred_at=body.confirmed_at,
-        order_id=OrderId(body.order_id),
-        customer_id=UserId(body.customer_id),
-        total=body.total.to_money(),
-    )
-
-
-def cancelled_order(body: OrderCancelledV1, envelope: Envelope) -> OrderCancelled:
-    """The domain event an ``OrderCancelled.v1`` message announces."""
-    return OrderCancelled(
-        tenant_id=TenantId(envelope.tenant_id),
-        aggregate_id=str(body.order_id),
-        version=envelope.aggregate_version or 0,
-        occurred_at=body.cancelled_at,
-        order_id=OrderId(body.order_id),
-        previous_status=body.previous_status,
-        reason=body.reason,
-    )
+__all__ = ["billing_router"]
 
 
 def billing_router(service: Service) -> AnyRouter:
@@ -81,15 +56,13 @@ def billing_router(service: Service) -> AnyRouter:
     @handles(policy, OrderConfirmedV1)
     async def on_order_confirmed(body: OrderConfirmedV1, envelope: CurrentEnvelope) -> None:
         """Issue the order's invoice (``OrderConfirmed.v1``)."""
-        event = confirmed_order(body, envelope)
-        handler = partial(apply_billing_policy, event, clock=clock)
+        handler = partial(apply_billing_policy, domain_event_of(body, envelope), clock=clock)
         await service.execute(BILLING_POLICY, envelope, body, handler)
 
     @handles(policy, OrderCancelledV1)
     async def on_order_cancelled(body: OrderCancelledV1, envelope: CurrentEnvelope) -> None:
         """Void the invoice of a confirmed order (``OrderCancelled.v1``)."""
-        event = cancelled_order(body, envelope)
-        handler = partial(apply_billing_policy, event, clock=clock)
+        handler = partial(apply_billing_policy, domain_event_of(body, envelope), clock=clock)
         await service.execute(BILLING_POLICY, envelope, body, handler)
 
     @handles(policy, OrderPlacedV1, OrderLineAddedV1, OrderLineRemovedV1, OrderShippedV1)

@@ -70,7 +70,7 @@ class OrderPlacedV1(IntegrationEvent):
 
 
 class OrderLineAddedV1(IntegrationEvent):
-    """A line was added at the item's price when it was added."""
+    """A line was added at the item's price (and under its name) when it was added."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -82,6 +82,7 @@ class OrderLineAddedV1(IntegrationEvent):
                     "unit_price": {"amount": 1999, "currency": "EUR"},
                     "subtotal": {"amount": 3998, "currency": "EUR"},
                     "added_at": _AT,
+                    "item_name": "Analytical Engine, tabletop edition",
                 }
             ]
         }
@@ -96,6 +97,13 @@ class OrderLineAddedV1(IntegrationEvent):
     unit_price: MoneyPayload = Field(description="The item's price captured for this line.")
     subtotal: MoneyPayload = Field(description="`unit_price` times `quantity`.")
     added_at: AwareDatetime = Field(description="When the line was added.")
+    item_name: str | None = Field(
+        default=None,
+        description=(
+            "The item's name when the line was added; `null` or absent for lines added "
+            "before names were recorded (optional: payloads without it stay valid)."
+        ),
+    )
 
 
 class OrderLineRemovedV1(IntegrationEvent):
@@ -198,6 +206,7 @@ def order_event_for(event: DomainEvent) -> IntegrationEvent | None:
                 unit_price=MoneyPayload.of(event.unit_price),
                 subtotal=MoneyPayload.of(event.unit_price * event.quantity),
                 added_at=event.occurred_at,
+                item_name=event.item_name,
             )
         case OrderLineRemoved():
             published = OrderLineRemovedV1(
