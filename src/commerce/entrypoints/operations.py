@@ -3,6 +3,7 @@
 import asyncio
 import contextlib
 import time
+from collections.abc import Iterator
 from pathlib import Path
 from urllib.parse import urlsplit
 from uuid import UUID
@@ -127,6 +128,18 @@ async def preflight(settings: Settings, *, wait: float = 0.0) -> None:
         await asyncio.sleep(1.0)
 
 
+class _WorkerServer(uvicorn.Server):
+    """uvicorn's server, except that after the graceful shutdown a stop signal (SIGTERM,
+    SIGINT) ends the process with status 0: uvicorn would raise the signal again, and its
+    default handler would kill the process, as if it had not shut down cleanly."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        with super().capture_signals():
+            yield
+            self._captured_signals.clear()
+
+
 async def serve(settings: Settings, *, worker: bool, relay: bool) -> None:
     """Run the worker over HTTP (with the relay in-process if asked), or the relay alone."""
     if not worker:
@@ -141,7 +154,7 @@ async def serve(settings: Settings, *, worker: bool, relay: bool) -> None:
         lifespan="on",
         timeout_graceful_shutdown=30,
     )
-    await uvicorn.Server(config).serve()
+    await _WorkerServer(config).serve()
 
 
 async def migrate(settings: Settings, *, revision: str) -> None:

@@ -1,0 +1,47 @@
+"""Read what a ``commerce run worker`` process logged (JSON lines) about its messages."""
+
+import json
+from dataclasses import dataclass
+from typing import Any
+
+__all__ = ["LoggedMessage", "log_records", "processed", "redelivery_scheduled"]
+
+
+@dataclass(frozen=True, slots=True)
+class LoggedMessage:
+    """One log line about one message: which consumer, and its outcome or retry round."""
+
+    message_id: str
+    consumer: str
+    detail: str
+    """``outcome`` of a processed message; ``round`` of a scheduled redelivery."""
+
+
+def log_records(log: str) -> list[dict[str, Any]]:
+    """Every JSON record of ``log``, in order (other lines, e.g. a traceback, skipped)."""
+    records = []
+    for line in log.splitlines():
+        if line.startswith("{"):
+            try:
+                records.append(json.loads(line))
+            except ValueError:  # a line cut short by SIGKILL
+                continue
+    return records
+
+
+def _about(log: str, event: str, detail: str) -> list[LoggedMessage]:
+    return [
+        LoggedMessage(str(record["message_id"]), str(record["consumer"]), str(record[detail]))
+        for record in log_records(log)
+        if record.get("event") == event and "message_id" in record
+    ]
+
+
+def processed(log: str) -> list[LoggedMessage]:
+    """Each ``command processed`` line (commands and events alike), ``detail`` = outcome."""
+    return _about(log, "command processed", "outcome")
+
+
+def redelivery_scheduled(log: str) -> list[LoggedMessage]:
+    """Each message sent to a delayed retry round through the broker, ``detail`` = round."""
+    return _about(log, "message redelivery scheduled", "round")
