@@ -1,32 +1,46 @@
 """Orders on the real event store: racing commands, snapshots, one transaction for all.
 
 "Two concurrent AddLine commands on the same order both end up applied (one retried after
-a version conflict), never lost, never doubled", on Postgres and on the in-memory fakes;
-"appending events and writing the outbox rows is one transaction" on Postgres.
+a version conflict), never lost, never doubled": through ``process_command`` on Postgres
+and on the in-memory fakes, and through two real workers and their failure policy on
+RabbitMQ and on Kafka. "Appending events and writing the outbox rows is one transaction"
+on Postgres.
 """
 
 import asyncio
+import itertools
 from functools import partial
+from uuid import UUID
 
 import pytest
+from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.orm import outbox
+from commerce.adapters.broker import OutgoingMessage, namespaced
+from commerce.adapters.database import tenant_transaction
+from commerce.adapters.metrics import REGISTRY
+from commerce.adapters.orm import events, outbox
 from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
 from commerce.application.event_sourcing import StreamId
 from commerce.application.orders import ORDER_STREAM, AddLineCommand, add_line
 from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
 from commerce.application.processing import Outcome
-from commerce.domain.order_events import OrderLineAdded
+from commerce.bootstrap import SOURCE, Service
 from commerce.domain.values import TenantId
+from commerce.messages.command_channels import ADD_LINE
 from commerce.messages.commands_orders import AddLine
+from commerce.messages.envelope import Envelope
+from commerce.messages.events_orders import OrderLineAddedV1
 from tests.support.database import ProvisionedDatabase
 from tests.support.fakes import InMemoryUnitOfWorkFactory
-from tests.support.racing import RacingFactory, retrying
+from tests.support.racing import Gate, RacingFactory, retrying
 from tests.support.scenario import Scenario
 from tests.support.shop import Shop, eventually
 from tests.support.worker import running_worker, settings_for
+
+LINE_ADDED = OrderLineAddedV1.message_type
+REJECTED = "commerce.CommandRejected.v1"
 
 pytestmark = pytest.mark.integration
 
@@ -93,7 +107,7 @@ async def test_many_racing_add_lines_all_apply_exactly_once(
     assert order.version == 2 + len(items)
     assert {line.item_id for line in order.lines} >= set(items)
     types = await _outbox_types(relay_engine, scenario.tenant)
-    assert types.count(OrderLineAdded.event_type) == 1 + len(items), "one outbox row per line"
+    assert types.count(LINE_ADDED) == 1 + len(items), "one outbox row per line"
 
 
 async def test_snapshots_are_saved_in_the_transaction_and_used_on_load(
@@ -138,28 +152,110 @@ async def test_events_and_outbox_rows_commit_or_roll_back_together(
     assert order.version == 2, "no event appended"
     assert await _outbox_types(relay_engine, scenario.tenant) == before, "no outbox row"
     assert await scenario.add_line(order_id, item_id) is Outcome.APPLIED, "the redelivery"
-    assert (await _outbox_types(relay_engine, scenario.tenant))[len(before) :] == [
-        OrderLineAdded.event_type
-    ]
+    assert (await _outbox_types(relay_engine, scenario.tenant))[len(before) :] == [LINE_ADDED]
 
 
-async def test_add_lines_racing_through_the_worker_are_all_applied_once(
+def _immediate_retries() -> float:
+    """``commerce_retries_total`` of the add-line consumer's immediate retries (of version
+    conflicts, where the metric names the reason)."""
+    return sum(
+        sample.value
+        for metric in REGISTRY.collect()
+        for sample in metric.samples
+        if sample.name == "commerce_retries_total"
+        and sample.labels["consumer"] == ADD_LINE.consumer
+        and sample.labels["kind"] == "immediate"
+        and sample.labels.get("reason", "ConcurrencyConflict").endswith("ConcurrencyConflict")
+    )
+
+
+def _key_on(partition: int, partitions: int) -> str:
+    """A Kafka key the default partitioner puts on ``partition``."""
+    every = list(range(partitions))
+    for n in itertools.count():
+        if DefaultPartitioner()(f"key-{n}".encode(), every, every) == partition:
+            return f"key-{n}"
+    raise AssertionError("unreachable")
+
+
+async def _partition_of(service: Service, topic: str) -> int | None:
+    """The one partition of ``topic`` this Kafka worker's consumer holds, if just one."""
+    for subscriber in service.transport.broker.subscribers:
+        if topic in getattr(subscriber, "topic_names_for_subscribe", ()):
+            consumer = subscriber.consumer  # type: ignore[attr-defined]
+            held = {tp.partition for tp in consumer.assignment() if tp.topic == topic}
+            return held.pop() if len(held) == 1 else None
+    raise LookupError(topic)
+
+
+async def _send_keyed(service: Service, command: AddLine, tenant: UUID, key: str) -> None:
+    """Send ``command`` as an upstream service that keys its messages by ``key`` would."""
+    envelope = Envelope.new(
+        type=command.message_type,
+        source=SOURCE,
+        tenant_id=tenant,
+        subject=command.aggregate_key(),
+    )
+    message = OutgoingMessage(
+        body=command.wire_body(),
+        key=key,
+        headers=envelope.headers(service.transport.style),
+        content_type=envelope.content_type,
+        message_id=str(envelope.id),
+    )
+    await service.transport.send_command(ADD_LINE, message)
+
+
+async def test_two_add_lines_racing_through_two_workers_conflict_once_and_both_apply(
     provisioned_database: ProvisionedDatabase,
-    rabbit_url: str,
+    broker_url: str,
     app_engine: AsyncEngine,
     relay_engine: AsyncEngine,
 ) -> None:
-    """The failure policy retries a conflicted command; no line is lost or doubled."""
+    """Two workers take one AddLine each for the same order; both load version 1 before
+    either appends (a gate in the event store, test-only). One append wins; the other meets
+    a version conflict, which the add-line consumer's failure policy retries at once: both
+    lines are applied, each once, and exactly one immediate retry is counted.
+
+    On RabbitMQ the workers share the command queue, one unacknowledged message each. On
+    Kafka an order's commands share a partition when keyed by the order, as ours are; the
+    two AddLines here come from a producer keying them otherwise, so they land on the two
+    partitions, one per worker, as they also can across a rebalance.
+    """
+    settings = settings_for(provisioned_database, broker_url)
+    settings.broker.prefetch = 1
+    settings.broker.partitions = 2
     shop = Shop(app_engine, relay_engine)
-    async with running_worker(settings_for(provisioned_database, rabbit_url)) as service:
-        items = await shop.open_order(service, items=8)
-        await asyncio.gather(
-            *(
-                shop.send(service, AddLine(order_id=shop.order_id, item_id=item, quantity=1))
-                for item in items
+    kafka = broker_url.startswith("kafka://")
+    async with running_worker(settings) as first, running_worker(settings) as second:
+        items = await shop.open_order(first, items=2)
+        commands = [AddLine(order_id=shop.order_id, item_id=item, quantity=1) for item in items]
+        gate = Gate(2, timeout=30)
+        for worker in (first, second):
+            worker.open_unit_of_work = RacingFactory(  # type: ignore[assignment]
+                worker.open_unit_of_work, gate=gate, only=AddLine.message_type
             )
+        retries = _immediate_retries()
+        if kafka:
+            topic = namespaced(settings.broker.namespace, ADD_LINE.name)
+            held = [partial(_partition_of, worker, topic) for worker in (first, second)]
+            await eventually(lambda: asyncio.gather(*(check() for check in held)), [0, 1])
+            for partition, command in enumerate(commands):
+                await _send_keyed(first, command, shop.tenant, _key_on(partition, 2))
+        else:
+            for command in commands:
+                await shop.send(first, command)
+        await eventually(shop.order_version, 3)
+
+    assert gate.met, "both AddLines loaded the order before either appended"
+    assert _immediate_retries() - retries == 1, "one conflict, retried at once"
+    async with tenant_transaction(app_engine, shop.tenant) as connection:
+        lines = await connection.scalars(
+            select(events.c.payload["item_id"].astext)
+            .where(events.c.stream_id == shop.order_id, events.c.version > 1)
+            .order_by(events.c.version)
         )
-        await eventually(shop.order_version, 1 + len(items))
-        await asyncio.sleep(0.5)
-    assert await shop.order_version() == 1 + len(items)
-    assert len(await shop.published(OrderLineAdded.event_type)) == len(items)
+        assert sorted(lines) == sorted(str(item) for item in items), "each line once"
+    assert await shop.order_version() == 3
+    assert len(await shop.published(LINE_ADDED)) == 2, "one outbox row per line"
+    assert await shop.published(REJECTED) == []

@@ -1,9 +1,12 @@
 """Forcing two commands on one event-sourced aggregate to race, for concurrency tests.
 
 :class:`RacingFactory` wraps a unit of work factory: the first ``parties`` appends to the
-event store wait for each other, so every racer has loaded the same version before any
-appends. One wins; the others meet a ``ConcurrencyConflict`` and, as the failure policy
-does (immediate retries re-run the whole transaction), :func:`retrying` runs them again.
+event store wait for each other (a :class:`Gate`), so every racer has loaded the same
+version before any appends. One wins; the others meet a ``ConcurrencyConflict`` and, as
+the failure policy does (immediate retries re-run the whole transaction), :func:`retrying`
+runs them again. Several factories may share one gate, e.g. those of two workers (a
+running service's ``open_unit_of_work`` can be replaced by one), and ``only`` limits the
+gate to the units of work of one message type.
 """
 
 from __future__ import annotations
@@ -23,22 +26,35 @@ from commerce.application.event_sourcing import (
 from commerce.application.ports import UnitOfWorkFactory
 from commerce.application.processing import Outcome
 
-__all__ = ["RacingFactory", "retrying"]
+__all__ = ["Gate", "RacingFactory", "retrying"]
 
 
-class _Gate:
-    def __init__(self, parties: int) -> None:
+class Gate:
+    """The first ``parties`` callers of :meth:`pass_through` wait until all have arrived.
+
+    After ``timeout`` seconds a caller gives up waiting and goes on (:attr:`met` stays
+    false), so a test that expected a race fails on its assertions instead of hanging.
+    """
+
+    def __init__(self, parties: int = 2, *, timeout: float = 60) -> None:
         self._barrier = asyncio.Barrier(parties)
         self._left = parties
+        self._timeout = timeout
+        self.met = False
+        """Whether all the parties arrived at once."""
 
     async def pass_through(self) -> None:
         if self._left > 0:
             self._left -= 1
-            await self._barrier.wait()
+            try:
+                await asyncio.wait_for(self._barrier.wait(), self._timeout)
+            except TimeoutError:
+                return
+            self.met = True
 
 
 class _GatedStore:
-    def __init__(self, store: Any, gate: _Gate) -> None:
+    def __init__(self, store: Any, gate: Gate) -> None:
         self._store = store
         self._gate = gate
 
@@ -54,7 +70,7 @@ class _GatedStore:
 
 
 class _GatedUnitOfWork:
-    def __init__(self, uow: Any, gate: _Gate) -> None:
+    def __init__(self, uow: Any, gate: Gate) -> None:
         self._uow = uow
         self._gate = gate
 
@@ -79,14 +95,29 @@ class _GatedUnitOfWork:
 
 
 class RacingFactory:
-    """A unit of work factory whose first ``parties`` event-store appends meet first."""
+    """A unit of work factory whose first ``parties`` event-store appends meet first.
 
-    def __init__(self, inner: UnitOfWorkFactory, parties: int = 2) -> None:
+    ``gate``: share one with other factories (then ``parties`` is the gate's); ``only``:
+    gate only the units of work of messages of that type (the others pass untouched).
+    """
+
+    def __init__(
+        self,
+        inner: UnitOfWorkFactory,
+        parties: int = 2,
+        *,
+        gate: Gate | None = None,
+        only: str | None = None,
+    ) -> None:
         self._inner = inner
-        self._gate = _Gate(parties)
+        self.gate = gate or Gate(parties)
+        self._only = only
 
     def __call__(self, context: MessageContext) -> Any:
-        return _GatedUnitOfWork(self._inner(context), self._gate)
+        uow = self._inner(context)
+        if self._only is not None and context.message_type != self._only:
+            return uow
+        return _GatedUnitOfWork(uow, self.gate)
 
 
 async def retrying(
