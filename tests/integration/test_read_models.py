@@ -14,12 +14,13 @@ from commerce.bootstrap import QueryClient, Service, query_client
 from commerce.config import Settings
 from commerce.messages.catalogue import route_of
 from commerce.messages.commands import Command, RegisterUser
-from commerce.messages.commands_catalog import AdjustStock, CreateItem
+from commerce.messages.commands_catalog import AdjustStock, ChangePrice, CreateItem, RetireItem
 from commerce.messages.commands_orders import (
     AddLine,
     CancelOrder,
     ConfirmOrder,
     PlaceOrder,
+    RemoveLine,
     ShipOrder,
 )
 from commerce.messages.money import MoneyPayload
@@ -214,3 +215,85 @@ async def test_shipping_shows_on_the_summary(worker: Service, client: QueryClien
     assert isinstance(shipped, OrderSummaryV1)
     assert shipped.order
     assert (shipped.order.status, shipped.order.total.amount) == ("shipped", 500)
+
+
+async def test_price_changes_retirement_and_removed_lines_reach_the_read_models(
+    worker: Service, client: QueryClient
+) -> None:
+    """ChangePrice, RetireItem and RemoveLine through the broker: availability follows
+    ItemPriceChanged and ItemRetired; a line keeps the price captured when it was added;
+    the summary drops a removed line and its subtotal (OrderLineRemoved)."""
+    tenant = uuid4()
+    send = _send(worker, tenant)
+    customer, kept, dropped, order = uuid4(), uuid4(), uuid4(), uuid4()
+    await send(
+        RegisterUser(
+            user_id=customer,
+            email="ada@example.com",
+            display_name="Ada",
+            password=SecretStr("correct horse battery staple"),
+        )
+    )
+    for item, price in ((kept, 1999), (dropped, 500)):
+        money = MoneyPayload(amount=price, currency="EUR")
+        await send(CreateItem(item_id=item, name="Engine", price=money, stock=4))
+        await _eventually(
+            client, GetItemAvailabilityV1(item_id=item), tenant, lambda r: r.item is not None
+        )
+    await _eventually(client, GetUserV1(user_id=customer), tenant, lambda r: r.user is not None)
+
+    await send(ChangePrice(item_id=kept, price=MoneyPayload(amount=2499, currency="EUR")))
+    repriced: ItemAvailabilityV1 = await _eventually(
+        client,
+        GetItemAvailabilityV1(item_id=kept),
+        tenant,
+        lambda r: r.item is not None and r.item.version == 2,
+    )
+    assert repriced.item
+    assert (repriced.item.price.amount, repriced.item.status, repriced.item.available) == (
+        2499,
+        "active",
+        True,
+    )
+
+    steps: list[tuple[Command, int]] = [
+        (PlaceOrder(order_id=order, customer_id=customer, currency="EUR"), 1),
+        (AddLine(order_id=order, item_id=kept, quantity=2), 2),
+        (AddLine(order_id=order, item_id=dropped, quantity=1), 3),
+        (RemoveLine(order_id=order, item_id=dropped), 4),
+    ]
+    for command, version in steps:  # commands to one order race: one at a time here
+        await send(command)
+        summary: OrderSummaryV1 = await _eventually(
+            client,
+            GetOrderSummaryV1(order_id=order),
+            tenant,
+            lambda r, v=version: r.order is not None and r.order.version == v,
+        )
+    assert summary.order
+    lines = [(line.item_id, line.quantity, line.subtotal.amount) for line in summary.order.lines]
+    assert lines == [(kept, 2, 2 * 2499)], "captured at the price of the day it was added"
+    assert summary.order.total.amount == 2 * 2499
+
+    await send(RetireItem(item_id=kept))
+    retired: ItemAvailabilityV1 = await _eventually(
+        client,
+        GetItemAvailabilityV1(item_id=kept),
+        tenant,
+        lambda r: r.item is not None and r.item.version == 3,
+    )
+    assert retired.item
+    assert (retired.item.status, retired.item.available, retired.item.price.amount) == (
+        "retired",
+        False,
+        2499,
+    )
+    await send(ConfirmOrder(order_id=order))  # a retired item's line stays as it was added
+    confirmed: OrderSummaryV1 = await _eventually(
+        client,
+        GetOrderSummaryV1(order_id=order),
+        tenant,
+        lambda r: r.order is not None and r.order.status == "confirmed",
+    )
+    assert confirmed.order
+    assert confirmed.order.total.amount == 2 * 2499
