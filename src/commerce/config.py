@@ -15,6 +15,9 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from commerce.messages.catalogue import CONSUMERS
+from commerce.messages.channels import check_inbox_retention
+
 __all__ = [
     "BrokerSettings",
     "BrokerTransport",
@@ -154,6 +157,12 @@ class RelaySettings(BaseModel):
     metrics_port: Annotated[int, Field(ge=1, le=65_535)] | None = None
     """``/metrics`` of a standalone relay (``commerce run relay``) on ``HTTP__HOST``; ``None``:
     off (inside the worker, the worker's ``/metrics`` covers the relay)."""
+
+    @field_validator("inbox_retention_days")
+    @classmethod
+    def _outlasts_every_retry_schedule(cls, days: float) -> float:
+        check_inbox_retention(days * 86_400, CONSUMERS)
+        return days
 
 
 class LogSettings(BaseModel):

@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 SLOW = CommandChannel(
     name="tests.slow-command",
     description="A command whose handler takes a while.",
-    retry=RetryPolicy(immediate=0, delays=(0.5,)),
+    retry=RetryPolicy(immediate=0, rounds=1, initial_delay=0.5),
 )
 
 

@@ -25,7 +25,7 @@ pytestmark = pytest.mark.integration
 FLAKY = CommandChannel(
     name="tests.flaky-command",
     description="A command whose handler fails as often as the test says.",
-    retry=RetryPolicy(immediate=1, delays=(0.5, 1.0), jitter=0.1),
+    retry=RetryPolicy(immediate=1, rounds=2, initial_delay=0.5, multiplier=2, jitter=0.1),
 )
 
 

@@ -6,7 +6,11 @@ other commands of the four bounded contexts are declared here, grouped by contex
 
 from __future__ import annotations
 
-from commerce.messages.channels import CommandChannel
+from commerce.messages.channels import (
+    EVENT_SOURCED_COMMAND_RETRY,
+    PAYMENT_RETRY,
+    CommandChannel,
+)
 
 __all__ = [
     "ADD_LINE",
@@ -61,30 +65,37 @@ RETIRE_ITEM = CommandChannel(
 PLACE_ORDER = CommandChannel(
     name="commerce.orders.place-order",
     description="Open an order for an active customer, in one currency.",
+    retry=EVENT_SOURCED_COMMAND_RETRY,
 )
 ADD_LINE = CommandChannel(
     name="commerce.orders.add-line",
     description="Add a line for an active catalogue item to a placed order, at its price now.",
+    retry=EVENT_SOURCED_COMMAND_RETRY,
 )
 REMOVE_LINE = CommandChannel(
     name="commerce.orders.remove-line",
     description="Remove an item's line from a placed order.",
+    retry=EVENT_SOURCED_COMMAND_RETRY,
 )
 CONFIRM_ORDER = CommandChannel(
     name="commerce.orders.confirm-order",
     description="Confirm a placed order with at least one line; billing then invoices it.",
+    retry=EVENT_SOURCED_COMMAND_RETRY,
 )
 CANCEL_ORDER = CommandChannel(
     name="commerce.orders.cancel-order",
     description="Cancel a placed or confirmed order (before shipping); voids its invoice.",
+    retry=EVENT_SOURCED_COMMAND_RETRY,
 )
 SHIP_ORDER = CommandChannel(
     name="commerce.orders.ship-order",
     description="Record that a confirmed order left the warehouse.",
+    retry=EVENT_SOURCED_COMMAND_RETRY,
 )
 
 # billing
 CAPTURE_PAYMENT = CommandChannel(
     name="commerce.billing.capture-payment",
     description="Settle an issued invoice with a payment of exactly its amount.",
+    retry=PAYMENT_RETRY,
 )
