@@ -22,6 +22,7 @@ from commerce.adapters import provisioning
 from commerce.adapters.broker import AnyRouter, OutgoingMessage, SubscriberDecorator, Transport
 from commerce.adapters.chaos import FaultInjector
 from commerce.adapters.clock import SystemClock
+from commerce.adapters.command_filter import only_its_command
 from commerce.adapters.database import create_engine, ping
 from commerce.adapters.dead_letter_console import (
     ARCHIVER_GROUP,
@@ -186,17 +187,23 @@ class Service:
         return self.tracer_provider.get_tracer(TRACER_NAME)
 
     def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
-        """Subscribe a handler to ``channel`` under its consumer's failure policy."""
+        """Subscribe a handler to ``channel`` under its consumer's failure policy.
+
+        The handler takes only its command's CloudEvents types; a message of another type
+        goes to the consumer's ``skipped`` channel (:mod:`commerce.adapters.command_filter`).
+        """
         consumer_router: Any = self.transport.router(
             middlewares=(failure_policy_middleware(channel=channel, transport=self.transport),)
         )
         router.include_router(consumer_router)
-        return self.transport.command_subscriber(consumer_router, channel)
+        return only_its_command(self.transport.command_subscriber(consumer_router, channel))
 
     def archive_dead_letters(self, router: AnyRouter, channel: Consumer) -> None:
-        """Subscribe the archiver of ``channel``'s DLQ: each dead letter becomes a store row."""
+        """Subscribe the archiver of ``channel``'s DLQ and ``skipped`` channel: each message
+        set aside becomes a store row that ``commerce dlq`` lists and replays."""
         archiver = DeadLetterArchiver(DeadLetterStore(self.engine), self.transport, channel)
-        self.transport.channel_subscriber(router, channel.dead_letters, ARCHIVER_GROUP)(archiver)
+        for set_aside in (channel.dead_letters, channel.skipped):
+            self.transport.channel_subscriber(router, set_aside, ARCHIVER_GROUP)(archiver)
 
     def event_subscriber(self, router: AnyRouter, consumer: EventConsumer) -> SubscriberDecorator:
         """Subscribe an ordered handler to ``consumer``'s stream, under its failure policy.

@@ -1,5 +1,6 @@
-"""Bad input never blocks a queue and is never lost: DLQ with fault headers (as the
-worker's archiver stores it), on both transports, while valid commands keep flowing."""
+"""Bad input never blocks a queue and is never lost: DLQ (or ``skipped``, for a type no
+handler takes) with fault headers, as the worker's archiver stores it, on both transports,
+while valid commands keep flowing."""
 
 import json
 from uuid import UUID, uuid4
@@ -77,6 +78,13 @@ async def test_invalid_messages_go_to_the_dlq_with_fault_headers_and_the_consume
                         if k != f"{style}tenantid"
                     },
                 ),
+                # Another command's type on this channel: set aside on `skipped` (where no
+                # handler takes it) and archived beside the dead letters.
+                "no-handler": (
+                    _valid_body(uuid4().hex),
+                    _command_headers(style, tenant, marker)
+                    | {f"{style}type": "commerce.identity.ChangeProfile.v1"},
+                ),
             }
             for body, headers in bad.values():
                 await probe.send_command(REGISTER_USER.name, body, headers, key=marker)
@@ -91,7 +99,7 @@ async def test_invalid_messages_go_to_the_dlq_with_fault_headers_and_the_consume
                 provisioned_database,
                 REGISTER_USER.consumer,
                 lambda m: m.headers.get(subject) == marker,
-                count=3,
+                count=len(bad),
             )
             events = await probe.collect(
                 USERS.name,

@@ -216,10 +216,13 @@ def _command_channels(
         f"Skipped by {channel.consumer}",
         f"Messages `{channel.consumer}` has no handler for (an unknown type or version), set "
         "aside untouched with `x-fault-*` headers (reason `no-handler`) instead of blocking "
-        "the queue.",
+        "the queue; archived with the dead letters for the DLQ tooling.",
         {key: message},
         ("send",),
-        {"send": "Set aside a message no handler accepts"},
+        {
+            "send": "Set aside a message no handler accepts",
+            "receive": "Archive skipped messages for the DLQ tooling",
+        },
     )
 
 

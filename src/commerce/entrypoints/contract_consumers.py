@@ -124,10 +124,14 @@ def _consumer(
         consumer.skipped,
         namespaced(namespace, consumer.skipped),
         f"Skipped by {consumer.consumer}",
-        f"Events of a type `{consumer.consumer}` has no handler for, set aside untouched.",
+        f"Events of a type `{consumer.consumer}` has no handler for, set aside untouched; "
+        "archived with the dead letters for the DLQ tooling.",
         {key: message},
         ("send",),
-        {"send": "Set aside an event no handler accepts"},
+        {
+            "send": "Set aside an event no handler accepts",
+            "receive": "Archive skipped events for the DLQ tooling",
+        },
     )
 
 

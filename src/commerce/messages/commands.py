@@ -27,6 +27,10 @@ class Command(BaseModel):
     message_type: ClassVar[str]
     """The CloudEvents ``type`` of the command, versioned."""
 
+    also_accepts: ClassVar[tuple[str, ...]] = ()
+    """Earlier versions of ``message_type`` whose payloads this model still parses: the
+    command's channel takes them too, while any other type goes to its ``skipped``."""
+
     key_field: ClassVar[str] = ""
     """The field holding the id of the aggregate the command addresses."""
 
