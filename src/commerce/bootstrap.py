@@ -49,6 +49,7 @@ from commerce.adapters.metrics import (
     serve_metrics,
     set_projection_lag,
 )
+from commerce.adapters.outbox_console import OutboxConsole
 from commerce.adapters.outbox_relay import OutboxRelay
 from commerce.adapters.passwords import Argon2PasswordHasher
 from commerce.adapters.projection_rebuild import RebuildBusyError, RebuildReport, rebuild
@@ -102,6 +103,7 @@ __all__ = [
     "dead_letter_console",
     "metrics_exposition",
     "migrate_database",
+    "outbox_console",
     "pretty_body",
     "provision_database",
     "query_client",
@@ -513,3 +515,14 @@ async def migrate_database(settings: Settings, *, revision: str = "head") -> Non
         relay_role=_role_of(database.relay_url.get_secret_value()),
         revision=revision,
     )
+
+
+def outbox_console(settings: Settings) -> OutboxConsole:
+    """Operators' outbox console, as the relay role (the one role seeing every tenant's rows)."""
+    engine = create_engine(
+        settings.database.relay_url.get_secret_value(),
+        pool_size=1,
+        max_overflow=0,
+        application_name=f"{settings.service_name}-outbox",
+    )
+    return OutboxConsole(engine, sent_retention=settings.relay.sent_retention_hours * 3600)

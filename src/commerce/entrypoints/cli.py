@@ -13,6 +13,7 @@ from pydantic import ValidationError
 from commerce.entrypoints import operations
 from commerce.entrypoints.console import fail, settings_or_exit
 from commerce.entrypoints.dlq import dlq_app
+from commerce.entrypoints.outbox_cli import outbox_app
 from commerce.entrypoints.projections_cli import projections_app
 from commerce.entrypoints.query_cli import query
 from commerce.messages.catalogue import COMMANDS_BY_NAME as COMMANDS
@@ -30,6 +31,7 @@ asyncapi_app = typer.Typer(help="The AsyncAPI contract.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(asyncapi_app, name="asyncapi")
 app.add_typer(dlq_app, name="dlq")
+app.add_typer(outbox_app, name="outbox")
 app.add_typer(projections_app, name="projections")
 app.command()(query)
 
