@@ -2,8 +2,15 @@
 
 ``commerce run worker`` runs as a process on each transport; Chromium (Debian's package,
 driven over the DevTools pipe) can reach 127.0.0.1 only. The page must render an
-operation block for every operation of the live document, naming its channel, and must
-not even try to load anything from another origin.
+operation block for every operation of the live document, headed by its channel's name,
+and must not even try to load anything from another origin.
+
+A channel's name is what a client names on the broker: its address (a queue or topic),
+except where the address is only a routing key inside an exchange - RabbitMQ's event
+streams, whose address is ``{userId}`` and the like. There the stream's name is the topic
+exchange's (``bindings.amqp.exchange.name``), which the component shows in the channel's
+description under the heading. Operation ids (which contain channel names too) are not
+looked at.
 """
 
 import asyncio
@@ -14,12 +21,15 @@ import sys
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
+from uuid import uuid4
 
 import httpx
 import pytest
 from pydantic import SecretStr
 
-from commerce.messages.catalogue import COMMAND_ROUTES, EVENT_STREAMS
+from commerce.messages.catalogue import CONSUMERS, EVENT_CONSUMERS, EVENT_STREAMS
+from commerce.messages.query_catalogue import QUERY_ROUTES
 from tests.support.chromium import Browser, chromium_path, open_browser
 from tests.support.database import ProvisionedDatabase
 from tests.support.services import in_ci
@@ -36,14 +46,21 @@ _MISSING = """(() => {
   return %s.map(([id]) => id).filter((id) => !root.getElementById(id));
 })()"""
 
+# Per operation block: the channel name in its heading, and the code spans of the channel
+# description rendered right under it (OperationInfo in @asyncapi/react-component).
 _RENDERED = """(() => {
   const root = document.querySelector('asyncapi-component')?.shadowRoot;
   if (!root) return null;
   const blocks = {};
-  for (const [id, channel] of %s) {
+  for (const [id] of %s) {
     const block = root.getElementById(id);
-    if (!block) return null;
-    blocks[id] = block.textContent;
+    const heading = block?.querySelector('h3 > span.font-mono.text-base');
+    if (!heading) return null;
+    const description = block.querySelector('.panel-item--center > div.mt-2 > .prose');
+    blocks[id] = {
+      heading: heading.textContent,
+      described: [...(description?.querySelectorAll('code') ?? [])].map((c) => c.textContent),
+    };
   }
   return {blocks, text: root.textContent};
 })()"""
@@ -62,11 +79,21 @@ def chromium() -> str:
 
 
 @pytest.fixture
+def namespace() -> str:
+    """The worker's own broker namespace: every broker name it documents starts with it."""
+    return f"t{uuid4().hex[:12]}"
+
+
+@pytest.fixture
 async def worker_url(
-    provisioned_database: ProvisionedDatabase, broker_url: str, redis_url: str, tmp_path: Path
+    provisioned_database: ProvisionedDatabase,
+    broker_url: str,
+    redis_url: str,
+    namespace: str,
+    tmp_path: Path,
 ) -> AsyncIterator[str]:
     """A ``commerce run worker`` process in its own broker namespace; its base URL."""
-    settings = settings_for(provisioned_database, broker_url)
+    settings = settings_for(provisioned_database, broker_url, namespace)
     settings.redis.url = SecretStr(redis_url)  # the worker's preflight checks Redis too
     settings.http.port = free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COMMERCE_")}
@@ -98,21 +125,24 @@ async def worker_url(
             process.kill()
 
 
-def _expected_channels() -> set[str]:
+def _expected_names(namespace: str) -> set[str]:
+    """The broker names of the catalogued channels, in the worker's namespace."""
     names = {stream.name for stream in EVENT_STREAMS}
-    for route in COMMAND_ROUTES:
-        channel = route.channel
-        names |= {channel.name, channel.dead_letters, channel.skipped, *channel.retry_channels}
-    return names
+    names |= {consumer.name for consumer in EVENT_CONSUMERS}
+    names |= {route.channel.name for route in QUERY_ROUTES}
+    for consumer in CONSUMERS:
+        names |= {consumer.name, consumer.dead_letters, consumer.skipped, *consumer.retry_channels}
+    return {f"{namespace}.{name}" for name in names}
 
 
 def _render(chromium: str, url: str, blocks: list[tuple[str, str]], log_dir: Path) -> Any:
     with open_browser(chromium, log_dir=log_dir) as browser:
         browser.navigate(f"{url}/docs")
-        rendered = browser.wait_for(_RENDERED % _js_pairs(blocks), timeout=60)
+        # Generous: rendering 200 operations on a busy 2-core machine takes a while.
+        rendered = browser.wait_for(_RENDERED % _js_pairs(blocks), timeout=180)
         network = _network(browser)
         if rendered is None:
-            network["missing"] = browser.evaluate(_MISSING % _js_pairs(blocks)) or []
+            network["missing"] = browser.evaluate(_MISSING % _js_pairs(blocks), timeout=60) or []
         return rendered, network
 
 
@@ -121,11 +151,16 @@ def _js_pairs(blocks: list[tuple[str, str]]) -> str:
 
 
 def _network(browser: Browser) -> dict[str, list[str]]:
-    return {"requests": browser.requests, "failures": browser.failures, "console": browser.console}
+    return {
+        "requests": browser.requests,
+        "remote_addresses": browser.remote_addresses,
+        "failures": browser.failures,
+        "console": browser.console,
+    }
 
 
 def _operation_blocks(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
-    """``(element id, channel name)`` of each operation the component renders."""
+    """``(element id, channel key)`` of each operation the component renders."""
     for operation_id, operation in document["operations"].items():
         channel = str(operation["channel"]["$ref"]).rsplit("/", 1)[-1]
         kind = operation["action"]
@@ -134,8 +169,19 @@ def _operation_blocks(document: dict[str, Any]) -> Iterator[tuple[str, str]]:
         yield f"operation-{kind}-{operation_id}", channel
 
 
+def _channel_name(channel: dict[str, Any]) -> str:
+    """The broker's name of a channel: its address, or where the address is a routing key
+    template (``{userId}``) inside a named exchange, the exchange's name."""
+    address = str(channel["address"])
+    amqp = (channel.get("bindings") or {}).get("amqp", {})
+    exchange = amqp.get("exchange", {}).get("name")
+    if amqp.get("is") == "routingKey" and exchange and address.startswith("{"):
+        return str(exchange)
+    return address
+
+
 async def test_docs_page_renders_every_channel_without_leaving_127_0_0_1(
-    chromium: str, worker_url: str, broker_url: str, tmp_path: Path
+    chromium: str, worker_url: str, broker_url: str, namespace: str, tmp_path: Path
 ) -> None:
     async with httpx.AsyncClient(timeout=10) as client:
         document = (await client.get(f"{worker_url}/docs/asyncapi.json")).json()
@@ -144,7 +190,6 @@ async def test_docs_page_renders_every_channel_without_leaving_127_0_0_1(
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert "://" not in page.text, "the page names no other origin"
     channels = set(document["channels"])
-    assert _expected_channels() <= channels, "the live document lists every channel"
     protocol = document["servers"]["test"]["protocol"]
     assert protocol == ("kafka" if broker_url.startswith("kafka") else "amqp")
 
@@ -153,14 +198,33 @@ async def test_docs_page_renders_every_channel_without_leaving_127_0_0_1(
     rendered, network = await asyncio.to_thread(_render, chromium, worker_url, blocks, tmp_path)
 
     assert rendered, f"the page never rendered every operation: {network}"
-    for element, channel in blocks:
-        assert channel in rendered["blocks"][element], f"{element} does not name {channel}"
-    for channel in channels:
-        assert channel in rendered["text"]
+    shown: set[str] = set()
+    for element, key in blocks:
+        channel = document["channels"][key]
+        name, block = _channel_name(channel), rendered["blocks"][element]
+        assert block["heading"] == channel["address"], f"{element} is headed {block}"
+        if name != channel["address"]:  # a routing key: the exchange is named below it
+            assert name in block["described"], f"{element} does not name {name}: {block}"
+        shown.add(name)
+    names = {_channel_name(channel) for channel in document["channels"].values()}
+    assert shown == names, "every channel's name is rendered with an operation of it"
+    expected = _expected_names(namespace)
+    assert expected <= names, "commands, streams, consumers, retries, DLQs, queries"
+    routing_keys = {
+        name
+        for channel in document["channels"].values()
+        if (name := _channel_name(channel)) != channel["address"]
+    }
+    streams = {f"{namespace}.{stream.name}" for stream in EVENT_STREAMS}
+    assert routing_keys == (streams if protocol == "amqp" else set()), routing_keys
     assert "commerce.identity.RegisterUser.v1" in rendered["text"]
     assert "ce-tenantid" in rendered["text"] or "ce_tenantid" in rendered["text"]
     outside = [url for url in network["requests"] if not url.startswith(f"{worker_url}/")]
     assert outside == [], f"the page asked for other origins: {outside}"
+    hosts = {urlsplit(url).hostname for url in network["requests"]}
+    assert hosts == {"127.0.0.1"}, f"requests left 127.0.0.1: {hosts}"
+    answered_from = set(network["remote_addresses"])
+    assert answered_from == {"127.0.0.1"}, f"responses came from {answered_from}"
     assert f"{worker_url}/docs/assets/asyncapi-web-component.js" in network["requests"]
     assert f"{worker_url}/docs/asyncapi.json" in network["requests"]
     assert network["failures"] == [], network

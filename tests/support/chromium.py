@@ -5,7 +5,8 @@ the Chrome DevTools Protocol over file descriptors 3 (commands in) and 4 (replie
 when started with ``--remote-debugging-pipe``; messages are JSON, each ending in a NUL
 byte. Every host but 127.0.0.1 resolves to nothing and any proxied request goes to a dead
 port, so a page that reaches for a CDN fails instead of loading it; :attr:`Browser.requests`
-records every URL the page asked for, so a test can also assert it never tried.
+records every URL the page asked for, so a test can also assert it never tried, and
+:attr:`Browser.remote_addresses` the address each response came from.
 """
 
 import contextlib
@@ -73,6 +74,8 @@ class Browser:
     log: Path
     session: str = ""
     requests: list[str] = field(default_factory=list)
+    remote_addresses: list[str] = field(default_factory=list)
+    """The IP address each response came from (none for data: and cached answers)."""
     failures: list[str] = field(default_factory=list)
     console: list[str] = field(default_factory=list)
     _next_id: int = 0
@@ -106,6 +109,9 @@ class Browser:
         match event.get("method"):
             case "Network.requestWillBeSent":
                 self.requests.append(params["request"]["url"])
+            case "Network.responseReceived":
+                if address := params["response"].get("remoteIPAddress"):
+                    self.remote_addresses.append(address)
             case "Network.loadingFailed":
                 self.failures.append(f"{params.get('errorText')} ({params.get('requestId')})")
             case "Runtime.exceptionThrown":
@@ -144,11 +150,13 @@ class Browser:
         if result.get("errorText"):
             raise BrowserError(f"navigating to {url}: {result['errorText']}")
 
-    def evaluate(self, expression: str) -> Any:
-        """The value of a JavaScript expression in the page."""
+    def evaluate(self, expression: str, *, timeout: float = 30) -> Any:
+        """The value of a JavaScript expression in the page (it waits while the page's
+        main thread is busy, e.g. rendering)."""
         result = self.call(
             "Runtime.evaluate",
             {"expression": expression, "returnByValue": True, "awaitPromise": True},
+            timeout=timeout,
         )
         if "exceptionDetails" in result:
             raise BrowserError(f"{expression!r} threw: {result['exceptionDetails']}")
@@ -157,10 +165,10 @@ class Browser:
     def wait_for(self, expression: str, *, timeout: float = 30, poll: float = 0.25) -> Any:
         """Poll ``expression`` until it is truthy; returns its last value."""
         deadline = time.monotonic() + timeout
-        value = self.evaluate(expression)
-        while not value and time.monotonic() < deadline:
+        value = self.evaluate(expression, timeout=timeout)
+        while not value and (remaining := deadline - time.monotonic()) > 0:
             time.sleep(poll)
-            value = self.evaluate(expression)
+            value = self.evaluate(expression, timeout=max(remaining, poll))
         return value
 
 
