@@ -6,7 +6,6 @@ Every command and option is covered in-process by
 
 import json
 import os
-import pty
 import re
 import subprocess
 import sys
@@ -19,6 +18,7 @@ import pytest
 from commerce.messages.envelope import HeaderStyle
 from tests.support.database import ProvisionedDatabase
 from tests.support.dead_letters import dead_letter_of, park, register_user_body
+from tests.support.terminal import run_on_terminal
 from tests.support.worker import environment_for, settings_for
 
 pytestmark = pytest.mark.e2e
@@ -58,35 +58,6 @@ async def test_list_as_json_and_an_unknown_id(
     assert missing.stderr.strip() == "error: no dead letter with id 999999999"
 
 
-def _run_on_terminal(env: dict[str, str], cwd: Path, *args: str) -> tuple[int, str, str]:
-    """``commerce dlq <args>`` with stderr on a pseudo-terminal, as an operator sees it.
-
-    Returns the exit code, stdout and everything written to the terminal.
-    """
-    base = {k: v for k, v in os.environ.items() if not k.startswith("COMMERCE_")}
-    controller, terminal = pty.openpty()
-    process = subprocess.Popen(
-        [COMMERCE, "dlq", *args],
-        env=base | env | {"COLUMNS": "100", "TERM": "xterm"},
-        cwd=cwd,
-        stdout=subprocess.PIPE,
-        stderr=terminal,
-    )
-    os.close(terminal)
-    shown = bytearray()
-    while True:
-        try:
-            chunk = os.read(controller, 4096)
-        except OSError:  # EIO: the process closed its end of the terminal
-            break
-        if not chunk:
-            break
-        shown += chunk
-    os.close(controller)
-    stdout, _ = process.communicate(timeout=60)
-    return process.returncode, stdout.decode(), shown.decode(errors="replace")
-
-
 async def test_replay_shows_its_progress_on_a_terminal(
     provisioned_database: ProvisionedDatabase, rabbit_url: str, tmp_path: Path
 ) -> None:
@@ -97,7 +68,7 @@ async def test_replay_shows_its_progress_on_a_terminal(
         record = dead_letter_of(register_user_body(), style=HeaderStyle.RABBIT, subject="k")
         await park(provisioned_database, replace(record, consumer=consumer))
 
-    code, stdout, terminal = _run_on_terminal(env, tmp_path, "replay", "--consumer", consumer)
+    code, stdout, terminal = run_on_terminal(env, tmp_path, "dlq", "replay", "--consumer", consumer)
 
     assert code == 0, terminal
     assert f"replayed {letters} dead letters" in stdout

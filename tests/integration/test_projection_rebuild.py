@@ -4,8 +4,10 @@ keeps row-level security, grants and index names; readers answer throughout."""
 
 import asyncio
 import contextlib
+import re
 import warnings
 from datetime import UTC, datetime
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -25,6 +27,7 @@ from commerce.entrypoints import console
 from commerce.entrypoints.cli import app
 from tests.support.database import ProvisionedDatabase
 from tests.support.read_models import append_orders, order_history, rows_of
+from tests.support.terminal import run_on_terminal
 from tests.support.worker import environment_for, settings_for
 
 pytestmark = pytest.mark.integration
@@ -217,3 +220,32 @@ def test_the_cli_rebuilds_with_a_progress_bar(
     assert "swapped in" in result.stdout
     unknown = CliRunner().invoke(app, ["projections", "rebuild", "nope"], env=env)
     assert unknown.exit_code == 2
+
+
+async def test_the_cli_shows_the_rebuilds_progress_on_a_terminal(
+    provisioned_database: ProvisionedDatabase,
+    rabbit_url: str,
+    redis_url: str,
+    app_engine: AsyncEngine,
+    tmp_path: Path,
+) -> None:
+    """``commerce projections rebuild`` over more events than one batch (2,000) draws its
+    bar on the operator's terminal: it moves forward only, and ends full at 100 %."""
+    tenant = TenantId(uuid4())
+    histories = [order_history(tenant, uuid4(), uuid4(), at=AT) for _ in range(600)]
+    assert await append_orders(app_engine, tenant, histories) == 2_400
+    env = environment_for(settings_for(provisioned_database, rabbit_url))
+    env["COMMERCE_REDIS__URL"] = redis_url
+
+    code, stdout, terminal = await asyncio.to_thread(
+        run_on_terminal, env, tmp_path, "projections", "rebuild", "revenue"
+    )
+
+    assert code == 0, terminal
+    assert "swapped in" in stdout
+    bars = re.findall(r"rebuilding revenue\s+\[([#-]+)\]\s+(\d+)%", terminal)
+    percents = [int(percent) for _, percent in bars]
+    assert len(set(percents)) >= 2, f"the bar moved: {terminal[-500:]!r}"
+    assert percents == sorted(percents), "the bar only moves forward"
+    assert percents[-1] == 100
+    assert all(set(bar) == {"#"} for bar, percent in bars if percent == 100)

@@ -9,9 +9,13 @@ from uuid import UUID, uuid4
 
 import pytest
 from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.adapters.projection_rebuild import rebuild
+from commerce.adapters.projections import REBUILDABLE
 from commerce.bootstrap import QueryClient, Service, query_client
 from commerce.config import Settings
+from commerce.domain.values import TenantId
 from commerce.messages.catalogue import route_of
 from commerce.messages.commands import Command, RegisterUser
 from commerce.messages.commands_catalog import AdjustStock, ChangePrice, CreateItem, RetireItem
@@ -36,6 +40,7 @@ from commerce.messages.queries_orders import (
     OrderSummaryV1,
 )
 from tests.support.database import ProvisionedDatabase
+from tests.support.read_models import rows_of
 from tests.support.worker import running_relay, running_worker, settings_for
 
 pytestmark = pytest.mark.integration
@@ -297,3 +302,81 @@ async def test_price_changes_retirement_and_removed_lines_reach_the_read_models(
     )
     assert confirmed.order
     assert confirmed.order.total.amount == 2 * 2499
+
+
+async def _revenue_rows(engine: AsyncEngine, tenant: UUID) -> dict[str, list[dict[str, object]]]:
+    """The tenant's rows of both revenue tables (what a revenue rebuild swaps together)."""
+    return {
+        table: [
+            {name: value for name, value in row.items() if name != "tenant_id"}
+            for row in await rows_of(engine, TenantId(tenant), table, order)
+        ]
+        for table, order in (
+            ("revenue_contributions", "order_id"),
+            ("revenue_daily", "day, currency"),
+        )
+    }
+
+
+async def test_a_revenue_rebuild_over_live_data_reproduces_the_live_projection(
+    worker: Service, client: QueryClient, app_engine: AsyncEngine, owner_engine: AsyncEngine
+) -> None:
+    """Orders confirmed, cancelled after confirmation, shipped and left placed, folded live
+    by the revenue consumer; rebuilding ``revenue`` from the event store then gives both
+    tables (contributions and daily sums) exactly the rows the live consumer wrote."""
+    tenant = uuid4()
+    send = _send(worker, tenant)
+    customer, item = uuid4(), uuid4()
+    await send(
+        RegisterUser(
+            user_id=customer,
+            email="ada@example.com",
+            display_name="Ada",
+            password=SecretStr("correct horse battery staple"),
+        )
+    )
+    price = MoneyPayload(amount=1250, currency="EUR")
+    await send(CreateItem(item_id=item, name="Engine", price=price, stock=50))
+    await _eventually(client, GetUserV1(user_id=customer), tenant, lambda r: r.user is not None)
+    await _eventually(
+        client, GetItemAvailabilityV1(item_id=item), tenant, lambda r: r.item is not None
+    )
+    endings: dict[UUID, list[Command]] = {}
+    for quantity, ending in enumerate(("confirmed", "cancelled", "shipped", "placed"), start=1):
+        order = uuid4()
+        endings[order] = [
+            PlaceOrder(order_id=order, customer_id=customer, currency="EUR"),
+            AddLine(order_id=order, item_id=item, quantity=quantity),
+        ]
+        if ending != "placed":
+            endings[order].append(ConfirmOrder(order_id=order))
+        if ending == "cancelled":
+            endings[order].append(CancelOrder(order_id=order, reason="changed my mind"))
+        if ending == "shipped":
+            endings[order].append(ShipOrder(order_id=order))
+
+    async def drive(order: UUID, commands: list[Command]) -> None:
+        for version, command in enumerate(commands, start=1):  # one at a time per order
+            await send(command)
+            await _eventually(
+                client,
+                GetOrderSummaryV1(order_id=order),
+                tenant,
+                lambda r, v=version: r.order is not None and r.order.version == v,
+            )
+
+    await asyncio.gather(*(drive(order, commands) for order, commands in endings.items()))
+    today = datetime.now(UTC).date()
+    counted = (1 + 3) * 1250  # the confirmed and the shipped order
+    await _eventually(
+        client,
+        GetDailyRevenueV1(first_day=today, last_day=today),
+        tenant,
+        lambda r: [(d.revenue.amount, d.orders) for d in r.days] == [(counted, 2)],
+    )
+    live = await _revenue_rows(app_engine, tenant)
+    assert len(live["revenue_contributions"]) == 3, "confirmed, cancelled and shipped"
+
+    await rebuild(owner_engine, REBUILDABLE["revenue"])
+
+    assert await _revenue_rows(app_engine, tenant) == live
