@@ -425,7 +425,9 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
     ``tracer_provider`` replaces the one built from ``COMMERCE_OTEL__ENDPOINT`` (tests).
     """
     provider = tracer_provider or build_tracer_provider(
-        service_name=settings.service_name, endpoint=settings.otel.endpoint
+        service_name=settings.service_name,
+        endpoint=settings.otel.endpoint,
+        sample_ratio=settings.otel.sample_ratio,
     )
     transport = build_transport(settings)
     trace_consumers(transport.broker, provider)
@@ -453,9 +455,7 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         settings=settings,
         transport=transport,
         engine=engine,
-        open_unit_of_work=SqlUnitOfWorkFactory(
-            engine, source=SOURCE, tracer=provider.get_tracer(TRACER_NAME)
-        ),
+        open_unit_of_work=open_unit_of_work,
         hasher=Argon2PasswordHasher(
             memory_kib=settings.passwords.memory_kib,
             time_cost=settings.passwords.time_cost,

@@ -199,6 +199,9 @@ class OtelSettings(BaseModel):
     endpoint: str | None = None
     """OTLP/gRPC collector, e.g. ``http://127.0.0.1:4317``; spans are exported only if set.
     ``OTEL_RESOURCE_ATTRIBUTES`` adds resource attributes; ``service_name`` names the service."""
+    sample_ratio: Annotated[float, Field(ge=0, le=1)] = 1.0
+    """Share of traces recorded and exported (with an endpoint), decided where a trace
+    starts; downstream spans follow their parent's decision."""
 
 
 class Settings(BaseSettings):

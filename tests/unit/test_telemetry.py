@@ -1,6 +1,7 @@
 """Tracer provider from settings, and the trace context outbox rows and relay messages carry."""
 
 import pytest
+from opentelemetry import trace
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
@@ -8,6 +9,7 @@ from opentelemetry.trace import INVALID_SPAN, format_span_id, format_trace_id
 
 from commerce.adapters.telemetry import (
     build_tracer_provider,
+    current_trace_headers,
     start_publish_span,
     trace_context_of,
     with_current_trace,
@@ -32,6 +34,30 @@ def test_the_provider_names_the_service_and_exports_only_with_an_endpoint() -> N
     exporting = build_tracer_provider(service_name="commerce-test", endpoint="http://127.0.0.1:9")
     assert len(exporting._active_span_processor._span_processors) == 1
     exporting.shutdown()
+
+
+def test_without_an_endpoint_spans_carry_ids_but_are_never_recorded() -> None:
+    tracer = build_tracer_provider(service_name="commerce-test", endpoint=None).get_tracer("t")
+    with tracer.start_as_current_span("handle") as span:
+        headers = current_trace_headers()
+    assert not span.is_recording()
+    assert span.get_span_context().is_valid
+    assert headers["traceparent"].split("-")[2] == format_span_id(span.get_span_context().span_id)
+
+
+@pytest.mark.parametrize(("ratio", "recorded"), [(0.0, False), (1.0, True)])
+def test_with_an_endpoint_the_sample_ratio_decides_and_children_follow(
+    ratio: float, recorded: bool
+) -> None:
+    provider = build_tracer_provider(
+        service_name="commerce-test", endpoint="http://127.0.0.1:9", sample_ratio=ratio
+    )
+    tracer = provider.get_tracer("t")
+    root = tracer.start_span("consume")  # never ended: nothing is queued for export
+    child = tracer.start_span("handle", context=trace.set_span_in_context(root))
+    assert root.is_recording() is recorded
+    assert child.is_recording() is recorded
+    provider.shutdown()
 
 
 def test_rows_written_inside_a_span_carry_that_span_and_otherwise_keep_their_headers() -> None:
