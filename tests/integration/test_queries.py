@@ -14,7 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
 from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import user_directory
+from commerce.adapters.orm import order_summaries, user_directory
 from commerce.application.read_side import USER_DIRECTORY
 from commerce.bootstrap import QueryClient, QueryFailedError, Service, query_client
 from commerce.config import Settings
@@ -22,7 +22,9 @@ from commerce.domain.values import TenantId, new_uuid7
 from commerce.entrypoints import console
 from commerce.entrypoints.cli import app
 from commerce.messages.envelope import Envelope
+from commerce.messages.queries import Query
 from commerce.messages.queries_identity import GetUserV1, ListUsersV1, UserDetailsV1, UserPageV1
+from commerce.messages.queries_orders import CustomerOrdersV1, ListCustomerOrdersV1
 from commerce.messages.query_catalogue import query_route_of
 from tests.support.database import ProvisionedDatabase
 from tests.support.worker import environment_for, running_worker, settings_for
@@ -72,7 +74,7 @@ async def _add_user(engine: AsyncEngine, tenant: UUID, name: str) -> UUID:
     return user_id
 
 
-async def _ask(client: QueryClient, query: GetUserV1 | ListUsersV1, tenant: UUID) -> object:
+async def _ask(client: QueryClient, query: Query, tenant: UUID) -> object:
     for _ in range(20):  # a Kafka consumer group may still be joining
         try:
             return await client.ask(query, tenant_id=tenant, within=3.0)
@@ -194,3 +196,53 @@ async def test_the_cli_asks_a_query_and_prints_the_reply(
     assert UserDetailsV1.model_validate_json(result.stdout).user is not None
     invalid = ["query", "GetUser", "--tenant", str(tenant), "--json", '{"user_id": 1}']
     assert (await asyncio.to_thread(CliRunner().invoke, app, invalid, env=env)).exit_code == 2
+
+
+async def test_customer_orders_are_filtered_and_a_foreign_cursor_is_refused(
+    client: QueryClient, app_engine: AsyncEngine
+) -> None:
+    """``ListCustomerOrders`` with a state and period filter (a specification the reader
+    turns into SQL) answers the matching orders only; a cursor the service never handed
+    out is an expected failure, answered with ``QueryFailed`` (invalid_query)."""
+    tenant, customer = uuid4(), uuid4()
+    start = datetime(2026, 5, 1, tzinfo=UTC)
+    orders = [
+        (uuid4(), status, start.replace(day=day))
+        for day, status in enumerate(
+            ["placed", "confirmed", "shipped", "confirmed", "cancelled"], start=1
+        )
+    ]
+    async with tenant_transaction(app_engine, tenant) as connection:
+        await connection.execute(
+            insert(order_summaries),
+            [
+                {
+                    "tenant_id": tenant,
+                    "order_id": order,
+                    "customer_id": customer,
+                    "status": status,
+                    "currency": "EUR",
+                    "lines": [],
+                    "total": 0,
+                    "placed_at": placed,
+                    "updated_at": placed,
+                    "version": 1,
+                }
+                for order, status, placed in orders
+            ],
+        )
+    query = ListCustomerOrdersV1(
+        customer_id=customer,
+        statuses=["confirmed", "shipped"],
+        placed_since=start.replace(day=2),
+        placed_before=start.replace(day=4),
+    )
+    reply = await _ask(client, query, tenant)
+    assert isinstance(reply, CustomerOrdersV1)
+    assert [o.order_id for o in reply.orders] == [orders[2][0], orders[1][0]], "newest first"
+
+    foreign = ListCustomerOrdersV1(customer_id=customer, cursor="not a cursor of ours")
+    with pytest.raises(QueryFailedError) as failed:
+        await client.ask(foreign, tenant_id=tenant, within=10)
+    assert failed.value.failure.reason_code == "invalid_query"
+    assert "cursor" in failed.value.failure.reason

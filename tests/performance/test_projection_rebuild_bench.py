@@ -151,9 +151,10 @@ async def _measure(app: AsyncEngine, owner: AsyncEngine, env: dict[str, str]) ->
             n += READERS * 7
             started = time.perf_counter()
             try:
-                body = await queries.answer(
+                answered = await queries.answer(
                     tenant, ListCustomerOrdersV1(customer_id=customer, limit=100)
                 )
+                body = answered.unwrap()
             except Exception as error:
                 errors.append(f"{type(error).__name__}: {error}")
                 continue

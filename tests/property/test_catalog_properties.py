@@ -12,7 +12,6 @@ from commerce.domain.catalog import Item
 from commerce.domain.catalog_events import StockAdjusted
 from commerce.domain.errors import DomainError
 from commerce.domain.money import Money
-from commerce.domain.result import Ok
 from commerce.domain.values import ItemId, TenantId
 
 pytestmark = pytest.mark.property
@@ -22,7 +21,6 @@ NOW = datetime(2026, 11, 22, 12, 0, tzinfo=UTC)
 OPERATIONS = st.lists(
     st.one_of(
         st.tuples(st.just("adjust"), st.integers(-30, 30)),
-        st.tuples(st.just("reserve"), st.integers(1, 15)),
         st.tuples(st.just("price"), st.integers(-5, 5_000)),
         st.tuples(st.just("retire"), st.just(0)),
     ),
@@ -47,8 +45,6 @@ def _run(item: Item, operation: str, value: int) -> None:
     match operation:
         case "adjust":
             item.adjust_stock(value, now=NOW)
-        case "reserve":
-            item.reserve(value, now=NOW)
         case "price":
             item.change_price(Money(value, "EUR"), now=NOW)
         case _:
@@ -57,8 +53,8 @@ def _run(item: Item, operation: str, value: int) -> None:
 
 @given(st.integers(0, 20), OPERATIONS)
 def test_stock_never_goes_negative(initial: int, operations: list[tuple[str, int]]) -> None:
-    """Property: under any sequence of adjustments and reservations, stock >= 0, and the stock
-    equals the initial stock plus the deltas of the StockAdjusted events recorded."""
+    """Property: under any sequence of adjustments, price changes and retirement, stock >= 0,
+    and the stock equals the initial stock plus the deltas of the StockAdjusted events."""
     item = _item(initial)
     for operation, value in operations:
         with contextlib.suppress(DomainError):
@@ -92,12 +88,3 @@ def test_refused_operations_change_nothing_and_versions_count_events(
             assert item.price == before[1]
     assert [e.version for e in item.pending_events] == list(range(2, item.version + 1))
     assert item.price.is_positive
-
-
-@given(st.integers(0, 20), st.integers(1, 25))
-def test_reservation_succeeds_exactly_when_the_stock_suffices(stock: int, quantity: int) -> None:
-    """Property: reserve(q) is Ok iff q <= stock, and then takes exactly q."""
-    item = _item(stock)
-    result = item.reserve(quantity, now=NOW)
-    assert isinstance(result, Ok) == (quantity <= stock)
-    assert item.stock == (stock - quantity if quantity <= stock else stock)

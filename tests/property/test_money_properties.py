@@ -8,7 +8,6 @@ from hypothesis import strategies as st
 
 from commerce.domain.errors import AmountOutOfRange, CurrencyMismatch
 from commerce.domain.money import MAX_MINOR_UNITS, MIN_MINOR_UNITS, Money
-from commerce.domain.result import Ok
 
 pytestmark = pytest.mark.property
 
@@ -95,10 +94,3 @@ def test_sum_helper_adds_every_amount(amounts: list[Money]) -> None:
     expected = Money(sum(m.amount for m in amounts), currency)
     assert Money.sum(amounts, currency=currency) == expected
     assert Money.sum(reversed(amounts), currency=currency) == expected
-
-
-@given(ANY_AMOUNT, CURRENCIES)
-def test_printing_then_parsing_gives_the_same_money(amount: int, currency: str) -> None:
-    """Property: Money.parse(str(m)) == Ok(m)."""
-    money = Money(amount, currency)
-    assert Money.parse(str(money)) == Ok(money)

@@ -19,7 +19,6 @@ from commerce.domain.errors import (
     ItemIsRetired,
 )
 from commerce.domain.money import Money
-from commerce.domain.result import Err, Ok
 from commerce.domain.values import ItemId, TenantId
 
 pytestmark = pytest.mark.unit
@@ -118,27 +117,7 @@ def test_stock_adjustments_need_a_reason() -> None:
         _item().adjust_stock(1, now=NOW, reason=" ")
 
 
-def test_reserving_returns_a_result() -> None:
-    item = _item(stock=2)
-    item.collect_events()
-    reserved = item.reserve(2, now=NOW)
-    assert isinstance(reserved, Ok)
-    assert reserved.value.delta == -2
-    assert item.collect_events() == [reserved.value]
-    refused = item.reserve(1, now=NOW)
-    assert isinstance(refused, Err)
-    assert isinstance(refused.error, InsufficientStock)
-    assert item.stock == 0
-    assert item.collect_events() == []
-
-
-@pytest.mark.parametrize("quantity", [0, -1])
-def test_reserving_needs_a_positive_quantity(quantity: int) -> None:
-    with pytest.raises(InvalidValue):
-        _item().reserve(quantity, now=NOW)
-
-
-def test_a_retired_item_keeps_its_price_and_cannot_be_ordered_or_reserved() -> None:
+def test_a_retired_item_keeps_its_price_and_cannot_be_ordered() -> None:
     item = _item()
     item.collect_events()
     item.retire(now=NOW)
@@ -149,9 +128,6 @@ def test_a_retired_item_keeps_its_price_and_cannot_be_ordered_or_reserved() -> N
     assert not item.snapshot().active
     with pytest.raises(ItemIsRetired):
         item.change_price(Money(999, "EUR"), now=NOW)
-    refused = item.reserve(1, now=NOW)
-    assert isinstance(refused, Err)
-    assert isinstance(refused.error, ItemIsRetired)
     item.adjust_stock(-10, now=NOW, reason="written off")
     assert item.stock == 0
 

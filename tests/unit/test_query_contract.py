@@ -11,6 +11,7 @@ from pydantic import SecretStr
 from commerce.adapters.query_server import QueryResponder
 from commerce.bootstrap import build_service
 from commerce.config import BrokerSettings, Settings
+from commerce.domain.result import Ok
 from commerce.domain.values import TenantId
 from commerce.entrypoints.app import include_routers
 from commerce.entrypoints.contract import contract_document
@@ -67,11 +68,11 @@ class FakeQueries:
         self.error = error
         self.asked: list[tuple[TenantId, Query]] = []
 
-    async def answer(self, tenant: TenantId, query: Query) -> bytes:
+    async def answer(self, tenant: TenantId, query: Query) -> Ok[bytes]:
         if self.error is not None:
             raise self.error
         self.asked.append((tenant, query))
-        return UserDetailsV1(user=None).model_dump_json().encode()
+        return Ok(UserDetailsV1(user=None).model_dump_json().encode())
 
 
 def _message(headers: dict[str, str]) -> Any:

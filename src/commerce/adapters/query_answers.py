@@ -1,8 +1,12 @@
-"""How each query is answered: the read-model rows it reads, the cache tags it carries,
-and the mappers between read-side views and wire payloads (both ways).
+"""How each query is answered: what it asks for, the read-model rows it reads, the cache
+tags it carries, and the mappers from read-side views to wire payloads.
 
-An answer is cached under the query's type, the tenant and the query's canonical JSON, and
-tagged with the rows it was built from (``commerce.application.read_side`` names them), so a
+An answer first reads the query's arguments (:attr:`Answer.arguments`): a query can be
+valid JSON and still ask for something this service cannot answer, such as a page cursor
+it never handed out; that is an expected outcome, an :class:`~commerce.domain.result.Err`
+the query server turns into ``QueryFailed``, and nothing is read or cached. An answer is
+cached under the query's type, the tenant and the query's canonical JSON, and tagged with
+the rows it was built from (``commerce.application.read_side`` names them), so a
 projection that changes one of those rows drops it.
 """
 
@@ -14,6 +18,7 @@ from datetime import datetime
 from typing import Any, cast
 from uuid import UUID
 
+from commerce.application.order_filters import customer_orders_filter
 from commerce.application.read_side import (
     ITEM_AVAILABILITY,
     ORDER_SUMMARIES,
@@ -22,10 +27,11 @@ from commerce.application.read_side import (
     DailyRevenue,
     DirectoryRecord,
     ItemAvailability,
-    OrderLine,
     OrderSummary,
     ReadModels,
 )
+from commerce.domain.result import Err, Ok, Result
+from commerce.domain.specification import Specification
 from commerce.domain.values import TenantId
 from commerce.messages.money import MoneyPayload
 from commerce.messages.queries import Query, QueryReply
@@ -47,7 +53,6 @@ from commerce.messages.queries_orders import (
     GetDailyRevenueV1,
     GetOrderSummaryV1,
     ListCustomerOrdersV1,
-    OrderLineEntry,
     OrderSummaryEntry,
     OrderSummaryV1,
     RevenueDay,
@@ -56,20 +61,16 @@ from commerce.messages.queries_orders import (
 __all__ = [
     "ANSWERS",
     "Answer",
-    "InvalidCursor",
+    "InvalidQuery",
     "availability_entry",
-    "availability_view",
-    "directory_record",
     "directory_user",
     "order_summary_entry",
-    "order_summary_view",
     "revenue_day",
-    "revenue_view",
 ]
 
 
-class InvalidCursor(ValueError):
-    """A paging cursor that this service did not hand out."""
+class InvalidQuery(ValueError):
+    """A well-formed query this service cannot answer (e.g. a cursor it did not hand out)."""
 
 
 def directory_user(record: DirectoryRecord) -> DirectoryUser:
@@ -84,19 +85,6 @@ def directory_user(record: DirectoryRecord) -> DirectoryUser:
             "registered_at": record.registered_at,
             "version": record.version,
         }
-    )
-
-
-def directory_record(user: DirectoryUser) -> DirectoryRecord:
-    """The read-side record of a wire directory user."""
-    return DirectoryRecord(
-        user_id=user.user_id,
-        email=user.email,
-        display_name=user.display_name,
-        status=user.status,
-        roles=tuple(role.value for role in user.roles),
-        registered_at=user.registered_at,
-        version=user.version,
     )
 
 
@@ -124,25 +112,6 @@ def order_summary_entry(summary: OrderSummary) -> OrderSummaryEntry:
     )
 
 
-def order_summary_view(entry: OrderSummaryEntry) -> OrderSummary:
-    """The read-side summary of a wire entry."""
-    return OrderSummary(
-        order_id=entry.order_id,
-        customer_id=entry.customer_id,
-        status=entry.status.value,
-        currency=entry.total.currency,
-        lines=tuple(_line_view(line) for line in entry.lines),
-        total=entry.total.amount,
-        placed_at=entry.placed_at,
-        updated_at=entry.updated_at,
-        version=entry.version,
-    )
-
-
-def _line_view(line: OrderLineEntry) -> OrderLine:
-    return OrderLine(line.item_id, line.quantity, line.subtotal.amount)
-
-
 def availability_entry(item: ItemAvailability) -> AvailabilityEntry:
     """The wire form of an item's availability."""
     return AvailabilityEntry.model_validate(
@@ -159,46 +128,47 @@ def availability_entry(item: ItemAvailability) -> AvailabilityEntry:
     )
 
 
-def availability_view(entry: AvailabilityEntry) -> ItemAvailability:
-    """The read-side record of a wire availability entry."""
-    return ItemAvailability(
-        item_id=entry.item_id,
-        name=entry.name,
-        status=entry.status.value,
-        stock=entry.stock,
-        price=entry.price.amount,
-        currency=entry.price.currency,
-        updated_at=entry.updated_at,
-        version=entry.version,
-    )
-
-
 def revenue_day(revenue: DailyRevenue) -> RevenueDay:
     """The wire form of one day's revenue."""
     money = MoneyPayload(amount=revenue.amount, currency=revenue.currency)
     return RevenueDay(day=revenue.day, revenue=money, orders=revenue.orders)
 
 
-def revenue_view(day: RevenueDay) -> DailyRevenue:
-    """The read-side record of one wire revenue day."""
-    return DailyRevenue(day.day, day.revenue.currency, day.revenue.amount, day.orders)
-
-
 def _cursor(summary: OrderSummary) -> str:
     return f"{summary.placed_at.isoformat()}|{summary.order_id}"
 
 
-def _parse_cursor(cursor: str | None) -> tuple[datetime, UUID] | None:
+def _parse_cursor(cursor: str | None) -> Result[tuple[datetime, UUID] | None, InvalidQuery]:
     if cursor is None:
-        return None
+        return Ok(None)
     placed, _, order = cursor.partition("|")
+    refused = Err(InvalidQuery(f"not a cursor of this service: {cursor[:100]!r}"))
     try:
         moment, order_id = datetime.fromisoformat(placed), UUID(order)
     except ValueError:
-        raise InvalidCursor(f"not a cursor of this service: {cursor[:100]!r}") from None
-    if moment.tzinfo is None:
-        raise InvalidCursor(f"not a cursor of this service: {cursor[:100]!r}")
-    return moment, order_id
+        return refused
+    return refused if moment.tzinfo is None else Ok((moment, order_id))
+
+
+@dataclass(frozen=True, slots=True)
+class _CustomerOrders:
+    """What a ``ListCustomerOrders`` query asks for."""
+
+    customer_id: UUID
+    where: Specification[OrderSummary]
+    before: tuple[datetime, UUID] | None
+    limit: int
+
+
+def _customer_orders_asked(query: ListCustomerOrdersV1) -> Result[_CustomerOrders, InvalidQuery]:
+    where = customer_orders_filter(
+        statuses=query.statuses,
+        placed_since=query.placed_since,
+        placed_before=query.placed_before,
+    )
+    return _parse_cursor(query.cursor).map(
+        lambda before: _CustomerOrders(query.customer_id, where, before, query.limit)
+    )
 
 
 async def _get_user(models: ReadModels, query: GetUserV1) -> UserDetailsV1:
@@ -220,12 +190,12 @@ async def _get_order(models: ReadModels, query: GetOrderSummaryV1) -> OrderSumma
     return OrderSummaryV1(order=order_summary_entry(summary) if summary else None)
 
 
-async def _customer_orders(models: ReadModels, query: ListCustomerOrdersV1) -> CustomerOrdersV1:
+async def _customer_orders(models: ReadModels, asked: _CustomerOrders) -> CustomerOrdersV1:
     summaries = await models.orders.of_customer(
-        query.customer_id, before=_parse_cursor(query.cursor), limit=query.limit + 1
+        asked.customer_id, before=asked.before, limit=asked.limit + 1, where=asked.where
     )
-    page = summaries[: query.limit]
-    more = len(summaries) > query.limit
+    page = summaries[: asked.limit]
+    more = len(summaries) > asked.limit
     return CustomerOrdersV1(
         orders=[order_summary_entry(s) for s in page],
         next_cursor=_cursor(page[-1]) if more else None,
@@ -243,30 +213,44 @@ async def _item(models: ReadModels, query: GetItemAvailabilityV1) -> ItemAvailab
 
 
 @dataclass(frozen=True, slots=True)
-class Answer[Q: Query]:
-    """How one query type is answered and which read-model rows its answer depends on."""
+class Answer[Q: Query, A]:
+    """How one query type is answered and which read-model rows its answer depends on.
+
+    ``arguments`` reads what the query asks for (``A``), or refuses it; ``answer`` reads
+    the models for those arguments.
+    """
 
     query: type[Q]
     tags: Callable[[TenantId, Q], list[str]]
-    answer: Callable[[ReadModels, Q], Awaitable[QueryReply]]
+    arguments: Callable[[Q], Result[A, InvalidQuery]]
+    answer: Callable[[ReadModels, A], Awaitable[QueryReply]]
 
 
-def _answers(*answers: Answer[Any]) -> dict[type[Query], Answer[Query]]:
-    return {answer.query: cast("Answer[Query]", answer) for answer in answers}
+def _plainly[Q: Query](
+    query: type[Q],
+    tags: Callable[[TenantId, Q], list[str]],
+    answer: Callable[[ReadModels, Q], Awaitable[QueryReply]],
+) -> Answer[Q, Q]:
+    """The answer of a query that asks for nothing more than itself (never refused)."""
+    return Answer(query, tags, Ok, answer)
 
 
-ANSWERS: dict[type[Query], Answer[Query]] = _answers(
-    Answer(
+def _answers(*answers: Answer[Any, Any]) -> dict[type[Query], Answer[Query, Any]]:
+    return {answer.query: cast("Answer[Query, Any]", answer) for answer in answers}
+
+
+ANSWERS: dict[type[Query], Answer[Query, Any]] = _answers(
+    _plainly(
         GetUserV1,
         lambda t, q: [USER_DIRECTORY.everything(), USER_DIRECTORY.row(t, q.user_id)],
         _get_user,
     ),
-    Answer(
+    _plainly(
         ListUsersV1,
         lambda t, q: [USER_DIRECTORY.everything(), USER_DIRECTORY.tenant(t)],
         _list_users,
     ),
-    Answer(
+    _plainly(
         GetOrderSummaryV1,
         lambda t, q: [ORDER_SUMMARIES.everything(), ORDER_SUMMARIES.row(t, q.order_id)],
         _get_order,
@@ -277,12 +261,13 @@ ANSWERS: dict[type[Query], Answer[Query]] = _answers(
             ORDER_SUMMARIES.everything(),
             ORDER_SUMMARIES.group(t, "customer", q.customer_id),
         ],
+        _customer_orders_asked,
         _customer_orders,
     ),
-    Answer(
+    _plainly(
         GetDailyRevenueV1, lambda t, q: [REVENUE.everything(), REVENUE.tenant(t)], _daily_revenue
     ),
-    Answer(
+    _plainly(
         GetItemAvailabilityV1,
         lambda t, q: [ITEM_AVAILABILITY.everything(), ITEM_AVAILABILITY.row(t, q.item_id)],
         _item,

@@ -24,8 +24,9 @@ from sqlalchemy.exc import SQLAlchemyError
 
 from commerce.adapters.broker import AnyRouter, SubscriberDecorator, namespaced
 from commerce.adapters.metrics import QueryObservation, observe_query
-from commerce.adapters.query_answers import ANSWERS, InvalidCursor
+from commerce.adapters.query_answers import ANSWERS
 from commerce.adapters.query_service import QueryService
+from commerce.domain.result import Err, Ok
 from commerce.domain.values import TenantId, new_uuid7
 from commerce.messages.envelope import (
     CONTENT_TYPE,
@@ -148,19 +149,29 @@ class QueryResponder:
                 envelope = parse_envelope(message.headers, message.content_type)
                 if route is None:
                     return self._failed(envelope, query_type, "unknown_query", observed)
-                query = route.query.model_validate_json(body)
-                answer = await self._queries.answer(TenantId(envelope.tenant_id), query)
+                return await self._answer(route, envelope, body, observed)
             except MissingTenantError:
                 return self._failed(None, query_type, "missing_tenant", observed)
             except EnvelopeError:
                 return self._failed(None, query_type, "invalid_envelope", observed)
-            except (ValidationError, InvalidCursor) as error:
+            except ValidationError as error:
                 return self._failed(envelope, query_type, "invalid_query", observed, error)
             except (SQLAlchemyError, OSError) as error:
                 _log.error("query not answered", query_type=query_type, error=repr(error))
                 return self._failed(envelope, query_type, "unavailable", observed)
-            observed.outcome = "answered"
-            return self._reply(answer, envelope, route.query.reply.message_type)
+
+    async def _answer(
+        self, route: QueryRoute, envelope: Envelope, body: bytes, observed: QueryObservation
+    ) -> Response:
+        """The reply, or ``QueryFailed`` when the query asks for what cannot be answered."""
+        query = route.query.model_validate_json(body)
+        match await self._queries.answer(TenantId(envelope.tenant_id), query):
+            case Err(refusal):
+                code = "invalid_query"
+                return self._failed(envelope, query.message_type, code, observed, refusal)
+            case Ok(answer):
+                observed.outcome = "answered"
+                return self._reply(answer, envelope, route.query.reply.message_type)
 
     def _failed(
         self,

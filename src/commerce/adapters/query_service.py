@@ -1,12 +1,14 @@
 """Answering a query: through the cache, else from the read models in one read-only,
-tenant-scoped transaction."""
+tenant-scoped transaction; a query asking for what cannot be answered is refused first."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
-from commerce.adapters.query_answers import ANSWERS, Answer
+from commerce.adapters.query_answers import ANSWERS, Answer, InvalidQuery
 from commerce.application.read_side import QueryCache, ReadSessionFactory
+from commerce.domain.result import Err, Ok, Result
 from commerce.domain.values import TenantId
 from commerce.messages.queries import Query
 
@@ -25,21 +27,26 @@ class QueryService:
         self,
         cache: QueryCache,
         sessions: ReadSessionFactory,
-        answers: Mapping[type[Query], Answer[Query]] = ANSWERS,
+        answers: Mapping[type[Query], Answer[Query, Any]] = ANSWERS,
     ) -> None:
         self._cache = cache
         self._sessions = sessions
         self._answers = answers
 
-    async def answer(self, tenant: TenantId, query: Query) -> bytes:
-        """The reply to ``query`` in ``tenant``'s data, cached under the rows it read."""
+    async def answer(self, tenant: TenantId, query: Query) -> Result[bytes, InvalidQuery]:
+        """The reply to ``query`` in ``tenant``'s data, cached under the rows it read; or
+        why the query cannot be answered (nothing is read or cached then)."""
         answer = self._answers[type(query)]
+        match answer.arguments(query):
+            case Err() as refused:
+                return refused
+            case Ok(arguments):
+                pass
 
         async def load() -> bytes:
             async with self._sessions(tenant) as models:
-                reply = await answer.answer(models, query)
+                reply = await answer.answer(models, arguments)
             return reply.model_dump_json().encode()
 
-        return await self._cache.get_or_load(
-            cache_key(tenant, query), answer.tags(tenant, query), load
-        )
+        tags = answer.tags(tenant, query)
+        return Ok(await self._cache.get_or_load(cache_key(tenant, query), tags, load))

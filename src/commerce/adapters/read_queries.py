@@ -17,6 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.adapters.database import set_tenant
 from commerce.adapters.orm import item_availability, order_summaries, revenue_daily, user_directory
+from commerce.adapters.specification_sql import LeafTranslations, where_clause
+from commerce.application.order_filters import OrderStatusIs, PlacedSince
 from commerce.application.read_side import (
     DailyRevenue,
     DirectoryRecord,
@@ -24,6 +26,7 @@ from commerce.application.read_side import (
     OrderLine,
     OrderSummary,
 )
+from commerce.domain.specification import Specification
 from commerce.domain.values import TenantId
 
 __all__ = [
@@ -105,6 +108,13 @@ class _Users:
         return [directory_record_of(row) for row in await self._connection.execute(query)]
 
 
+_SUMMARY_FILTERS: LeafTranslations = {
+    OrderStatusIs: lambda spec: order_summaries.c.status.in_(sorted(spec.statuses)),
+    PlacedSince: lambda spec: order_summaries.c.placed_at >= spec.moment,
+}
+"""The SQL of each order-summary filter (``order_summaries`` columns are ``NOT NULL``)."""
+
+
 class _Orders:
     def __init__(self, connection: AsyncConnection) -> None:
         self._connection = connection
@@ -115,12 +125,17 @@ class _Orders:
         return order_summary_of(row) if row is not None else None
 
     async def of_customer(
-        self, customer_id: UUID, *, before: tuple[datetime, UUID] | None, limit: int
+        self,
+        customer_id: UUID,
+        *,
+        before: tuple[datetime, UUID] | None,
+        limit: int,
+        where: Specification[OrderSummary],
     ) -> list[OrderSummary]:
         table = order_summaries
         query = (
             select(table)
-            .where(table.c.customer_id == customer_id)
+            .where(table.c.customer_id == customer_id, where_clause(where, _SUMMARY_FILTERS))
             .order_by(table.c.placed_at.desc(), table.c.order_id.desc())
             .limit(limit)
         )

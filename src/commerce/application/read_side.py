@@ -15,6 +15,7 @@ from datetime import date, datetime
 from typing import Protocol
 from uuid import UUID
 
+from commerce.domain.specification import Specification
 from commerce.domain.values import TenantId
 
 __all__ = [
@@ -175,9 +176,16 @@ class OrderSummaryReader(Protocol):
         ...
 
     async def of_customer(
-        self, customer_id: UUID, *, before: tuple[datetime, UUID] | None, limit: int
+        self,
+        customer_id: UUID,
+        *,
+        before: tuple[datetime, UUID] | None,
+        limit: int,
+        where: Specification[OrderSummary],
     ) -> list[OrderSummary]:
-        """The customer's orders, newest first, placed before ``before`` (time, id)."""
+        """The customer's orders satisfying ``where`` (e.g.
+        :func:`~commerce.application.order_filters.customer_orders_filter`), newest first,
+        placed before ``before`` (time, id)."""
         ...
 
 

@@ -3,12 +3,10 @@
 Invariants: the price is a positive :class:`~commerce.domain.money.Money` whose currency is
 fixed at creation; the stock is a non-negative whole number; a retired item keeps its
 price and cannot be ordered (:data:`ITEM_IS_ORDERABLE`). Stock may still be adjusted after
-retirement (returns, write-offs) but not reserved.
+retirement (returns, write-offs).
 
 Repeated commands whose effect already holds (the same price, a zero stock delta,
-retiring a retired item) are no-ops without event. :meth:`Item.reserve` is the one
-operation whose failure is routine (not enough stock), so it returns a
-:class:`~commerce.domain.result.Result` instead of raising.
+retiring a retired item) are no-ops without event.
 
 The orders context never sees the aggregate: it receives an :class:`ItemSnapshot` (id,
 active flag, price) taken when a line is added, which is how a line's unit price is
@@ -24,14 +22,12 @@ from enum import StrEnum
 from commerce.domain.catalog_events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
 from commerce.domain.errors import (
     CurrencyMismatch,
-    DomainError,
     InsufficientStock,
     InvalidValue,
     ItemIsRetired,
 )
 from commerce.domain.events import DomainEvent, EventHeader
 from commerce.domain.money import Money
-from commerce.domain.result import Err, Ok, Result
 from commerce.domain.specification import Specification
 from commerce.domain.values import ItemId, TenantId, require_aware
 
@@ -177,21 +173,6 @@ class Item:
         if delta:
             self._record_stock(delta, reason, now)
 
-    def reserve(self, quantity: int, *, now: datetime) -> Result[StockAdjusted, DomainError]:
-        """Take ``quantity`` (> 0) from the stock for an order, if the item can supply it.
-
-        ``Ok(StockAdjusted)`` when reserved (the event is also recorded);
-        ``Err(ItemRetired)`` or ``Err(InsufficientStock)`` otherwise, with no change.
-        """
-        if _whole(quantity, "a quantity") <= 0:
-            raise InvalidValue(f"a quantity must be positive, not {quantity}")
-        require_aware(now)
-        if not self.is_active:
-            return Err(ItemIsRetired(f"item {self.id} is retired"))
-        if quantity > self.stock:
-            return Err(InsufficientStock(f"item {self.id} has {self.stock}, not {quantity}"))
-        return Ok(self._record_stock(-quantity, "reservation", now))
-
     def retire(self, *, now: datetime) -> None:
         """Withdraw the item from sale (no-op if retired); record :class:`ItemRetired`."""
         require_aware(now)
@@ -206,16 +187,16 @@ class Item:
         events, self.pending_events = self.pending_events, []
         return events
 
-    def _record_stock(self, delta: int, reason: str, now: datetime) -> StockAdjusted:
+    def _record_stock(self, delta: int, reason: str, now: datetime) -> None:
         if not reason.strip():
             raise InvalidValue("a stock adjustment needs a reason")
         self.stock += delta
         self.version += 1
-        event = StockAdjusted(
-            **self._header(now), item_id=self.id, delta=delta, stock=self.stock, reason=reason
+        self.pending_events.append(
+            StockAdjusted(
+                **self._header(now), item_id=self.id, delta=delta, stock=self.stock, reason=reason
+            )
         )
-        self.pending_events.append(event)
-        return event
 
     def _header(self, now: datetime) -> EventHeader:
         return {

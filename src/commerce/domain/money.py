@@ -18,7 +18,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from commerce.domain.errors import AmountOutOfRange, CurrencyMismatch, InvalidValue
-from commerce.domain.result import Err, Ok, Result
 
 __all__ = ["MAX_MINOR_UNITS", "MIN_MINOR_UNITS", "Money", "minor_unit_exponent"]
 
@@ -28,7 +27,6 @@ MIN_MINOR_UNITS = -(2**63)
 """The smallest amount, in minor units (signed 64-bit)."""
 
 _CODE = re.compile(r"^[A-Z]{3}$")
-_TEXT = re.compile(r"^(?P<sign>-)?(?P<units>\d{1,20})(?:\.(?P<fraction>\d{1,4}))? (?P<code>\S+)$")
 _EXPONENTS: dict[str, int] = {
     code: exponent
     for exponent, codes in (
@@ -81,30 +79,6 @@ class Money:
         for amount in amounts:
             total += amount
         return total
-
-    @classmethod
-    def parse(cls, text: str) -> Result[Money, InvalidValue]:
-        """Read ``"12.34 EUR"`` / ``"-5 JPY"`` (the form :meth:`__str__` writes).
-
-        Bad input is an expected outcome here, so it is returned as :class:`Err`, never
-        raised: more decimals than the currency has, a malformed code or an out-of-range
-        amount all give ``Err(InvalidValue(...))``.
-        """
-        match = _TEXT.match(text.strip())
-        if match is None:
-            return Err(InvalidValue(f"not an amount: {text!r} (expected e.g. '12.34 EUR')"))
-        code = match["code"]
-        if _CODE.match(code) is None:
-            return Err(InvalidValue(f"not an ISO 4217 currency code: {code!r}"))
-        exponent = minor_unit_exponent(code)
-        fraction = match["fraction"] or ""
-        if len(fraction) > exponent:
-            return Err(InvalidValue(f"{code} has {exponent} decimal places: {text!r}"))
-        amount = int(match["units"]) * 10**exponent + int(fraction.ljust(exponent, "0") or 0)
-        try:
-            return Ok(cls(-amount if match["sign"] else amount, code))
-        except InvalidValue as error:
-            return Err(error)
 
     @property
     def is_zero(self) -> bool:

@@ -1,8 +1,9 @@
-"""Specifications about orders, shared by the aggregate, use cases and queries.
+"""Specifications about orders: the rules the aggregate enforces.
 
 They are written against :class:`OrderView`, which both the
 :class:`~commerce.domain.orders.Order` aggregate and its
-:class:`~commerce.domain.order_state.OrderState` satisfy.
+:class:`~commerce.domain.order_state.OrderState` satisfy. Queries over order summaries
+select with specifications too (``application/order_filters.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,6 @@ from commerce.domain.specification import Specification
 
 __all__ = [
     "ORDER_CAN_BE_CANCELLED",
-    "ORDER_CAN_BE_CONFIRMED",
     "ORDER_CAN_BE_SHIPPED",
     "OrderHasLines",
     "OrderInStatus",
@@ -69,11 +69,6 @@ class OrderHasLines(Specification[OrderView]):
         """``order has lines``."""
         return "order has lines"
 
-
-ORDER_CAN_BE_CONFIRMED: Specification[OrderView] = (
-    OrderInStatus(OrderStatus.PLACED) & OrderHasLines()
-)
-"""Placed, with at least one line."""
 
 ORDER_CAN_BE_SHIPPED: Specification[OrderView] = (
     OrderInStatus(OrderStatus.CONFIRMED) & OrderHasLines()

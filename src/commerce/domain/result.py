@@ -1,14 +1,15 @@
 """``Result``: the outcome of an operation whose failure is expected, not exceptional.
 
 Exceptions stay the tool for broken rules in commands (they abort the use case and become
-a rejection). A ``Result`` is for callers that routinely branch on failure, such as
-parsing user input (:meth:`commerce.domain.money.Money.parse`) or trying to reserve stock
-(:meth:`commerce.domain.catalog.Item.reserve`)::
+a rejection). A ``Result`` is for callers that routinely branch on failure, such as a
+query asking for something the service cannot answer (a page cursor it never handed out,
+``commerce.adapters.query_answers``): the query server answers ``QueryFailed``, and
+nothing is read or cached::
 
-    match Money.parse(text):
-        case Ok(price):
+    match await queries.answer(tenant, query):
+        case Ok(reply):
             ...
-        case Err(error):
+        case Err(refusal):
             ...
 """
 

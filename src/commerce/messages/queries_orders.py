@@ -109,13 +109,23 @@ class CustomerOrdersV1(QueryReply):
 
 
 class ListCustomerOrdersV1(Query):
-    """A customer's orders, newest first, a page at a time."""
+    """A customer's orders, newest first, a page at a time; optionally only those in some
+    states, or placed within a period (the filters are optional: older requests without
+    them list every order)."""
 
     model_config = ConfigDict(
         json_schema_extra={
             "examples": [
                 {"customer_id": _CUSTOMER_ID, "limit": 20, "cursor": None},
                 {"customer_id": _CUSTOMER_ID, "limit": 20, "cursor": _CURSOR},
+                {
+                    "customer_id": _CUSTOMER_ID,
+                    "limit": 20,
+                    "cursor": None,
+                    "statuses": ["confirmed", "shipped"],
+                    "placed_since": "2025-01-01T00:00:00Z",
+                    "placed_before": "2025-02-01T00:00:00Z",
+                },
             ]
         }
     )
@@ -128,6 +138,21 @@ class ListCustomerOrdersV1(Query):
     cursor: Annotated[str, Field(max_length=100)] | None = Field(
         default=None, description="`next_cursor` of the previous page."
     )
+    statuses: Annotated[list[OrderStatus], Field(min_length=1, max_length=5)] | None = Field(
+        default=None, description="Only orders in one of these states; any state if absent."
+    )
+    placed_since: AwareDatetime | None = Field(
+        default=None, description="Only orders placed at or after this instant."
+    )
+    placed_before: AwareDatetime | None = Field(
+        default=None, description="Only orders placed before this instant."
+    )
+
+    @model_validator(mode="after")
+    def _a_period_that_can_hold_orders(self) -> Self:
+        if self.placed_since and self.placed_before and self.placed_since >= self.placed_before:
+            raise ValueError("placed_since must be before placed_before")
+        return self
 
 
 class RevenueDay(BaseModel):
