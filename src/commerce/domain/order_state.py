@@ -160,8 +160,14 @@ class OrderState:
 
 
 def start(placed: OrderPlaced) -> OrderState:
-    """The state after the first event of a stream, which must be ``OrderPlaced`` v1."""
-    if placed.version != 1 or placed.aggregate_id != str(placed.order_id):
+    """The state after the first event of a stream, which must be ``OrderPlaced`` v1.
+
+    Before it the order is a **draft**: an empty stream (version 0) that no
+    :class:`OrderState` represents; ``OrderPlaced`` is the one transition out of
+    :attr:`OrderStatus.DRAFT` (``ORDER_TRANSITIONS``).
+    """
+    status = next_status(OrderStatus.DRAFT, OrderPlaced)
+    if status is None or placed.version != 1 or placed.aggregate_id != str(placed.order_id):
         raise InconsistentEventStream("a stream starts with OrderPlaced, version 1")
     return OrderState(
         order_id=placed.order_id,
@@ -169,7 +175,7 @@ def start(placed: OrderPlaced) -> OrderState:
         customer_id=placed.customer_id,
         currency=placed.currency,
         placed_at=placed.occurred_at,
-        status=OrderStatus.PLACED,
+        status=status,
         version=1,
     )
 

@@ -13,8 +13,9 @@ State machine (:data:`~commerce.domain.order_events.ORDER_TRANSITIONS`)::
   cannot be cancelled (there is nothing to cancel; the use case reports an unknown order).
 * **Lines are added and removed while placed**, i.e. after ``PlaceOrder`` and before
   ``ConfirmOrder``. One line per item: adding an item again is refused (remove the line
-  first). Each line keeps the unit price of the :class:`~commerce.domain.catalog.ItemSnapshot`
-  it was added from; all lines are in the currency chosen at placement.
+  first). Each line keeps the unit price (and the name) of the
+  :class:`~commerce.domain.catalog.ItemSnapshot` it was added from: prices are captured
+  at AddLine; all lines are in the currency chosen at placement.
 * ``ConfirmOrder`` needs at least one line and freezes the lines. **cancelled** is
   reachable from placed and confirmed (any time before shipping), **shipped** only from
   confirmed.
