@@ -109,9 +109,11 @@ class CustomerOrdersV1(QueryReply):
 
 
 class ListCustomerOrdersV1(Query):
-    """A customer's orders, newest first, a page at a time; optionally only those in some
-    states, or placed within a period (the filters are optional: older requests without
-    them list every order)."""
+    """A customer's orders, newest first, a page at a time, optionally filtered.
+
+    The filters (states, a period of placement) are optional: a request without them
+    lists every order.
+    """
 
     model_config = ConfigDict(
         json_schema_extra={
