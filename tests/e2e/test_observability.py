@@ -1,6 +1,8 @@
-"""The operator's view, end to end with ``commerce`` processes: ``/metrics`` after a command
-(names, and ``promtool check metrics``), the standalone relay's metrics port, and JSON log
-lines that never show a secret while the database is failing."""
+"""The operator's view, end to end with ``commerce`` processes: ``/metrics`` after commands,
+a retry, a dead letter and cached queries (names, labelled series, and ``promtool check
+metrics``), the standalone relay's metrics port, and log
+lines - every one a JSON object, on stdout and stderr alike - that never show a secret
+while the database, the broker or Redis is failing."""
 
 import asyncio
 import json
@@ -8,18 +10,26 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from uuid import uuid4
+from typing import Any
+from urllib.parse import urlsplit
+from uuid import UUID, uuid4
 
 import httpx
 import pytest
 from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
-from commerce.config import Settings
+from commerce.bootstrap import query_client
+from commerce.config import BrokerTransport, Settings
+from commerce.messages.channels import REGISTER_USER, USER_DIRECTORY
+from commerce.messages.commands import RegisterUser
+from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.messages.queries_identity import GetUserV1
+from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.promtool import promtool_check_metrics
 from tests.support.proxy import TcpProxy
@@ -98,14 +108,39 @@ async def _get(url: str, running: Process, *, until: object = None, timeout: flo
     raise AssertionError(f"{url} never answered as expected; last body:\n{body[-3000:]}")
 
 
-def _publish(env: Mapping[str, str]) -> None:
+async def _logged(running: Process, until: Callable[[str], bool], *, timeout: float = 60) -> None:
+    """Wait until the process's output (stdout and stderr) satisfies ``until``."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while not until(running.output()):
+        assert running.process.poll() is None, running.output()[-3000:]
+        if asyncio.get_running_loop().time() > deadline:
+            raise AssertionError(f"never logged as expected:\n{running.output()[-3000:]}")
+        await asyncio.sleep(0.3)
+
+
+def _records(running: Process) -> list[dict[str, Any]]:
+    """Every line the process wrote, on stdout and on stderr: each must be a JSON object."""
+    records = []
+    for path in (running.stdout, running.stderr):
+        for line in path.read_text().splitlines():
+            if line.strip():
+                record = json.loads(line)
+                assert isinstance(record, dict), f"{path.name}: {line}"
+                assert "event" in record, f"{path.name}: {line}"
+                records.append(record)
+    return records
+
+
+def _publish(env: Mapping[str, str]) -> tuple[str, str]:
+    """Publish a ``RegisterUser`` with ``commerce publish``; returns (tenant, user id)."""
+    tenant, user = str(uuid4()), str(uuid4())
     payload = {
-        "user_id": str(uuid4()),
+        "user_id": user,
         "email": f"obs-{uuid4().hex[:10]}@example.com",
         "display_name": "Observed",
         "password": "correct horse battery staple",
     }
-    arguments = ["publish", "RegisterUser", "--json", json.dumps(payload), "--tenant", str(uuid4())]
+    arguments = ["publish", "RegisterUser", "--json", json.dumps(payload), "--tenant", tenant]
     result = subprocess.run(
         [COMMERCE, *arguments],
         env=dict(env),
@@ -115,6 +150,29 @@ def _publish(env: Mapping[str, str]) -> None:
         check=False,
     )
     assert result.returncode == 0, result.stderr
+    return tenant, user
+
+
+async def _dead_letter(settings: Settings) -> None:
+    """Send ``RegisterUser`` a body that is not JSON: it goes straight to the DLQ."""
+    kafka = settings.broker.transport is BrokerTransport.KAFKA
+    style = HeaderStyle.KAFKA if kafka else HeaderStyle.RABBIT
+    envelope = Envelope.new(
+        type=RegisterUser.message_type, source="/tests", tenant_id=uuid4(), subject="undecodable"
+    )
+    headers = envelope.headers(style) | {"content-type": "application/json"}
+    probe = await probe_for(settings)
+    try:
+        await probe.send_command(REGISTER_USER.name, b"\xff{not json", headers, key="undecodable")
+    finally:
+        await probe.close()
+
+
+async def _ask_twice(settings: Settings, tenant: str, user: str) -> None:
+    """Ask for the user twice: the first answer fills the cache, the second comes from it."""
+    async with query_client(settings) as client:
+        for _ in range(2):
+            await client.ask(GetUserV1(user_id=UUID(user)), tenant_id=UUID(tenant), within=30)
 
 
 def _value(metrics: str, name: str, **labels: str) -> float:
@@ -127,25 +185,46 @@ def _value(metrics: str, name: str, **labels: str) -> float:
     return total
 
 
-async def test_metrics_after_a_command_pass_promtool(
+async def test_metrics_after_commands_a_retry_a_dead_letter_and_cached_queries_pass_promtool(
     provisioned_database: ProvisionedDatabase, broker_url: str, tmp_path: Path
 ) -> None:
+    """promtool lints the exposition once every labelled series of ours has samples: each
+    message's first attempt fails (fault injection) and is retried, a body that is not
+    JSON is dead-lettered, and a query is answered from the database and then the cache."""
     settings = settings_for(provisioned_database, broker_url)
     settings.http.port = free_port()
     url = f"http://127.0.0.1:{settings.http.port}"
-    consumer = "commerce.identity.register-user"
+    consumer = REGISTER_USER.consumer
+    env = _environment(settings, COMMERCE_CHAOS__TRANSIENT_FAILURE_RATE="1.0")
 
-    def processed(body: str) -> bool:
+    def projected(body: str) -> bool:
         return (
             _value(body, "commerce_commands_processed_total", consumer=consumer, outcome="applied")
             >= 1
             and _value(body, "commerce_relay_published_messages_total") >= 1
+            and _value(
+                body,
+                "commerce_commands_processed_total",
+                consumer=USER_DIRECTORY.consumer,
+                outcome="applied",
+            )
+            >= 1
+            and _value(body, "commerce_dead_letters_total", reason="undecodable") >= 1
         )
 
-    async with commerce(["run", "all"], _environment(settings), tmp_path) as worker:
-        await _get(f"{url}/ready", worker, until=lambda body: '"ready"' in body)
-        _publish(worker.env)
-        body = await _get(f"{url}/metrics", worker, until=processed)
+    def cached(body: str) -> bool:
+        return all(
+            _value(body, "commerce_cache_requests_total", result=result) >= 1
+            for result in ("hit", "miss")
+        )
+
+    async with commerce(["run", "all"], env, tmp_path) as worker:
+        await _get(f"{url}/ready", worker, until=lambda body: '"ready"' in body, timeout=60)
+        tenant, user = _publish(worker.env)
+        await _dead_letter(settings)
+        await _get(f"{url}/metrics", worker, until=projected, timeout=120)
+        await _ask_twice(settings, tenant, user)
+        body = await _get(f"{url}/metrics", worker, until=cached, timeout=60)
         async with httpx.AsyncClient(timeout=5) as client:
             response = await client.get(f"{url}/metrics")
     assert response.headers["content-type"].startswith("text/plain; version=0.0.4")
@@ -153,6 +232,13 @@ async def test_metrics_after_a_command_pass_promtool(
         assert f"# TYPE {name} " in body, name
     assert _value(body, "commerce_handler_duration_seconds_count", consumer=consumer) >= 1
     assert _value(body, "faststream_published_messages_total", status="success") >= 1
+    injected = "commerce.adapters.chaos.InjectedTransientFault"
+    assert _value(body, "commerce_retries_total", consumer=consumer, reason=injected) >= 1
+    assert _value(body, "commerce_dead_letters_total", consumer=consumer) >= 1
+    stream = USER_DIRECTORY.stream.name
+    assert _value(body, "commerce_relay_last_published_timestamp_seconds", stream=stream) > 0
+    applied = "commerce_projection_last_applied_timestamp_seconds"
+    assert _value(body, applied, projection=USER_DIRECTORY.consumer, stream=stream) > 0
     assert promtool_check_metrics(body.encode()) == ""
 
 
@@ -204,12 +290,61 @@ async def test_log_lines_are_json_and_never_show_a_secret_while_the_database_fai
         await proxy.cut()
     assert secret not in ready
     assert secret not in worker.output(), "a secret reached the logs"
-    lines = [line for line in worker.stdout.read_text().splitlines() if line.strip()]
-    records = [json.loads(line) for line in lines]  # every line is one JSON object
-    assert all(isinstance(record, dict) and "event" in record for record in records)
+    records = _records(worker)
     errors = [record for record in records if record.get("level") == "error"]
     assert any("exception" in record for record in errors), "errors carry their exception"
     retried = [record for record in records if record["event"].startswith("transient failure")]
     assert retried
     assert retried[0]["consumer"] == "commerce.identity.register-user"
     assert "message_id" in retried[0], "the message context is bound to the line"
+
+
+def _with_password(url: str, password: str, *, port: int | None = None) -> str:
+    """``url`` with ``password`` (and ``port``, if given) in its authority."""
+    parts = urlsplit(url)
+    user = parts.username or ""
+    host = f"{parts.hostname}:{port or parts.port}"
+    return parts._replace(netloc=f"{user}:{password}@{host}").geturl()
+
+
+async def test_no_secret_in_the_logs_while_the_broker_refuses_the_login(
+    provisioned_database: ProvisionedDatabase, rabbit_url: str, tmp_path: Path
+) -> None:
+    """The broker URL's password is the secret, and RabbitMQ refuses it: worker and relay
+    keep retrying their start, logging each failure with its error."""
+    secret = f"s3cr3t-{uuid4().hex[:12]}"
+    settings = settings_for(provisioned_database, rabbit_url)
+    settings.http.port = free_port()
+    settings.broker.url = SecretStr(_with_password(rabbit_url, secret))
+    async with commerce(["run", "all"], _environment(settings), tmp_path) as worker:
+        await _logged(worker, lambda output: output.count("start failed; retrying") >= 3)
+    assert secret not in worker.output(), "a secret reached the logs"
+    failures = [r for r in _records(worker) if r["event"] == "start failed; retrying"]
+    assert all(record["level"] == "error" for record in failures)
+    assert all(record["error"] and record["error_type"] for record in failures), failures
+
+
+async def test_no_secret_in_the_logs_while_redis_is_cut_off(
+    provisioned_database: ProvisionedDatabase, rabbit_url: str, redis_url: str, tmp_path: Path
+) -> None:
+    """The Redis URL carries the secret as its password; once the worker runs, Redis goes
+    away: the read-side cache degrades and says why."""
+    secret = f"s3cr3t-{uuid4().hex[:12]}"
+    redis = urlsplit(redis_url)
+    proxy = TcpProxy(redis.hostname or "127.0.0.1", redis.port or 6379)
+    await proxy.start()
+    settings = settings_for(provisioned_database, rabbit_url)
+    settings.http.port = free_port()
+    settings.redis.url = SecretStr(_with_password(redis_url, secret, port=proxy.port))
+    url = f"http://127.0.0.1:{settings.http.port}"
+    try:
+        async with commerce(["run", "all"], _environment(settings), tmp_path) as worker:
+            await _get(f"{url}/ready", worker, until=lambda body: '"ready"' in body)
+            await proxy.cut()  # the cache's subscription to invalidations breaks
+            await _logged(worker, lambda output: "cache degraded" in output)
+    finally:
+        await proxy.cut()
+    assert secret not in worker.output(), "a secret reached the logs"
+    degraded = [r for r in _records(worker) if r["event"].startswith("cache degraded")]
+    assert degraded, "the cache said it degraded"
+    assert all(record["level"] == "warning" and record["error"] for record in degraded), degraded

@@ -103,7 +103,12 @@ def test_the_exposition_passes_promtool() -> None:
     metrics.record_relay_published("test.stream")
     metrics.set_projection_lag("test-projection", 3.0)
     metrics.record_cache_request("test-cache", "hit")
+    metrics.record_cache_request("test-cache", "miss")
+    metrics.record_retry("test.promtool-consumer", "immediate", TimeoutError())
+    metrics.record_dead_letter("test.promtool-consumer", "undecodable")
     body, content_type = metrics.exposition()
+    for name in ("commerce_retries_total", "commerce_dead_letters_total"):
+        assert f'{name}{{consumer="test.promtool-consumer",' in body.decode(), "labelled samples"
     assert content_type.startswith("text/plain; version=0.0.4")
     assert promtool_check_metrics(body) == ""
 
