@@ -238,9 +238,16 @@ async def test_two_add_lines_racing_through_two_workers_conflict_once_and_both_a
         retries = _immediate_retries()
         if kafka:
             topic = namespaced(settings.broker.namespace, ADD_LINE.name)
-            held = [partial(_partition_of, worker, topic) for worker in (first, second)]
-            await eventually(lambda: asyncio.gather(*(check() for check in held)), [0, 1])
-            for partition, command in enumerate(commands):
+            checks = [partial(_partition_of, worker, topic) for worker in (first, second)]
+            held: list[int | None] = []
+
+            async def one_partition_each() -> bool:
+                held[:] = await asyncio.gather(*(check() for check in checks))
+                return sorted(held, key=str) == [0, 1]
+
+            await eventually(one_partition_each, True)
+            for partition, command in zip(held, commands, strict=True):
+                assert partition is not None
                 await _send_keyed(first, command, shop.tenant, _key_on(partition, 2))
         else:
             for command in commands:
