@@ -22,6 +22,7 @@ from commerce.adapters.orm import catalog_items, metadata
 from commerce.adapters.projection_rebuild import RebuildBusyError, rebuild
 from commerce.adapters.projections import REBUILDABLE
 from commerce.adapters.read_queries import SqlReadSessionFactory
+from commerce.domain.specification import Always
 from commerce.domain.values import TenantId
 from commerce.entrypoints import console
 from commerce.entrypoints.cli import app
@@ -153,7 +154,11 @@ async def test_readers_answer_throughout_and_a_second_rebuild_is_refused(
         while not stop.is_set():
             async with sessions(tenant) as models:
                 counts.append(
-                    len(await models.orders.of_customer(customer, before=None, limit=500))
+                    len(
+                        await models.orders.of_customer(
+                            customer, before=None, limit=500, where=Always()
+                        )
+                    )
                 )
 
     reader = asyncio.create_task(read())
