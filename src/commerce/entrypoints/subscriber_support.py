@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from faststream import Context, Depends, StreamMessage
+from fast_depends.library import CustomField
+from faststream import StreamMessage
 
 from commerce.messages.envelope import Envelope, message_type_of, parse_envelope
 from commerce.messages.event_base import IntegrationEvent
@@ -18,18 +19,30 @@ from commerce.messages.event_base import IntegrationEvent
 __all__ = ["CurrentEnvelope", "current_envelope", "handles", "of_type"]
 
 
-async def current_envelope(
-    message: Annotated[StreamMessage[Any], Context("message")],
-) -> Envelope:
-    """The CloudEvents envelope of the message being handled (validated).
-
-    ``async`` although it never awaits: FastDepends runs a sync dependency in a worker
-    thread (a thread hop per message, see docs/performance.md).
-    """
+def current_envelope(message: StreamMessage[Any]) -> Envelope:
+    """The CloudEvents envelope of ``message`` (validated)."""
     return parse_envelope(message.headers, message.content_type)
 
 
-type CurrentEnvelope = Annotated[Envelope, Depends(current_envelope)]
+class _EnvelopeField(CustomField):
+    """Injects the envelope of the message being handled into a handler's parameter.
+
+    A FastDepends custom field whose ``use`` is a coroutine although it never awaits:
+    FastDepends runs a synchronous ``use`` - FastStream's ``Context("message")`` has one -
+    in a worker thread, a thread hop and a task group per message (docs/performance.md).
+    """
+
+    def __init__(self) -> None:
+        super().__init__(cast=False, required=True)
+
+    async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """Put the envelope of the context's current message under the parameter's name."""
+        message: StreamMessage[Any] = kwargs["context__"].get_local("message")
+        kwargs[str(self.param_name)] = current_envelope(message)
+        return kwargs
+
+
+type CurrentEnvelope = Annotated[Envelope, _EnvelopeField()]
 
 
 def of_type(
