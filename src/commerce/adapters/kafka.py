@@ -18,7 +18,7 @@ from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.admin import NewTopic
 from faststream import AckPolicy, StreamMessage
 from faststream.exceptions import NackMessage
-from faststream.kafka import KafkaBroker, KafkaRouter, Topic
+from faststream.kafka import KafkaRouter, Topic
 
 from commerce.adapters.broker import (
     AnyRouter,
@@ -29,37 +29,11 @@ from commerce.adapters.broker import (
     namespaced,
     text_headers,
 )
-from commerce.adapters.broker_start import StartRetries
+from commerce.adapters.kafka_broker import ConcurrentStartKafkaBroker
 from commerce.messages.channels import CommandChannel, Consumer, EventConsumer
 from commerce.messages.envelope import HeaderStyle
 
 __all__ = ["KafkaTransport"]
-
-
-class _KafkaBroker(KafkaBroker):
-    """A ``KafkaBroker`` that starts its subscribers concurrently, retrying if asked.
-
-    Each aiokafka consumer's ``start()`` waits for its group's first assignment (on Kafka up
-    to ``group.initial.rebalance.delay.ms``, 3 s by default); FastStream starts subscribers
-    one after another, so a worker with dozens of consumer groups (a group per command
-    channel, per ordered consumer) would take minutes to start.
-    """
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.start_retries = StartRetries()
-
-    async def start(self) -> None:
-        """Start once, or until it runs (:class:`StartRetries`)."""
-        await self.start_retries.run(self._start_once, self.stop, what="kafka broker")
-
-    async def _start_once(self) -> None:
-        """Connect, start every subscriber at once, then the publishers."""
-        await self.connect()
-        await asyncio.gather(*(subscriber.start() for subscriber in self.subscribers))
-        for publisher in self.publishers:
-            await publisher.start()
-        self.running = True
 
 
 def _resume(consumer: Any, partition: TopicPartition) -> None:
@@ -93,7 +67,7 @@ class KafkaTransport:
             "session_timeout_ms": session_timeout_ms,
             "heartbeat_interval_ms": heartbeat_interval_ms,
         }
-        self.broker = _KafkaBroker(
+        self.broker = ConcurrentStartKafkaBroker(
             bootstrap_servers,
             acks="all",
             enable_idempotence=idempotence,
@@ -140,14 +114,50 @@ class KafkaTransport:
         )
 
     def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
-        """Consume the channel's topic and retry topics in the consumer's group."""
-        return self._subscriber(
+        """Consume the channel's topic with one group member per partition, plus its retries.
+
+        A member handles one record at a time (committing after it), so members are what
+        lets commands run concurrently on Kafka, and concurrent commands share transactions
+        (group commit, docs/adr/0016). A second subscriber in the group reads the retry
+        topics.
+        """
+        return self._with_retries(
             router,
-            (channel.name, *channel.retry_channels),
-            group=channel.consumer,
-            title=channel.name,
-            description=channel.description,
+            channel,
+            self._subscriber(
+                router,
+                (channel.name,),
+                group=channel.consumer,
+                title=channel.name,
+                description=channel.description,
+                workers=self._partitions,
+            ),
+            description=f"Delayed redeliveries of {channel.name}.",
         )
+
+    def _with_retries(
+        self,
+        router: AnyRouter,
+        channel: Consumer,
+        main: SubscriberDecorator,
+        *,
+        description: str,
+    ) -> SubscriberDecorator:
+        """``main`` plus a subscriber of ``channel``'s retry topics, in the same group."""
+        retries = self._subscriber(
+            router,
+            channel.retry_channels,
+            group=channel.consumer,
+            title=f"{channel.consumer}.retries",
+            description=description,
+        )
+
+        def subscribe(handler: Any, **options: Any) -> Any:
+            main(handler, **options)
+            retries(handler, **options)
+            return handler
+
+        return subscribe
 
     def event_subscriber(self, router: AnyRouter, consumer: EventConsumer) -> SubscriberDecorator:
         """Consume the stream with one group member per partition, plus the retry topics.
@@ -163,20 +173,12 @@ class KafkaTransport:
             description=consumer.description,
             workers=self._partitions,
         )
-        retries = self._subscriber(
+        return self._with_retries(
             router,
-            consumer.retry_channels,
-            group=consumer.consumer,
-            title=f"{consumer.consumer}.retries",
+            consumer,
+            stream,
             description=f"Delayed and released events of {consumer.consumer}.",
         )
-
-        def subscribe(handler: Any, **options: Any) -> Any:
-            stream(handler, **options)
-            retries(handler, **options)
-            return handler
-
-        return subscribe
 
     async def redeliver(self, consumer: EventConsumer, message: OutgoingMessage) -> None:
         """Send ``message`` to ``consumer`` alone: its first retry topic, due at once."""
