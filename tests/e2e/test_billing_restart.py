@@ -10,25 +10,20 @@ however often the relay's at-least-once delivery sends it), on RabbitMQ and on K
 """
 
 import asyncio
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.adapters.database import tenant_transaction
 from commerce.adapters.orm import invoices
-from commerce.bootstrap import Service, build_service
-from commerce.config import Settings
 from commerce.messages.commands_orders import AddLine, ConfirmOrder
 from tests.support.database import ProvisionedDatabase
 from tests.support.processes import ServiceProcesses
 from tests.support.shop import ANY_ID, ISSUED, Shop, eventually
 from tests.support.tansu import free_port
-from tests.support.worker import environment_for, settings_for
+from tests.support.worker import environment_for, running_worker, settings_for
 
 pytestmark = pytest.mark.e2e
 
@@ -37,32 +32,6 @@ _BILLING_INSERT = text(
     " AND wait_event_type = 'Lock' AND query ILIKE 'INSERT INTO invoices%'"
 )
 _ALIVE = text("SELECT count(*) FROM pg_stat_activity WHERE pid = :pid")
-
-
-@asynccontextmanager
-async def _publisher(settings: Settings) -> AsyncIterator[Service]:
-    """The service wired only to send commands, as an upstream service would."""
-    service = build_service(settings)
-    await service.transport.broker.start()
-    try:
-        yield service
-    finally:
-        await service.transport.broker.stop()
-        await service.close()
-
-
-async def _ready(url: str, processes: ServiceProcesses, timeout: float = 90) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    async with httpx.AsyncClient(timeout=5) as client:
-        while asyncio.get_running_loop().time() < deadline:
-            assert processes.alive("worker"), processes.logs("worker")[-3000:]
-            try:
-                if (await client.get(f"{url}/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.3)
-    raise AssertionError("the worker never became ready")
 
 
 async def _billing_blocked(admin_engine: AsyncEngine) -> int:
@@ -109,8 +78,8 @@ async def test_a_worker_killed_while_issuing_the_invoice_issues_it_once_after_re
     shop = Shop(app_engine, relay_engine)
     with ServiceProcesses(environment_for(settings), tmp_path) as processes:
         processes.start("worker", "all")
-        await _ready(url, processes)
-        async with _publisher(settings) as publisher:
+        await processes.ready("worker", url)
+        async with running_worker(settings, consuming=False) as publisher:
             await shop.open_order(publisher)
             line = AddLine(order_id=shop.order_id, item_id=shop.item_id, quantity=2)
             await shop.send(publisher, line)
@@ -130,7 +99,7 @@ async def test_a_worker_killed_while_issuing_the_invoice_issues_it_once_after_re
             assert await shop.invoice() is None, "the killed worker's transaction committed"
 
             processes.start("worker", "all")
-            await _ready(url, processes)
+            await processes.ready("worker", url)
             await eventually(shop.invoice, ("issued", 3998))
             await eventually(lambda: shop.published(ISSUED), [(ANY_ID, True)])
             await asyncio.sleep(1)  # time for a late duplicate to do harm, if it could

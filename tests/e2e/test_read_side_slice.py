@@ -26,20 +26,6 @@ from tests.support.worker import environment_for, settings_for
 pytestmark = pytest.mark.e2e
 
 
-async def _ready(url: str, processes: ServiceProcesses, timeout: float = 60) -> None:
-    deadline = asyncio.get_running_loop().time() + timeout
-    async with httpx.AsyncClient(timeout=5) as client:
-        while asyncio.get_running_loop().time() < deadline:
-            assert processes.alive("worker"), processes.logs("worker")[-3000:]
-            try:
-                if (await client.get(f"{url}/ready")).status_code == 200:
-                    return
-            except httpx.TransportError:
-                pass
-            await asyncio.sleep(0.3)
-    raise AssertionError("the worker never became ready")
-
-
 async def _name(client: QueryClient, user: UUID, tenant: UUID) -> str | None:
     try:
         reply = await client.ask(GetUserV1(user_id=user), tenant_id=tenant, within=3)
@@ -80,7 +66,7 @@ async def test_queries_answer_and_a_rebuild_in_another_process_invalidates_the_w
     with ServiceProcesses(env, tmp_path) as processes:
         processes.start("worker", "all")
         url = f"http://127.0.0.1:{settings.http.port}"
-        await _ready(url, processes)
+        await processes.ready("worker", url, timeout=60)
         payload = (
             f'{{"user_id": "{user}", "email": "ada@example.com", "display_name": "Ada", '
             '"password": "correct horse battery staple"}'

@@ -45,6 +45,8 @@ from tests.support.worker import running_relay, running_worker, settings_for
 
 pytestmark = pytest.mark.integration
 
+type OrderCommand = PlaceOrder | AddLine | RemoveLine | ConfirmOrder | CancelOrder | ShipOrder
+
 
 @pytest.fixture(scope="module", params=["rabbit", "kafka"])
 def settings(
@@ -222,6 +224,46 @@ async def test_shipping_shows_on_the_summary(worker: Service, client: QueryClien
     assert (shipped.order.status, shipped.order.total.amount) == ("shipped", 500)
 
 
+async def _customer_and_items(
+    send: Callable[[Command], Awaitable[object]],
+    client: QueryClient,
+    tenant: UUID,
+    customer: UUID,
+    prices: dict[UUID, int],
+) -> None:
+    """Register ``customer`` and create the items (EUR ``prices``, 50 in stock); wait until
+    the read models show them all."""
+    password = SecretStr("correct horse battery staple")
+    email = f"{customer.hex[:8]}@example.com"
+    await send(RegisterUser(user_id=customer, email=email, display_name="Ada", password=password))
+    for item, price in prices.items():
+        money = MoneyPayload(amount=price, currency="EUR")
+        await send(CreateItem(item_id=item, name="Engine", price=money, stock=50))
+    for item in prices:
+        await _eventually(
+            client, GetItemAvailabilityV1(item_id=item), tenant, lambda r: r.item is not None
+        )
+    await _eventually(client, GetUserV1(user_id=customer), tenant, lambda r: r.user is not None)
+
+
+async def _step(
+    send: Callable[[Command], Awaitable[object]],
+    client: QueryClient,
+    tenant: UUID,
+    command: OrderCommand,
+    version: int,
+) -> OrderSummaryV1:
+    """Send an order command and wait for the summary at ``version`` (commands to one order
+    race: one at a time)."""
+    await send(command)
+    return await _eventually(
+        client,
+        GetOrderSummaryV1(order_id=command.order_id),
+        tenant,
+        lambda r: r.order is not None and r.order.version == version,
+    )
+
+
 async def test_price_changes_retirement_and_removed_lines_reach_the_read_models(
     worker: Service, client: QueryClient
 ) -> None:
@@ -231,21 +273,7 @@ async def test_price_changes_retirement_and_removed_lines_reach_the_read_models(
     tenant = uuid4()
     send = _send(worker, tenant)
     customer, kept, dropped, order = uuid4(), uuid4(), uuid4(), uuid4()
-    await send(
-        RegisterUser(
-            user_id=customer,
-            email="ada@example.com",
-            display_name="Ada",
-            password=SecretStr("correct horse battery staple"),
-        )
-    )
-    for item, price in ((kept, 1999), (dropped, 500)):
-        money = MoneyPayload(amount=price, currency="EUR")
-        await send(CreateItem(item_id=item, name="Engine", price=money, stock=4))
-        await _eventually(
-            client, GetItemAvailabilityV1(item_id=item), tenant, lambda r: r.item is not None
-        )
-    await _eventually(client, GetUserV1(user_id=customer), tenant, lambda r: r.user is not None)
+    await _customer_and_items(send, client, tenant, customer, {kept: 1999, dropped: 500})
 
     await send(ChangePrice(item_id=kept, price=MoneyPayload(amount=2499, currency="EUR")))
     repriced: ItemAvailabilityV1 = await _eventually(
@@ -261,20 +289,11 @@ async def test_price_changes_retirement_and_removed_lines_reach_the_read_models(
         True,
     )
 
-    steps: list[tuple[Command, int]] = [
-        (PlaceOrder(order_id=order, customer_id=customer, currency="EUR"), 1),
-        (AddLine(order_id=order, item_id=kept, quantity=2), 2),
-        (AddLine(order_id=order, item_id=dropped, quantity=1), 3),
-        (RemoveLine(order_id=order, item_id=dropped), 4),
-    ]
-    for command, version in steps:  # commands to one order race: one at a time here
-        await send(command)
-        summary: OrderSummaryV1 = await _eventually(
-            client,
-            GetOrderSummaryV1(order_id=order),
-            tenant,
-            lambda r, v=version: r.order is not None and r.order.version == v,
-        )
+    placed = PlaceOrder(order_id=order, customer_id=customer, currency="EUR")
+    await _step(send, client, tenant, placed, 1)
+    await _step(send, client, tenant, AddLine(order_id=order, item_id=kept, quantity=2), 2)
+    await _step(send, client, tenant, AddLine(order_id=order, item_id=dropped, quantity=1), 3)
+    summary = await _step(send, client, tenant, RemoveLine(order_id=order, item_id=dropped), 4)
     assert summary.order
     lines = [(line.item_id, line.quantity, line.subtotal.amount) for line in summary.order.lines]
     assert lines == [(kept, 2, 2 * 2499)], "captured at the price of the day it was added"
@@ -327,21 +346,8 @@ async def test_a_revenue_rebuild_over_live_data_reproduces_the_live_projection(
     tenant = uuid4()
     send = _send(worker, tenant)
     customer, item = uuid4(), uuid4()
-    await send(
-        RegisterUser(
-            user_id=customer,
-            email="ada@example.com",
-            display_name="Ada",
-            password=SecretStr("correct horse battery staple"),
-        )
-    )
-    price = MoneyPayload(amount=1250, currency="EUR")
-    await send(CreateItem(item_id=item, name="Engine", price=price, stock=50))
-    await _eventually(client, GetUserV1(user_id=customer), tenant, lambda r: r.user is not None)
-    await _eventually(
-        client, GetItemAvailabilityV1(item_id=item), tenant, lambda r: r.item is not None
-    )
-    endings: dict[UUID, list[Command]] = {}
+    await _customer_and_items(send, client, tenant, customer, {item: 1250})
+    endings: dict[UUID, list[OrderCommand]] = {}
     for quantity, ending in enumerate(("confirmed", "cancelled", "shipped", "placed"), start=1):
         order = uuid4()
         endings[order] = [
@@ -355,17 +361,11 @@ async def test_a_revenue_rebuild_over_live_data_reproduces_the_live_projection(
         if ending == "shipped":
             endings[order].append(ShipOrder(order_id=order))
 
-    async def drive(order: UUID, commands: list[Command]) -> None:
-        for version, command in enumerate(commands, start=1):  # one at a time per order
-            await send(command)
-            await _eventually(
-                client,
-                GetOrderSummaryV1(order_id=order),
-                tenant,
-                lambda r, v=version: r.order is not None and r.order.version == v,
-            )
+    async def drive(commands: list[OrderCommand]) -> None:
+        for version, command in enumerate(commands, start=1):
+            await _step(send, client, tenant, command, version)
 
-    await asyncio.gather(*(drive(order, commands) for order, commands in endings.items()))
+    await asyncio.gather(*(drive(commands) for commands in endings.values()))
     today = datetime.now(UTC).date()
     counted = (1 + 3) * 1250  # the confirmed and the shipped order
     await _eventually(

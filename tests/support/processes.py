@@ -1,5 +1,6 @@
 """Service processes for end-to-end tests: start, SIGKILL, restart, stop gracefully."""
 
+import asyncio
 import os
 import signal
 import subprocess
@@ -8,6 +9,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from types import TracebackType
 from typing import Self
+
+import httpx
 
 __all__ = ["COMMERCE", "ServiceProcesses"]
 
@@ -58,6 +61,20 @@ class ServiceProcesses:
         """Whether ``name`` is running."""
         process = self._running.get(name)
         return process is not None and process.poll() is None
+
+    async def ready(self, name: str, url: str, timeout: float = 90) -> None:
+        """Wait until ``name`` (a worker) answers ``GET <url>/ready`` with 200."""
+        deadline = asyncio.get_running_loop().time() + timeout
+        async with httpx.AsyncClient(timeout=5) as client:
+            while asyncio.get_running_loop().time() < deadline:
+                assert self.alive(name), self.logs(name)[-3000:]
+                try:
+                    if (await client.get(f"{url}/ready")).status_code == 200:
+                        return
+                except httpx.TransportError:
+                    pass
+                await asyncio.sleep(0.3)
+        raise AssertionError(f"{name} never became ready")
 
     def wait(self, name: str, timeout: float) -> int:
         """Wait for ``name`` to exit by itself; returns its exit code."""

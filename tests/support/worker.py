@@ -52,10 +52,15 @@ def settings_for(
 
 
 @asynccontextmanager
-async def running_worker(settings: Settings) -> AsyncIterator[Service]:
-    """Every subscriber consuming, as ``commerce run worker`` does."""
+async def running_worker(settings: Settings, *, consuming: bool = True) -> AsyncIterator[Service]:
+    """Every subscriber consuming, as ``commerce run worker`` does.
+
+    ``consuming=False``: no subscriber, only a connected broker to send commands with, as
+    an upstream service would (e.g. while the worker runs in another process).
+    """
     service = build_service(settings)
-    include_routers(service)
+    if consuming:
+        include_routers(service)
     await service.transport.broker.start()
     try:
         yield service
