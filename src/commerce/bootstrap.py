@@ -264,6 +264,7 @@ class Service:
                 causation_id=envelope.causation_id,
                 traceparent=traceparent,
                 tracestate=tracestate,
+                consumer=channel.consumer,
             )
             with message_log_context(
                 message_id=envelope.id,

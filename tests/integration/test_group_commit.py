@@ -2,6 +2,7 @@
 
 import asyncio
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 from uuid import UUID, uuid4
 
 import pytest
@@ -12,6 +13,7 @@ from commerce.adapters.database import tenant_transaction
 from commerce.adapters.group_commit import BatchAbortedError, GroupCommit
 from commerce.adapters.orm import inbox, outbox, users
 from commerce.adapters.shared_unit_of_work import SharedUnitOfWork, SharedUnitOfWorkFactory
+from commerce.application.context import MessageContext
 from commerce.application.identity import RegisterUserCommand, register_user
 from commerce.application.ports import UnitOfWork
 from commerce.application.processing import Outcome, process_command
@@ -190,3 +192,24 @@ async def _run(
         handler=handler,
         open_unit_of_work=factory,
     )
+
+
+async def test_a_message_whose_consumer_is_known_is_claimed_as_its_turn_begins(
+    app_engine: AsyncEngine,
+) -> None:
+    tenant = TenantId(uuid4())
+    factory = _factory(app_engine)
+
+    def claimed(message_id: UUID | None = None) -> MessageContext:
+        return replace(context_for(tenant, message_id), consumer=CONSUMER)
+
+    repeated, user_id = claimed(), uuid4()
+    results = await asyncio.gather(
+        register(factory, repeated, "ada@example.com", user_id),
+        register(factory, repeated, "ada@example.com", user_id),
+        register(factory, claimed(), "ADA@example.com"),
+    )
+    assert sorted(results) == sorted([Outcome.APPLIED, Outcome.DUPLICATE, Outcome.REJECTED])
+    assert await register(factory, repeated, "ada@example.com", user_id) is Outcome.DUPLICATE
+    assert await _emails(app_engine, tenant) == ["ada@example.com"]
+    assert await _inbox(app_engine, tenant) == 2, "the applied one and the rejected one"

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import re
+from dataclasses import dataclass
 from typing import Any
 from uuid import UUID
 
@@ -27,9 +29,10 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from commerce.adapters.database import set_tenant
 from commerce.adapters.outbox import notify_relay
 
-__all__ = ["BatchAbortedError", "GroupCommit", "SharedTransaction"]
+__all__ = ["BatchAbortedError", "GroupCommit", "InboxClaim", "SharedTransaction"]
 
 _SAVEPOINT = "message"
+_CONSUMER_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,199}")
 _log = structlog.get_logger("commerce.group_commit")
 
 
@@ -77,10 +80,12 @@ class SharedTransaction:
         if self._joined >= self._max_members:
             self.closed = True
 
-    async def begin_turn(self, tenant_id: UUID) -> None:
+    async def begin_turn(self, tenant_id: UUID, *, claim: InboxClaim | None = None) -> bool | None:
         """Wait for the connection, then open the member's savepoint, scoped to its tenant.
 
-        On failure (or cancellation) the member has left the batch: nothing more to call.
+        With ``claim``, the message's inbox row is inserted in the same round trip; returns
+        whether it was new (``None`` without ``claim``). On failure (or cancellation) the
+        member has left the batch: nothing more to call.
         """
         try:
             await self._turn.acquire()
@@ -90,37 +95,40 @@ class SharedTransaction:
         try:
             if self._failure is not None:
                 raise BatchAbortedError("the shared transaction failed") from self._failure
-            if self._connection is None:
-                await self._open(tenant_id)
-            else:
-                await self._next_savepoint(tenant_id)
+            statements = await self._open(tenant_id) if self._connection is None else []
+            statements.extend(self._next_savepoint(tenant_id))
+            if claim is not None:
+                statements.append(claim.statement())
+            status = await self._raw.execute("; ".join(statements))
+            self._savepoint = True
         except BaseException as error:
             self._fail(error)
             self._turn.release()
             self._leave()
             raise
+        return None if claim is None else status.endswith(" 1")
 
-    async def _open(self, tenant_id: UUID) -> None:
+    async def _open(self, tenant_id: UUID) -> list[str]:
+        """Check out a connection and begin; nothing left to say but the savepoint."""
         connection = await self._engine.connect()
         try:
             await connection.begin()
             await set_tenant(connection, tenant_id)  # SQLAlchemy starts the transaction here
             raw: Any = (await connection.get_raw_connection()).driver_connection
-            await raw.execute(f"SAVEPOINT {_SAVEPOINT}")
         except BaseException:
             await _discard(connection)
             raise
-        self._connection, self._raw = connection, raw
-        self._tenant, self._savepoint = tenant_id, True
+        self._connection, self._raw, self._tenant = connection, raw, tenant_id
+        return []
 
-    async def _next_savepoint(self, tenant_id: UUID) -> None:
-        # One round trip: close the previous member's savepoint, open this one's, scope it.
+    def _next_savepoint(self, tenant_id: UUID) -> list[str]:
+        """Close the previous member's savepoint, open this one's, scope it to the tenant."""
         statements = [f"RELEASE SAVEPOINT {_SAVEPOINT}"] if self._savepoint else []
         statements.append(f"SAVEPOINT {_SAVEPOINT}")
         if tenant_id != self._tenant:
             statements.append(_tenant_statement(tenant_id))
-        await self._raw.execute("; ".join(statements))
-        self._tenant, self._savepoint = tenant_id, True
+            self._tenant = tenant_id
+        return statements
 
     async def undo_turn(self) -> None:
         """Roll the member's work back to its savepoint (the transaction stays usable)."""
@@ -197,6 +205,26 @@ class GroupCommit:
             batch = self._filling = SharedTransaction(self._engine, max_members=self._max_members)
         batch.join()
         return batch
+
+
+@dataclass(frozen=True, slots=True)
+class InboxClaim:
+    """The inbox row a member claims as its turn begins."""
+
+    consumer: str
+    message_id: UUID
+    tenant_id: UUID
+
+    def statement(self) -> str:
+        """The ``INSERT`` as SQL text: UUIDs and a consumer name checked to be plain."""
+        if not _CONSUMER_NAME.fullmatch(self.consumer):
+            raise ValueError(f"not a consumer name: {self.consumer!r}")
+        message_id, tenant_id = UUID(str(self.message_id)), UUID(str(self.tenant_id))
+        return (
+            "INSERT INTO inbox (consumer, message_id, tenant_id)"  # noqa: S608 - checked above
+            f" VALUES ('{self.consumer}', '{message_id}', '{tenant_id}')"
+            " ON CONFLICT (consumer, message_id) DO NOTHING"
+        )
 
 
 def _tenant_statement(tenant_id: UUID) -> str:

@@ -15,7 +15,12 @@ from typing import Self
 
 from opentelemetry.trace import Tracer
 
-from commerce.adapters.group_commit import BatchAbortedError, GroupCommit, SharedTransaction
+from commerce.adapters.group_commit import (
+    BatchAbortedError,
+    GroupCommit,
+    InboxClaim,
+    SharedTransaction,
+)
 from commerce.adapters.telemetry import database_span
 from commerce.adapters.unit_of_work import SqlUnitOfWork
 from commerce.application.context import MessageContext
@@ -43,6 +48,7 @@ class SharedUnitOfWork(SqlUnitOfWork):
         self._batch: SharedTransaction | None = None
         self._claimed: str | None = None
         self._untouched_since_claim = False
+        self._claimed_up_front: bool | None = None
         self._committed = False
 
     @property
@@ -52,8 +58,15 @@ class SharedUnitOfWork(SqlUnitOfWork):
         return self._batch
 
     async def __aenter__(self) -> Self:
+        """Take this message's turn; claim its inbox row already if its consumer is known."""
+        context = self._context
         batch = self._group.join()
-        await batch.begin_turn(self._context.tenant_id.value)
+        claim = (
+            InboxClaim(context.consumer, context.message_id, context.tenant_id.value)
+            if context.consumer is not None
+            else None
+        )
+        self._claimed_up_front = await batch.begin_turn(context.tenant_id.value, claim=claim)
         self._batch = batch
         self._bind(batch.connection)
         return self
@@ -81,8 +94,13 @@ class SharedUnitOfWork(SqlUnitOfWork):
         self._untouched_since_claim = False
 
     async def claim(self, consumer: str) -> bool:
-        """Insert the inbox row for this message and ``consumer``."""
-        claimed = await super().claim(consumer)
+        """Insert the inbox row for this message and ``consumer`` (done already, if the
+        context named the consumer: the turn began with it)."""
+        up_front, self._claimed_up_front = self._claimed_up_front, None
+        if up_front is not None and consumer == self._context.consumer:
+            claimed = up_front
+        else:
+            claimed = await super().claim(consumer)
         self._claimed, self._untouched_since_claim = consumer, True
         return claimed
 

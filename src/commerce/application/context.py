@@ -21,6 +21,9 @@ class MessageContext:
     causation_id: UUID | None = None
     traceparent: str | None = None
     tracestate: str | None = None
+    consumer: str | None = None
+    """The consumer handling the message, when known up front: a unit of work may then
+    claim the message's inbox row as it opens (``claim`` still has to be called)."""
 
 
 @dataclass(frozen=True, slots=True)
