@@ -145,6 +145,7 @@ def build_transport(settings: Settings) -> Transport:
             heartbeat_interval_ms=broker.kafka_heartbeat_interval_ms,
             namespace=broker.namespace,
             partitions=broker.partitions,
+            command_members=broker.kafka_command_members or broker.partitions,
         )
     return RabbitTransport(
         broker.url.get_secret_value(),

@@ -90,6 +90,9 @@ class BrokerSettings(BaseModel):
     """Prefix of every queue, exchange, topic and group: environments sharing a broker."""
     kafka_idempotence: bool = True
     """Idempotent Kafka producer (``enable.idempotence``); off only for brokers without it."""
+    kafka_command_members: Annotated[int, Field(ge=1, le=256)] | None = None
+    """Kafka: consumers per command channel in each worker, each taking one record at a time
+    (the command's concurrency, as ``prefetch`` is on RabbitMQ); ``None``: ``partitions``."""
     kafka_session_timeout_ms: Annotated[int, Field(ge=1_000)] = 10_000
     kafka_heartbeat_interval_ms: Annotated[int, Field(ge=100)] = 3_000
 

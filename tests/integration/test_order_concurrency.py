@@ -225,6 +225,7 @@ async def test_two_add_lines_racing_through_two_workers_conflict_once_and_both_a
     settings = settings_for(provisioned_database, broker_url)
     settings.broker.prefetch = 1
     settings.broker.partitions = 2
+    settings.broker.kafka_command_members = 1  # one partition per worker, as on RabbitMQ
     shop = Shop(app_engine, relay_engine)
     kafka = broker_url.startswith("kafka://")
     async with running_worker(settings) as first, running_worker(settings) as second:

@@ -59,9 +59,11 @@ class KafkaTransport:
         heartbeat_interval_ms: int = 3_000,
         namespace: str = "",
         partitions: int = 4,
+        command_members: int = 4,
     ) -> None:
         self._namespace = namespace
         self._partitions = partitions
+        self._command_members = command_members
         self._created: set[str] = set()
         self._group_timeouts = {
             "session_timeout_ms": session_timeout_ms,
@@ -114,12 +116,12 @@ class KafkaTransport:
         )
 
     def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
-        """Consume the channel's topic with one group member per partition, plus its retries.
+        """Consume the channel's topic with ``command_members`` group members, plus retries.
 
         A member handles one record at a time (committing after it), so members are what
-        lets commands run concurrently on Kafka, and concurrent commands share transactions
-        (group commit, docs/adr/0016). A second subscriber in the group reads the retry
-        topics.
+        lets commands run concurrently on Kafka (up to the topic's partitions), and
+        concurrent commands share transactions (group commit, docs/adr/0016). A second
+        subscriber in the group reads the retry topics.
         """
         return self._with_retries(
             router,
@@ -130,7 +132,7 @@ class KafkaTransport:
                 group=channel.consumer,
                 title=channel.name,
                 description=channel.description,
-                workers=self._partitions,
+                workers=self._command_members,
             ),
             description=f"Delayed redeliveries of {channel.name}.",
         )
