@@ -179,11 +179,17 @@ def _key_on(partition: int, partitions: int) -> str:
 
 
 async def _partition_of(service: Service, topic: str) -> int | None:
-    """The one partition of ``topic`` this Kafka worker's consumer holds, if just one."""
+    """The one partition of ``topic`` this Kafka worker's group members hold, if just one."""
     for subscriber in service.transport.broker.subscribers:
         if topic in getattr(subscriber, "topic_names_for_subscribe", ()):
-            consumer = subscriber.consumer  # type: ignore[attr-defined]
-            held = {tp.partition for tp in consumer.assignment() if tp.topic == topic}
+            members = getattr(subscriber, "consumer_subgroup", None) or [subscriber.consumer]
+            held = {
+                tp.partition
+                for member in members
+                if member is not None
+                for tp in member.assignment()
+                if tp.topic == topic
+            }
             return held.pop() if len(held) == 1 else None
     raise LookupError(topic)
 
