@@ -446,7 +446,11 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
     tracer = provider.get_tracer(TRACER_NAME)
     open_unit_of_work: SqlUnitOfWorkFactory | SharedUnitOfWorkFactory = (
         SharedUnitOfWorkFactory(
-            GroupCommit(engine, max_members=database.group_commit_max_messages),
+            GroupCommit(
+                engine,
+                max_members=database.group_commit_max_messages,
+                transactions=database.group_commit_transactions,
+            ),
             source=SOURCE,
             tracer=tracer,
         )

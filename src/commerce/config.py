@@ -74,6 +74,9 @@ class DatabaseSettings(BaseModel):
     """Messages handled concurrently share one transaction, up to this many (one savepoint
     each; at most 60 keeps Postgres' per-transaction subtransaction cache from overflowing);
     1 gives every message a transaction of its own. See docs/adr/0016-group-commit.md."""
+    group_commit_transactions: Annotated[int, Field(ge=1, le=64)] = 4
+    """Shared transactions filling at once, each on its own pooled connection: while one
+    waits for Postgres, the others' messages run (keep it below the pool size)."""
 
     _urls_are_postgres = field_validator("url", "migration_url", "relay_url")(_check_postgres_url)
 

@@ -24,8 +24,11 @@ from tests.support.fakes import FakeClock, FakeHasher
 pytestmark = pytest.mark.integration
 
 
-def _factory(app_engine: AsyncEngine, max_members: int = 32) -> SharedUnitOfWorkFactory:
-    return SharedUnitOfWorkFactory(GroupCommit(app_engine, max_members=max_members), source="/t")
+def _factory(
+    app_engine: AsyncEngine, max_members: int = 32, transactions: int = 1
+) -> SharedUnitOfWorkFactory:
+    group = GroupCommit(app_engine, max_members=max_members, transactions=transactions)
+    return SharedUnitOfWorkFactory(group, source="/t")
 
 
 async def _txids(relay_engine: AsyncEngine, tenant: TenantId) -> list[int]:
@@ -58,6 +61,18 @@ async def test_concurrent_messages_commit_in_one_transaction(
     assert len(set(txids)) == 1, "three messages, one transaction"
     for i, tenant in enumerate(tenants):  # each row went to its own tenant (RLS checked it)
         assert await _emails(app_engine, tenant) == [f"u{i}@example.com"]
+
+
+async def test_concurrent_messages_spread_over_the_transactions_filling_at_once(
+    app_engine: AsyncEngine, relay_engine: AsyncEngine
+) -> None:
+    tenant = TenantId(uuid4())
+    factory = _factory(app_engine, transactions=2)
+    await asyncio.gather(*(register(factory, context_for(tenant), f"u{i}@x.org") for i in range(6)))
+    txids = await _txids(relay_engine, tenant)
+    assert len(txids) == 6
+    assert len(set(txids)) == 2, "two transactions filled side by side"
+    assert sorted(txids.count(txid) for txid in set(txids)) == [3, 3], "evenly"
 
 
 async def test_a_batch_holds_at_most_max_members(

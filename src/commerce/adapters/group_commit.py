@@ -73,6 +73,11 @@ class SharedTransaction:
             raise RuntimeError("the shared transaction has no connection")
         return self._raw
 
+    @property
+    def pending(self) -> int:
+        """Members that joined and are not done yet."""
+        return self._pending
+
     def join(self) -> None:
         """Count one more member; the batch closes to newcomers when it is full."""
         self._joined += 1
@@ -184,14 +189,21 @@ class SharedTransaction:
 
 
 class GroupCommit:
-    """Hands out the shared transaction a new message should join (one fills at a time)."""
+    """Hands out the shared transaction a new message should join.
 
-    def __init__(self, engine: AsyncEngine, *, max_members: int = 32) -> None:
-        if max_members < 1:
-            raise ValueError("max_members must be at least 1")
+    Up to ``transactions`` fill at once, each on its own connection, so that while one
+    waits for Postgres the others' messages run: a newcomer joins the least busy one, and
+    starts a new one where a slot is free.
+    """
+
+    def __init__(
+        self, engine: AsyncEngine, *, max_members: int = 32, transactions: int = 4
+    ) -> None:
+        if max_members < 1 or transactions < 1:
+            raise ValueError("max_members and transactions must be at least 1")
         self._engine = engine
         self._max_members = max_members
-        self._filling: SharedTransaction | None = None
+        self._filling: list[SharedTransaction | None] = [None] * transactions
 
     @property
     def engine(self) -> AsyncEngine:
@@ -200,11 +212,17 @@ class GroupCommit:
 
     def join(self) -> SharedTransaction:
         """The transaction the caller's message belongs to (counted as one member)."""
-        batch = self._filling
+        slot = min(range(len(self._filling)), key=self._load)
+        batch = self._filling[slot]
         if batch is None or batch.closed:
-            batch = self._filling = SharedTransaction(self._engine, max_members=self._max_members)
+            batch = SharedTransaction(self._engine, max_members=self._max_members)
+            self._filling[slot] = batch
         batch.join()
         return batch
+
+    def _load(self, slot: int) -> int:
+        batch = self._filling[slot]
+        return 0 if batch is None or batch.closed else batch.pending
 
 
 @dataclass(frozen=True, slots=True)
