@@ -1,30 +1,37 @@
-"""Fault injection picks a stable share of messages; most fail once, a quarter outlast the
-immediate retries."""
+"""Fault injection picks a stable share of messages; most fail once, a quarter fail every
+immediate retry and pass only when redelivered later."""
 
 from uuid import UUID, uuid4
 
 import pytest
 
 from commerce.adapters.chaos import (
-    LASTING_FAILURES,
     LASTING_SHARE,
+    REDELIVERY_GAP,
     FaultInjector,
     InjectedTransientFault,
 )
-from commerce.messages.channels import DEFAULT_RETRY
+from commerce.messages.catalogue import CONSUMERS
 
 pytestmark = pytest.mark.unit
 
 
-def _failures(injector: FaultInjector, message_id: UUID, attempts: int) -> int:
-    """How many of ``attempts`` handling attempts of ``message_id`` the injector fails."""
-    failed = 0
-    for _ in range(attempts):
-        try:
-            injector.before_handling(message_id)
-        except InjectedTransientFault:
-            failed += 1
-    return failed
+class Clock:
+    """Monotonic seconds the test moves on."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def _fails(injector: FaultInjector, message_id: UUID) -> bool:
+    try:
+        injector.before_handling(message_id)
+    except InjectedTransientFault:
+        return True
+    return False
 
 
 def test_off_by_default() -> None:
@@ -33,37 +40,52 @@ def test_off_by_default() -> None:
         injector.before_handling(uuid4())
 
 
-def test_about_the_configured_share_fails_and_a_later_attempt_passes() -> None:
+def test_about_the_configured_share_fails_and_only_the_chosen() -> None:
     injector = FaultInjector(0.02)
     ids = [uuid4() for _ in range(20_000)]
-    failures = {message_id: _failures(injector, message_id, 10) for message_id in ids}
-    failed = [message_id for message_id, count in failures.items() if count]
+    failed = [message_id for message_id in ids if _fails(injector, message_id)]
     assert 300 <= len(failed) <= 500  # 2 % of 20,000 = 400, far outside any chance miss
     assert set(failed) == {message_id for message_id in ids if injector.chosen(message_id)}
 
 
-def test_a_quarter_of_the_failing_share_outlasts_the_immediate_retries() -> None:
-    injector = FaultInjector(0.2)
-    chosen = [
-        message_id for message_id in (uuid4() for _ in range(4_000)) if injector.chosen(message_id)
-    ]
-    lasting = [message_id for message_id in chosen if injector.lasting(message_id)]
-    assert DEFAULT_RETRY.immediate < LASTING_FAILURES, "the first delivery's attempts all fail"
-    assert abs(len(lasting) / len(chosen) - LASTING_SHARE) < 0.1  # of ~800 chosen
-    for message_id in chosen:
-        expected = LASTING_FAILURES if message_id in lasting else 1
-        assert _failures(injector, message_id, 10) == expected
+def test_an_immediate_retry_recovers_a_message_that_is_not_lasting() -> None:
+    clock = Clock()
+    injector = FaultInjector(0.3, clock=clock)
+    brief = [m for m in (uuid4() for _ in range(2_000)) if injector.chosen(m)]
+    brief = [m for m in brief if not injector.lasting(m)]
+    assert brief
+    for message_id in brief:
+        assert _fails(injector, message_id)
+        assert not _fails(injector, message_id), "the immediate retry passes"
+        clock.now += 1.0
+        assert not _fails(injector, message_id), "and so does any later attempt"
 
 
-def test_only_chosen_messages_are_lasting() -> None:
-    injector = FaultInjector(0.0)
-    assert not any(injector.lasting(uuid4()) for _ in range(1000))
+def test_a_lasting_message_fails_every_immediate_retry_and_passes_when_redelivered() -> None:
+    clock = Clock()
+    injector = FaultInjector(0.3, clock=clock)
+    chosen = [m for m in (uuid4() for _ in range(4_000)) if injector.chosen(m)]
+    lasting = [m for m in chosen if injector.lasting(m)]
+    assert abs(len(lasting) / len(chosen) - LASTING_SHARE) < 0.1  # of ~1,200 chosen
+    for message_id in lasting:
+        for _ in range(10):  # however many immediate retries a policy has
+            assert _fails(injector, message_id)
+            clock.now += REDELIVERY_GAP / 10
+        clock.now += REDELIVERY_GAP  # the broker brings it back after a delay
+        assert not _fails(injector, message_id)
+        assert not _fails(injector, message_id), "recovered for good"
+
+
+def test_every_consumers_first_redelivery_comes_after_the_gap() -> None:
+    earliest = min(consumer.retry.delay(1, 0.0) for consumer in CONSUMERS if consumer.retry.rounds)
+    assert earliest > REDELIVERY_GAP, "a redelivered lasting message must be able to pass"
 
 
 def test_the_choice_depends_only_on_the_message_id() -> None:
     message_id = uuid4()
     assert FaultInjector(0.5).chosen(message_id) == FaultInjector(0.5).chosen(message_id)
     assert FaultInjector(0.5).lasting(message_id) == FaultInjector(0.5).lasting(message_id)
+    assert not FaultInjector(0.0).lasting(message_id)
 
 
 def test_a_rate_outside_zero_to_one_is_refused() -> None:

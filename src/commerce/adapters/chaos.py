@@ -2,25 +2,28 @@
 
 Off unless ``COMMERCE_CHAOS__TRANSIENT_FAILURE_RATE`` is above zero. The choice depends
 only on the message id, so a drill is reproducible. Most chosen messages fail their first
-attempt once per process, so an immediate retry recovers them; a quarter of them
-(:meth:`FaultInjector.lasting`) fail :data:`LASTING_FAILURES` attempts per process, more
-than the default policy's immediate retries, so only a delayed redelivery through the
-broker recovers them.
+attempt in a process, so an immediate retry recovers them. A quarter of them
+(:meth:`FaultInjector.lasting`) fail every attempt that follows their previous failure
+within :data:`REDELIVERY_GAP`, that is every immediate retry, whatever a consumer's
+policy: only a delayed redelivery through the broker, which comes later, recovers them.
 """
 
 from __future__ import annotations
 
 import hashlib
+import time
+from collections.abc import Callable
 from uuid import UUID
 
-from commerce.messages.channels import DEFAULT_RETRY
-
-__all__ = ["LASTING_FAILURES", "LASTING_SHARE", "FaultInjector", "InjectedTransientFault"]
+__all__ = ["LASTING_SHARE", "REDELIVERY_GAP", "FaultInjector", "InjectedTransientFault"]
 
 LASTING_SHARE = 0.25
 """The share of chosen messages whose failure outlasts the immediate retries."""
-LASTING_FAILURES = DEFAULT_RETRY.immediate + 1
-"""How many attempts of a lasting message fail in one process: its first delivery's all."""
+REDELIVERY_GAP = 0.25
+"""Seconds after a failed attempt from which a lasting message's next attempt passes.
+
+Longer than the pause between immediate retries (they follow at once), shorter than any
+consumer's first delayed redelivery."""
 
 _SCALE = 10_000
 
@@ -30,13 +33,18 @@ class InjectedTransientFault(ConnectionError):
 
 
 class FaultInjector:
-    """Fails the first attempts of about ``rate`` of all messages, by message id."""
+    """Fails the first attempts of about ``rate`` of all messages, by message id.
 
-    def __init__(self, rate: float = 0.0) -> None:
+    ``clock``: monotonic seconds, to tell an immediate retry from a redelivery.
+    """
+
+    def __init__(self, rate: float = 0.0, *, clock: Callable[[], float] = time.monotonic) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"failure rate must be within [0, 1], got {rate}")
         self._threshold = int(rate * _SCALE)
-        self._failures: dict[UUID, int] = {}
+        self._clock = clock
+        self._failed_at: dict[UUID, float] = {}
+        self._recovered: set[UUID] = set()
 
     @staticmethod
     def _digest(message_id: UUID) -> int:
@@ -53,12 +61,16 @@ class FaultInjector:
         return lasting and digest % _SCALE < self._threshold
 
     def before_handling(self, message_id: UUID) -> None:
-        """Raise :class:`InjectedTransientFault` while a chosen message has failures left."""
-        if not self._threshold or not self.chosen(message_id):
+        """Raise :class:`InjectedTransientFault` while a chosen message is still failing."""
+        if not self._threshold or message_id in self._recovered or not self.chosen(message_id):
             return
-        failed = self._failures.get(message_id, 0)
-        if failed < (LASTING_FAILURES if self.lasting(message_id) else 1):
-            self._failures[message_id] = failed + 1
-            raise InjectedTransientFault(
-                f"injected transient fault for message {message_id} (attempt {failed + 1})"
-            )
+        now = self._clock()
+        failed_at = self._failed_at.get(message_id)
+        if failed_at is not None and (
+            not self.lasting(message_id) or now - failed_at >= REDELIVERY_GAP
+        ):
+            del self._failed_at[message_id]
+            self._recovered.add(message_id)
+            return
+        self._failed_at[message_id] = now
+        raise InjectedTransientFault(f"injected transient fault for message {message_id}")
