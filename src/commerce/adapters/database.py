@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID
 
+import orjson
 from sqlalchemy import bindparam, event, text
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.engine import make_url
@@ -28,6 +29,8 @@ __all__ = [
     "check_role_is_safe",
     "create_engine",
     "current_tenant",
+    "driver_of",
+    "json_text",
     "ping",
     "set_tenant",
     "tenant_transaction",
@@ -94,6 +97,8 @@ def create_engine(
         pool_recycle=pool_recycle,
         echo=echo,
         hide_parameters=True,  # error text and logs never show bound values (PII, hashes)
+        json_serializer=json_text,
+        json_deserializer=orjson.loads,
         connect_args={"server_settings": server_settings},
     )
     event.listen(engine.sync_engine, "checkout", _refuse_closed)
@@ -105,6 +110,21 @@ def _refuse_closed(dbapi_connection: Any, record: Any, proxy: Any) -> None:
     driver = getattr(dbapi_connection, "driver_connection", None)
     if driver is not None and driver.is_closed():
         raise DisconnectionError("the server closed this pooled connection")
+
+
+def json_text(value: Any) -> str:
+    """``value`` as JSON text, for ``json``/``jsonb`` parameters (orjson)."""
+    return orjson.dumps(value).decode()
+
+
+async def driver_of(conn: AsyncConnection) -> Any:
+    """The asyncpg connection under ``conn``, inside the same transaction.
+
+    The per-message statements run on it directly: SQLAlchemy's statement machinery costs
+    several times asyncpg's own work per statement (docs/performance.md). Parameters of
+    ``jsonb`` columns are JSON text (:func:`json_text`), as SQLAlchemy's codec expects.
+    """
+    return (await conn.get_raw_connection()).driver_connection
 
 
 async def set_tenant(conn: AsyncConnection, tenant_id: UUID) -> None:

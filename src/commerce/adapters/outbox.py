@@ -10,10 +10,9 @@ from collections.abc import Iterable
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.adapters.orm import outbox
+from commerce.adapters.database import driver_of, json_text
 from commerce.adapters.telemetry import with_current_trace
 from commerce.application.context import MessageContext, Rejection
 from commerce.domain.events import DomainEvent
@@ -26,9 +25,25 @@ __all__ = ["OUTBOX_CHANNEL", "OutboxWriter", "notify_relay"]
 OUTBOX_CHANNEL = "commerce_outbox"
 """The LISTEN/NOTIFY channel the relay listens on."""
 
-# Built once: SQLAlchemy reuses their cache keys and compiled forms.
-_INSERT = outbox.insert()
-_NOTIFY = select(func.pg_notify(OUTBOX_CHANNEL, ""))
+# Per-message statements, on asyncpg directly (``database.driver_of``).
+_COLUMNS = (
+    "message_id",
+    "tenant_id",
+    "aggregate_type",
+    "aggregate_id",
+    "aggregate_version",
+    "event_type",
+    "stream",
+    "payload",
+    "headers",
+    "occurred_at",
+)
+_INSERT = (
+    "INSERT INTO outbox (message_id, tenant_id, aggregate_type, aggregate_id, aggregate_version,"
+    " event_type, stream, payload, headers, occurred_at)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+)
+_NOTIFY = f"NOTIFY {OUTBOX_CHANNEL}"
 
 
 class OutboxWriter:
@@ -120,14 +135,25 @@ class OutboxWriter:
         """
         if not self._rows:
             return 0
-        rows = [{**row, "headers": with_current_trace(row["headers"])} for row in self._rows]
+        rows = [
+            tuple(
+                json_text(with_current_trace(row["headers"]))
+                if column == "headers"
+                else json_text(row["payload"])
+                if column == "payload"
+                else row[column]
+                for column in _COLUMNS
+            )
+            for row in self._rows
+        ]
         self._rows = []
-        await connection.execute(_INSERT, rows)
+        raw = await driver_of(connection)
+        await raw.executemany(_INSERT, rows)  # pipelined: one round trip
         if notify:
-            await notify_relay(connection)
+            await raw.execute(_NOTIFY)
         return len(rows)
 
 
 async def notify_relay(connection: AsyncConnection) -> None:
     """``NOTIFY`` the relay; Postgres delivers it when the transaction commits."""
-    await connection.execute(_NOTIFY)
+    await (await driver_of(connection)).execute(_NOTIFY)

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Any
 
 from sqlalchemy import any_, case, func, literal
-from sqlalchemy.dialects.postgresql import Insert, insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.adapters.orm import user_directory
@@ -15,47 +14,41 @@ from commerce.domain.values import TenantId
 __all__ = ["SqlUserDirectory"]
 
 
-def _record_statement() -> Insert:
-    """The directory upsert, built once (``excluded`` builds a table alias on each use)."""
-    statement = insert(user_directory)
-    return statement.on_conflict_do_update(
-        index_elements=[user_directory.c.tenant_id, user_directory.c.user_id],
-        set_={
-            "email": statement.excluded.email,
-            "display_name": statement.excluded.display_name,
-            "version": statement.excluded.version,
-            "status": statement.excluded.status,
-            "roles": statement.excluded.roles,
-            "updated_at": func.now(),
-        },
-        where=user_directory.c.version < statement.excluded.version,
-    )
-
-
-_RECORD = _record_statement()
+# The per-event upsert, on asyncpg directly (``database.driver_of``).
+_RECORD = """
+    INSERT INTO user_directory
+        (tenant_id, user_id, email, display_name, version, registered_at, status, roles)
+    VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+    ON CONFLICT (tenant_id, user_id) DO UPDATE SET
+        email = EXCLUDED.email, display_name = EXCLUDED.display_name,
+        version = EXCLUDED.version, status = EXCLUDED.status, roles = EXCLUDED.roles,
+        updated_at = now()
+    WHERE user_directory.version < EXCLUDED.version
+"""
 
 
 class SqlUserDirectory:
     """:class:`commerce.application.ports.UserDirectory` on ``user_directory``."""
 
-    def __init__(self, connection: AsyncConnection, tenant_id: TenantId) -> None:
+    def __init__(self, connection: AsyncConnection, raw: Any, tenant_id: TenantId) -> None:
         self._connection = connection
+        self._raw = raw
         self._tenant_id = tenant_id
 
     async def record(self, entry: DirectoryEntry) -> bool:
         """Insert, or update a row holding an older version; whether a row changed."""
-        values = {
-            "tenant_id": self._tenant_id.value,
-            "user_id": entry.user_id.value,
-            "email": entry.email,
-            "display_name": entry.display_name,
-            "version": entry.version,
-            "registered_at": entry.registered_at,
-            "status": entry.status,
-            "roles": list(entry.roles),
-        }
-        result = await self._connection.execute(_RECORD, values)
-        return bool(getattr(result, "rowcount", 0))
+        status: str = await self._raw.execute(
+            _RECORD,
+            self._tenant_id.value,
+            entry.user_id.value,
+            entry.email,
+            entry.display_name,
+            entry.version,
+            entry.registered_at,
+            entry.status,
+            list(entry.roles),
+        )
+        return not status.endswith(" 0")
 
     async def change(self, change: DirectoryChange) -> bool:
         """Update the user's row if it holds an older version; whether a row changed."""

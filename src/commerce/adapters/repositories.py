@@ -14,7 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import Table, bindparam, exists, func, select
+from sqlalchemy import Table, func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
@@ -60,16 +60,23 @@ async def update_versioned(
         raise ConcurrencyConflict(aggregate, expected_version, f"the row is at version {current}")
 
 
-# Built once: SQLAlchemy reuses their cache keys and compiled forms (hot statements).
-_EMAIL_TAKEN = select(exists().where(users.c.email == bindparam("email")))
-_ADD_USER = users.insert()
+# Per-message statements, on asyncpg directly (``database.driver_of``).
+_EMAIL_TAKEN = "SELECT EXISTS (SELECT 1 FROM users WHERE email = $1)"
+_ADD_USER = (
+    "INSERT INTO users (tenant_id, id, email, display_name, password_hash, status, version,"
+    " created_at, updated_at, roles) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9)"
+)
 
 
 class SqlUserRepository:
-    """:class:`commerce.application.ports.UserRepository` on the ``users`` table."""
+    """:class:`commerce.application.ports.UserRepository` on the ``users`` table.
 
-    def __init__(self, connection: AsyncConnection) -> None:
+    ``raw`` is the asyncpg connection under ``connection`` (registration's statements).
+    """
+
+    def __init__(self, connection: AsyncConnection, raw: Any) -> None:
         self._connection = connection
+        self._raw = raw
 
     async def get(self, user_id: UserId) -> User | None:
         """Load a user of the current tenant."""
@@ -92,33 +99,28 @@ class SqlUserRepository:
 
     async def email_taken(self, email: EmailAddress) -> bool:
         """Whether the tenant has a user with ``email``."""
-        return bool(await self._connection.scalar(_EMAIL_TAKEN, {"email": email.value}))
+        return bool(await self._raw.fetchval(_EMAIL_TAKEN, email.value))
 
     async def add(self, user: User) -> None:
         """Insert ``user``; unique violations become domain errors."""
         try:
-            await self._connection.execute(
+            await self._raw.execute(
                 _ADD_USER,
-                {
-                    "tenant_id": user.tenant_id.value,
-                    "id": user.id.value,
-                    "email": user.email.value,
-                    "display_name": user.display_name,
-                    "password_hash": user.password_hash,
-                    "status": user.status.value,
-                    "version": user.version,
-                    "created_at": user.registered_at,
-                    "updated_at": user.registered_at,
-                    "roles": sorted(role.value for role in user.roles),
-                },
+                user.tenant_id.value,
+                user.id.value,
+                user.email.value,
+                user.display_name,
+                user.password_hash,
+                user.status.value,
+                user.version,
+                user.registered_at,
+                sorted(role.value for role in user.roles),
             )
-        except IntegrityError as error:
-            constraint = violated_constraint(error) or ""
+        except UniqueViolationError as error:
+            constraint = str(error.constraint_name or "")
             if "email" in constraint:
                 raise EmailAlreadyRegistered(f"{user.email} is already registered") from None
-            if constraint:
-                raise UserAlreadyExists(f"user {user.id} already exists") from None
-            raise
+            raise UserAlreadyExists(f"user {user.id} already exists") from None
 
     async def update(self, user: User, *, expected_version: int) -> None:
         """Write profile, status, roles and version if the row is at ``expected_version``."""

@@ -21,6 +21,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from commerce.adapters.database import driver_of
+
 __all__ = [
     "Admission",
     "HoldState",
@@ -68,16 +70,14 @@ class ParkedMessage:
 type ParkedSender = Callable[[ParkedMessage], Awaitable[None]]
 """Sends one parked message back to its consumer (with a broker confirm)."""
 
-_GATE = text(
-    """
+_GATE = """
     SELECT h.state, h.head_message_id,
            (SELECT p.message_id FROM parked_messages p
              WHERE p.consumer = h.consumer AND p.aggregate_key = h.aggregate_key
              ORDER BY p.id LIMIT 1) AS next_parked
     FROM sequence_holds h
-    WHERE h.consumer = :consumer AND h.aggregate_key = :key
-    """
-)
+    WHERE h.consumer = $1 AND h.aggregate_key = $2
+"""  # every ordered event asks it: asyncpg directly (database.driver_of)
 _PARK = text(
     """
     INSERT INTO parked_messages (consumer, aggregate_key, message_id, headers, body, content_type)
@@ -157,12 +157,12 @@ class SequenceHolds:
     async def admit(self, consumer: str, key: str, message_id: str) -> Admission:
         """Whether ``message_id`` of aggregate ``key`` may be handled by ``consumer`` now."""
         async with self._autocommit.connect() as connection:
-            row = (await connection.execute(_GATE, {"consumer": consumer, "key": key})).first()
+            row = await (await driver_of(connection)).fetchrow(_GATE, consumer, key)
         if row is None:
             return Admission.FREE
-        if row.head_message_id == message_id:
+        if row["head_message_id"] == message_id:
             return Admission.RESOLVES
-        if row.head_message_id is None and row.next_parked == message_id:
+        if row["head_message_id"] is None and row["next_parked"] == message_id:
             return Admission.RESOLVES
         return Admission.PARK
 

@@ -68,7 +68,7 @@ class SharedUnitOfWork(SqlUnitOfWork):
         )
         self._claimed_up_front = await batch.begin_turn(context.tenant_id.value, claim=claim)
         self._batch = batch
-        self._bind(batch.connection)
+        self._bind(batch.connection, batch.raw)
         return self
 
     async def __aexit__(

@@ -14,12 +14,12 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from types import TracebackType
-from typing import Self
+from typing import Any, Self
 
 from opentelemetry.trace import NoOpTracer, Tracer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
-from commerce.adapters.database import set_tenant
+from commerce.adapters.database import driver_of, set_tenant
 from commerce.adapters.event_store import PostgresEventStore
 from commerce.adapters.inbox import claim_message
 from commerce.adapters.outbox import OutboxWriter
@@ -56,12 +56,13 @@ class SqlUnitOfWork:
         self._connection: AsyncConnection | None = None
         self.outbox = OutboxWriter(context, source=source)
 
-    def _bind(self, connection: AsyncConnection) -> None:
+    def _bind(self, connection: AsyncConnection, raw: Any) -> None:
+        """Bind the repositories to ``connection`` (``raw``: the asyncpg one under it)."""
         self._connection = connection
-        self._users = SqlUserRepository(connection)
+        self._users = SqlUserRepository(connection, raw)
         self._items = SqlItemRepository(connection)
         self._invoices = SqlInvoiceRepository(connection)
-        self._user_directory = SqlUserDirectory(connection, self._context.tenant_id)
+        self._user_directory = SqlUserDirectory(connection, raw, self._context.tenant_id)
         self.events = PostgresEventStore.for_message(
             connection, self._context, upcasters=self._upcasters
         )
@@ -152,10 +153,11 @@ class OwnTransactionUnitOfWork(SqlUnitOfWork):
         try:
             self._transaction = await connection.begin()
             await set_tenant(connection, self._context.tenant_id.value)
+            raw = await driver_of(connection)
         except BaseException:
             await connection.close()
             raise
-        self._bind(connection)
+        self._bind(connection, raw)
         return self
 
     async def __aexit__(
