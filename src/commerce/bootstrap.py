@@ -40,8 +40,8 @@ from commerce.adapters.dead_letter_store import (
 )
 from commerce.adapters.group_commit import GroupCommit
 from commerce.adapters.kafka import KafkaTransport
-from commerce.adapters.log_context import bind_message_context
-from commerce.adapters.logging import configure_logging, message_log_context
+from commerce.adapters.log_context import bind_message_context, current_message
+from commerce.adapters.logging import configure_logging
 from commerce.adapters.metrics import exposition as metrics_exposition
 from commerce.adapters.metrics import (
     measure_broker,
@@ -267,28 +267,21 @@ class Service:
                 tracestate=tracestate,
                 consumer=channel.consumer,
             )
-            with message_log_context(
-                message_id=envelope.id,
-                correlation_id=envelope.correlation_id,
-                causation_id=envelope.causation_id,
-                tenant_id=envelope.tenant_id,
-                message_type=envelope.type,
-                traceparent=traceparent,
-            ):
-                self.faults.before_handling(envelope.id)
-                outcome = await process_command(
-                    consumer=channel.consumer,
-                    context=context,
-                    aggregate_id=(
-                        command.aggregate_key()
-                        if isinstance(command, Command)
-                        else envelope.subject or ""
-                    ),
-                    handler=handler,
-                    open_unit_of_work=self.open_unit_of_work,
-                    rejects=isinstance(channel, CommandChannel),
-                )
-                _log.info("command processed", outcome=outcome.value, consumer=channel.consumer)
+            # The message's identity is in the log context already (bind_message_context).
+            self.faults.before_handling(envelope.id)
+            outcome = await process_command(
+                consumer=channel.consumer,
+                context=context,
+                aggregate_id=(
+                    command.aggregate_key()
+                    if isinstance(command, Command)
+                    else envelope.subject or ""
+                ),
+                handler=handler,
+                open_unit_of_work=self.open_unit_of_work,
+                rejects=isinstance(channel, CommandChannel),
+            )
+            _log.info("command processed", outcome=outcome.value, consumer=channel.consumer)
             observed.outcome = outcome.value
             span.set_attribute("commerce.outcome", outcome.value)
         if isinstance(channel, EventConsumer):

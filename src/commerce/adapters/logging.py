@@ -11,17 +11,16 @@ from __future__ import annotations
 
 import logging
 import sys
-from collections.abc import Iterable, Iterator, MutableMapping
-from contextlib import contextmanager
+from collections.abc import Iterable, MutableMapping
 from typing import Any
 
+import orjson
 import structlog
 from opentelemetry import trace
-from structlog.contextvars import bound_contextvars
 
 from commerce.adapters.redaction import redact_event, redactor
 
-__all__ = ["configure_logging", "message_log_context"]
+__all__ = ["configure_logging"]
 
 
 def _add_trace_id(_: Any, __: str, event: MutableMapping[str, Any]) -> MutableMapping[str, Any]:
@@ -38,6 +37,11 @@ def _add_span_context(_: Any, __: str, event: MutableMapping[str, Any]) -> Mutab
         event.setdefault("trace_id", trace.format_trace_id(span_context.trace_id))
         event.setdefault("span_id", trace.format_span_id(span_context.span_id))
     return event
+
+
+def _json_line(event: Any, **options: Any) -> str:
+    """One JSON object (orjson: a fraction of the standard library's cost per line)."""
+    return orjson.dumps(event, default=options.get("default")).decode()
 
 
 def configure_logging(
@@ -57,7 +61,7 @@ def configure_logging(
         _add_span_context,
     ]
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=_json_line)
         if json_output
         else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -87,28 +91,3 @@ def configure_logging(
     root.setLevel(level)
     for noisy in ("aiormq", "aio_pika", "aiokafka"):
         logging.getLogger(noisy).setLevel(max(logging.WARNING, logging.getLevelName(level)))
-
-
-@contextmanager
-def message_log_context(
-    *,
-    message_id: object,
-    correlation_id: object,
-    causation_id: object | None,
-    tenant_id: object,
-    message_type: str,
-    traceparent: str | None,
-) -> Iterator[None]:
-    """Bind the handled message's identity to every log line inside the block."""
-    context: dict[str, Any] = {
-        "message_id": str(message_id),
-        "correlation_id": str(correlation_id),
-        "tenant_id": str(tenant_id),
-        "message_type": message_type,
-    }
-    if causation_id is not None:
-        context["causation_id"] = str(causation_id)
-    if traceparent and traceparent.count("-") == 3:
-        context["trace_id"] = traceparent.split("-")[1]
-    with bound_contextvars(**context):
-        yield

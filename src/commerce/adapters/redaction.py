@@ -53,6 +53,8 @@ class Redactor:
         for secret in self._secrets:
             if secret in value:
                 value = value.replace(secret, MASK)
+        if "://" not in value:  # no URL, nothing for the pattern to find (the common case)
+            return value
         return _URL_PASSWORD.sub(rf"\g<prefix>{MASK}\g<at>", value)
 
     def value(self, value: Any) -> Any:
