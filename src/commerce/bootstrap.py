@@ -100,6 +100,7 @@ __all__ = [
     "build_service",
     "build_transport",
     "configure_logging_from",
+    "current_message",
     "dead_letter_console",
     "metrics_exposition",
     "migrate_database",
@@ -425,7 +426,8 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         sample_ratio=settings.otel.sample_ratio,
     )
     transport = build_transport(settings)
-    trace_consumers(transport.broker, provider)
+    if tracer_provider is not None or settings.otel.endpoint:  # spans are recorded
+        trace_consumers(transport.broker, provider)
     bind_message_context(transport.broker)  # outermost: every line of a message names it
     measure_broker(transport.broker, app_name=settings.service_name)
     database = settings.database

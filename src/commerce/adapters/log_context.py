@@ -5,22 +5,25 @@ headers, read leniently: nothing is validated here) to structlog's context from 
 moment the message is received until the last middleware is done with it, so retries,
 dead-lettering and FastStream's own lines carry ``message_id``, ``message_type``,
 ``tenant_id``, ``correlation_id``, ``causation_id`` and ``trace_id`` too, not only the
-handler's.
+handler's. While the handlers run, :func:`current_message` returns the message.
 """
 
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
+from contextvars import ContextVar
 from types import TracebackType
 from typing import Any
 
-from faststream import BaseMiddleware
+from faststream import BaseMiddleware, StreamMessage
 from structlog.contextvars import bind_contextvars, reset_contextvars
 
 from commerce.adapters.broker import AnyBroker, text_headers
 
-__all__ = ["bind_message_context", "message_context_of"]
+__all__ = ["bind_message_context", "current_message", "message_context_of"]
+
+_CURRENT: ContextVar[StreamMessage[Any] | None] = ContextVar("commerce_message", default=None)
 
 _ATTRIBUTES = {
     "id": "message_id",
@@ -63,6 +66,16 @@ class _MessageLogContext(BaseMiddleware):
         if self.msg is not None and (bound := message_context_of(self.msg)):
             self._tokens = bind_contextvars(**bound)
 
+    async def consume_scope(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
+        """Make ``msg`` the :func:`current_message` of its handlers."""
+        token = _CURRENT.set(msg)
+        try:
+            return await call_next(msg)
+        finally:
+            _CURRENT.reset(token)
+
     async def after_processed(
         self,
         exc_type: type[BaseException] | None = None,
@@ -74,6 +87,14 @@ class _MessageLogContext(BaseMiddleware):
                 reset_contextvars(**self._tokens)
             self._tokens = {}
         return False
+
+
+def current_message() -> StreamMessage[Any]:
+    """The message being handled (by a broker with :func:`bind_message_context`)."""
+    message = _CURRENT.get()
+    if message is None:
+        raise LookupError("no message is being handled here")
+    return message
 
 
 def bind_message_context(broker: AnyBroker) -> None:

@@ -148,15 +148,25 @@ def with_current_trace(headers: Mapping[str, str]) -> dict[str, str]:
 def command_span(
     tracer: Tracer, command: object, envelope: Envelope, *, consumer: str
 ) -> Iterator[Span]:
-    """``handle <Command>``: the use case, child of the consumer span."""
+    """``handle <Command>``: the use case, child of the consumer span.
+
+    Without a consumer span (tracing is off: no consumer middleware is installed) it
+    continues the envelope's ``traceparent``, so the events it causes stay in the trace.
+    """
     attributes = {
         "messaging.consumer.group.name": consumer,
         "messaging.message.id": str(envelope.id),
         "cloudevents.event_type": envelope.type,
         "commerce.tenant_id": str(envelope.tenant_id),
     }
+    parent = None
+    if not trace.get_current_span().get_span_context().is_valid and envelope.traceparent:
+        carrier = {"traceparent": envelope.traceparent}
+        if envelope.tracestate:
+            carrier["tracestate"] = envelope.tracestate
+        parent = _PROPAGATOR.extract(carrier)
     name = f"handle {type(command).__name__}"
-    with tracer.start_as_current_span(name, attributes=attributes) as span:
+    with tracer.start_as_current_span(name, context=parent, attributes=attributes) as span:
         yield span
 
 

@@ -10,39 +10,28 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fast_depends.library import CustomField
-from faststream import StreamMessage
+from faststream import Depends, StreamMessage
 
+from commerce.bootstrap import current_message
 from commerce.messages.envelope import Envelope, message_type_of, parse_envelope
 from commerce.messages.event_base import IntegrationEvent
 
 __all__ = ["CurrentEnvelope", "current_envelope", "handles", "of_type"]
 
 
-def current_envelope(message: StreamMessage[Any]) -> Envelope:
-    """The CloudEvents envelope of ``message`` (validated)."""
+async def current_envelope() -> Envelope:
+    """The CloudEvents envelope of the message being handled (validated).
+
+    A dependency without parameters, reading the message the service's broker middleware
+    holds (:func:`commerce.bootstrap.current_message`): FastStream's ``Context("message")``
+    is a custom field, which costs FastDepends a task group per message, and a synchronous
+    function would run in a worker thread (docs/performance.md).
+    """
+    message = current_message()
     return parse_envelope(message.headers, message.content_type)
 
 
-class _EnvelopeField(CustomField):
-    """Injects the envelope of the message being handled into a handler's parameter.
-
-    A FastDepends custom field whose ``use`` is a coroutine although it never awaits:
-    FastDepends runs a synchronous ``use`` - FastStream's ``Context("message")`` has one -
-    in a worker thread, a thread hop and a task group per message (docs/performance.md).
-    """
-
-    def __init__(self) -> None:
-        super().__init__(cast=False, required=True)
-
-    async def use(self, /, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
-        """Put the envelope of the context's current message under the parameter's name."""
-        message: StreamMessage[Any] = kwargs["context__"].get_local("message")
-        kwargs[str(self.param_name)] = current_envelope(message)
-        return kwargs
-
-
-type CurrentEnvelope = Annotated[Envelope, _EnvelopeField()]
+type CurrentEnvelope = Annotated[Envelope, Depends(current_envelope)]
 
 
 def of_type(
