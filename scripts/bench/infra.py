@@ -46,7 +46,7 @@ __all__ = [
     "service_settings",
 ]
 
-CHEAP_PASSWORDS = PasswordHashingSettings(memory_kib=1024, time_cost=1, parallelism=1)
+CHEAP_PASSWORDS = PasswordHashingSettings(memory_kib=8, time_cost=1, parallelism=1)
 """argon2id at 1 MiB, 1 pass, 1 lane: the bench measures messaging, not password hashing."""
 
 
