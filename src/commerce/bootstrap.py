@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -185,7 +186,7 @@ class Service:
         self.holds = SequenceHolds(self.engine)
         self.read_side = _read_side(self.settings, self.engine, self.transport)
 
-    @property
+    @cached_property
     def tracer(self) -> Tracer:
         """The tracer of the service's own spans (handle, commit, relay publish)."""
         return self.tracer_provider.get_tracer(TRACER_NAME)

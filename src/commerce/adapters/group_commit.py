@@ -27,6 +27,7 @@ import structlog
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.adapters.database import set_tenant
+from commerce.adapters.metrics import record_group_commit
 from commerce.adapters.outbox import notify_relay
 
 __all__ = ["BatchAbortedError", "GroupCommit", "InboxClaim", "SharedTransaction"]
@@ -168,6 +169,7 @@ class SharedTransaction:
                 if self._notify:
                     await notify_relay(connection)
                 await connection.commit()
+                record_group_commit(self._joined)
         except BaseException as error:
             self._fail(error)
             self.outcome.set_exception(

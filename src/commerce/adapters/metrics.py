@@ -63,6 +63,7 @@ __all__ = [
     "record_cache_invalidation",
     "record_cache_request",
     "record_dead_letter",
+    "record_group_commit",
     "record_inbox_duplicate",
     "record_parked",
     "record_relay_published",
@@ -121,6 +122,12 @@ RELAY_LAST_PUBLISHED = Gauge(
     "commerce_relay_last_published_timestamp_seconds",
     "Unix time at which the relay last published (broker-confirmed) to the event stream.",
     ["stream"],
+    registry=REGISTRY,
+)
+GROUP_COMMIT_MESSAGES = Histogram(
+    "commerce_group_commit_messages",
+    "Messages committed together by one shared transaction (group commit).",
+    buckets=(1, 2, 4, 8, 16, 32, 60),
     registry=REGISTRY,
 )
 OUTBOX_BACKLOG = Gauge(
@@ -197,3 +204,8 @@ def set_outbox_backlog(messages: int, oldest_age_seconds: float) -> None:
     """The relay's view of the unpublished outbox after a pass."""
     OUTBOX_BACKLOG.set(messages)
     OUTBOX_OLDEST_AGE.set(max(0.0, oldest_age_seconds))
+
+
+def record_group_commit(messages: int) -> None:
+    """A shared transaction committed the work of ``messages`` messages."""
+    GROUP_COMMIT_MESSAGES.observe(messages)
