@@ -1,5 +1,6 @@
-"""The reliability drill's plan (:func:`plan_drill`) and broker access: publish through
-restarts, restart the broker, collect events, and find anything left unacknowledged.
+"""The reliability drill's broker access: publish through restarts, restart the broker,
+collect events, and find anything left unacknowledged (the plan is in
+:mod:`tests.support.drill_plan`).
 
 :class:`DrillBroker` is one transport's part; :class:`RabbitDrill` is RabbitMQ's, and
 :class:`tests.support.kafka_drill.KafkaDrill` is Kafka's.
@@ -7,14 +8,10 @@ restarts, restart the broker, collect events, and find anything left unacknowled
 
 import asyncio
 import contextlib
-import json
-import random
 import subprocess
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass, field
 from typing import Protocol
-from uuid import UUID, uuid4
+from uuid import uuid4
 
 import aio_pika
 import httpx
@@ -23,84 +20,23 @@ from aio_pika.abc import HeadersType
 from commerce.adapters.broker import namespaced
 from commerce.config import Settings
 from commerce.messages.catalogue import CONSUMERS
-from commerce.messages.channels import COMMAND_EXCHANGE, REGISTER_USER, USERS, EventConsumer
-from commerce.messages.commands import RegisterUser
-from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.messages.channels import COMMAND_EXCHANGE, USERS, EventConsumer
+from tests.support.drill_plan import DRILL_CHANNELS, Message
 
 __all__ = [
     "COLLECT_SECONDS",
-    "Drill",
     "DrillBroker",
-    "Message",
+    "Published",
     "RabbitDrill",
     "consumer_queues",
-    "plan_drill",
     "wait_ready",
 ]
 
 COLLECT_SECONDS = 120.0
 """How long :meth:`DrillBroker.collect_events` waits for the expected events."""
 
-
-type Message = tuple[bytes, dict[str, str], str]
-"""A command as published: body, headers, partition / routing key."""
-
-
-@dataclass
-class Drill:
-    """The messages of one drill and what must come of them."""
-
-    tenant: UUID
-    messages: list[Message] = field(default_factory=list)
-    valid: dict[UUID, UUID] = field(default_factory=dict)  # message id -> user id
-    bad: dict[str, str] = field(default_factory=dict)  # message id -> expected reason
-
-
-def plan_drill(
-    style: HeaderStyle, *, total: int, duplicates: int, undecodable: int, invalid: int
-) -> Drill:
-    """``total`` RegisterUser messages of a fresh tenant, shuffled (always the same way).
-
-    Besides the valid commands: ``duplicates`` exact copies of some of them, ``undecodable``
-    bodies that are not JSON and ``invalid`` JSON bodies that break the schema.
-    """
-    rng = random.Random(20261122)
-    drill = Drill(tenant=uuid4())
-    originals: list[Message] = []
-    for index in range(total - duplicates - undecodable - invalid):
-        user_id = uuid4()
-        envelope = Envelope.new(
-            type=RegisterUser.message_type,
-            source="/drill",
-            tenant_id=drill.tenant,
-            subject=str(user_id),
-        )
-        body = RegisterUser(
-            user_id=user_id,
-            email=f"drill-{index}@example.com",
-            display_name=f"User {index}",
-            password="correct horse battery staple",
-        ).wire_body()
-        originals.append((body, _headers(envelope, style), str(user_id)))
-        drill.valid[envelope.id] = user_id
-    drill.messages = list(originals)
-    drill.messages += [rng.choice(originals) for _ in range(duplicates)]  # exact copies
-    for index in range(undecodable + invalid):
-        envelope = Envelope.new(
-            type=RegisterUser.message_type, source="/drill", tenant_id=drill.tenant
-        )
-        if index < undecodable:
-            body, reason = b"\x00\xff not json " + str(index).encode(), "undecodable"
-        else:
-            body, reason = json.dumps({"user_id": index, "email": None}).encode(), "schema-invalid"
-        drill.messages.append((body, _headers(envelope, style), f"bad-{index}"))
-        drill.bad[str(envelope.id)] = reason
-    rng.shuffle(drill.messages)
-    return drill
-
-
-def _headers(envelope: Envelope, style: HeaderStyle) -> dict[str, str]:
-    return envelope.headers(style) | {"content-type": "application/json"}
+type Published = dict[str, list[tuple[str, int]]]
+"""Events by subject: ``(id, aggregate version)`` in the order they were delivered."""
 
 
 async def wait_ready(settings: Settings, timeout: float = 60) -> None:
@@ -125,9 +61,7 @@ class DrillBroker(Protocol):
         """Declare what must exist before the first command (queues, topics)."""
         ...
 
-    async def publish(
-        self, settings: Settings, body: bytes, headers: Mapping[str, str], key: str
-    ) -> None:
+    async def publish(self, settings: Settings, message: Message) -> None:
         """Send one command, retrying through broker restarts until it is confirmed."""
         ...
 
@@ -137,10 +71,10 @@ class DrillBroker(Protocol):
 
     async def collect_events(
         self, settings: Settings, expected: set[str], tenant: str
-    ) -> dict[str, list[str]]:
-        """``tenant``'s events by subject: their ids in the order they were delivered.
+    ) -> Published:
+        """``tenant``'s events by subject, with their ``aggregateversion`` extension.
 
-        Reads until every subject in ``expected`` has an event, or two minutes passed.
+        Reads until every event id in ``expected`` was delivered, or two minutes passed.
         """
         ...
 
@@ -201,7 +135,7 @@ class RabbitDrill:
         return self._channel
 
     async def prepare(self, settings: Settings) -> None:
-        """Declare the command route and a queue recording the users' event stream."""
+        """Declare the command routes and a queue recording the users' event stream."""
         ns = settings.broker.namespace
         channel = await self._publish_channel()
         stream = await channel.declare_exchange(namespaced(ns, USERS.name), "topic", durable=True)
@@ -210,28 +144,29 @@ class RabbitDrill:
         commands = await channel.declare_exchange(
             namespaced(ns, COMMAND_EXCHANGE), "direct", durable=True
         )
-        work = await channel.declare_queue(namespaced(ns, REGISTER_USER.name), durable=True)
-        await work.bind(commands, routing_key=work.name)
+        for command_channel in DRILL_CHANNELS:
+            work = await channel.declare_queue(namespaced(ns, command_channel.name), durable=True)
+            await work.bind(commands, routing_key=work.name)
 
-    async def publish(
-        self, settings: Settings, body: bytes, headers: Mapping[str, str], key: str
-    ) -> None:
+    async def publish(self, settings: Settings, message: Message) -> None:
         """Publish persistently with confirms, retrying for a minute through restarts."""
         ns = settings.broker.namespace
-        amqp_headers: HeadersType = {k: v for k, v in headers.items() if k != "content-type"}
+        amqp_headers: HeadersType = {
+            k: v for k, v in message.headers.items() if k != "content-type"
+        }
         for _ in range(120):
             try:
                 channel = await self._publish_channel()
                 exchange = await channel.get_exchange(namespaced(ns, COMMAND_EXCHANGE))
                 await exchange.publish(
                     aio_pika.Message(
-                        body,
+                        message.body,
                         headers=amqp_headers,
                         content_type="application/json",
                         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
                         message_id=str(uuid4()),
                     ),
-                    routing_key=namespaced(ns, REGISTER_USER.name),
+                    routing_key=namespaced(ns, message.channel.name),
                 )
                 return
             except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError):
@@ -254,22 +189,24 @@ class RabbitDrill:
 
     async def collect_events(
         self, settings: Settings, expected: set[str], tenant: str
-    ) -> dict[str, list[str]]:
+    ) -> Published:
         """Only ``tenant``'s events count: the relay also publishes other tests' rows."""
         channel = await self._publish_channel()
         queue = await channel.get_queue(namespaced(settings.broker.namespace, "drill.events"))
-        seen: dict[str, list[str]] = {}
+        seen: Published = {}
+        missing = set(expected)
         deadline = time.monotonic() + COLLECT_SECONDS
-        while not expected <= seen.keys() and time.monotonic() < deadline:
+        while missing and time.monotonic() < deadline:
             message = await queue.get(fail=False)
             if message is None:
                 await asyncio.sleep(0.2)
                 continue
             await message.ack()
-            headers = message.headers or {}
-            if str(headers.get("ce-tenantid")) == tenant:
-                subject = str(headers.get("ce-subject", ""))
-                seen.setdefault(subject, []).append(str(headers.get("ce-id")))
+            headers = {name: str(value) for name, value in (message.headers or {}).items()}
+            if headers.get("ce-tenantid") == tenant:
+                event = headers.get("ce-id", ""), int(headers.get("ce-aggregateversion", "0"))
+                seen.setdefault(headers.get("ce-subject", ""), []).append(event)
+                missing.discard(event[0])
         return seen
 
     async def _queue_state(self, name: str) -> tuple[int, int] | None:

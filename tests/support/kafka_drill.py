@@ -14,7 +14,7 @@ broker's fetch responses.
 
 import asyncio
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
@@ -27,8 +27,9 @@ from commerce.adapters.broker import namespaced
 from commerce.bootstrap import build_service
 from commerce.config import Settings
 from commerce.entrypoints.app import include_routers
-from commerce.messages.channels import REGISTER_USER, USERS
-from tests.support.drill import COLLECT_SECONDS
+from commerce.messages.channels import USERS
+from tests.support.drill import COLLECT_SECONDS, Published
+from tests.support.drill_plan import Message
 from tests.support.tansu import TansuBroker, ensure_topics
 
 __all__ = ["Group", "KafkaDrill", "group_lag", "stable_members", "worker_groups"]
@@ -173,17 +174,17 @@ class KafkaDrill:
             self._producer = producer
         return self._producer
 
-    async def publish(
-        self, settings: Settings, body: bytes, headers: Mapping[str, str], key: str
-    ) -> None:
+    async def publish(self, settings: Settings, message: Message) -> None:
         """Produce and wait for the broker's ack; a retry may duplicate (the inbox dedups)."""
-        topic = namespaced(settings.broker.namespace, REGISTER_USER.name)
-        kafka_headers = [(name, value.encode()) for name, value in headers.items()]
+        topic = namespaced(settings.broker.namespace, message.channel.name)
+        kafka_headers = [(name, value.encode()) for name, value in message.headers.items()]
         deadline = time.monotonic() + PUBLISH_SECONDS
         while True:
             try:
                 producer = await self._started_producer()
-                send = producer.send_and_wait(topic, body, key=key.encode(), headers=kafka_headers)
+                send = producer.send_and_wait(
+                    topic, message.body, key=message.key.encode(), headers=kafka_headers
+                )
                 await asyncio.wait_for(send, 15)
                 return
             except (KafkaError, OSError, TimeoutError) as error:
@@ -198,7 +199,7 @@ class KafkaDrill:
 
     async def collect_events(
         self, settings: Settings, expected: set[str], tenant: str
-    ) -> dict[str, list[str]]:
+    ) -> Published:
         """Read the event topic from the start (no group); only ``tenant``'s events count."""
         topic = namespaced(settings.broker.namespace, USERS.name)
         consumer = AIOKafkaConsumer(
@@ -207,17 +208,20 @@ class KafkaDrill:
             enable_auto_commit=False,
             auto_offset_reset="earliest",
         )
-        seen: dict[str, list[str]] = {}
+        seen: Published = {}
+        missing = set(expected)
         await consumer.start()
         try:
             deadline = time.monotonic() + COLLECT_SECONDS
-            while not expected <= seen.keys() and time.monotonic() < deadline:
+            while missing and time.monotonic() < deadline:
                 for batch in (await consumer.getmany(timeout_ms=500)).values():
                     for record in batch:
                         headers = {name: value.decode() for name, value in record.headers}
                         if headers.get("ce_tenantid") == tenant:
-                            subject = headers.get("ce_subject", "")
-                            seen.setdefault(subject, []).append(headers.get("ce_id", ""))
+                            version = int(headers.get("ce_aggregateversion", "0"))
+                            event = headers.get("ce_id", ""), version
+                            seen.setdefault(headers.get("ce_subject", ""), []).append(event)
+                            missing.discard(event[0])
         finally:
             await consumer.stop()
         return seen
