@@ -12,15 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.adapters.database import create_engine, set_tenant, tenant_transaction
 from commerce.adapters.orm import inbox, outbox
-from commerce.adapters.outbox import OutboxWriter
-from commerce.application.context import MessageContext
 from commerce.bootstrap import build_service
-from commerce.domain.events import UserRegistered
-from commerce.domain.values import EmailAddress, TenantId, UserId, new_uuid7
+from commerce.domain.values import TenantId, UserId
 from commerce.messages.channels import USERS
 from commerce.messages.envelope import Envelope, HeaderStyle
 from tests.support.brokers import BrokerProbe, Received, probe_for
 from tests.support.database import ProvisionedDatabase
+from tests.support.outbox_rows import registered, stage
 from tests.support.worker import running_relay, running_worker, settings_for
 
 pytestmark = pytest.mark.integration
@@ -30,26 +28,7 @@ async def _stage(
     connection: AsyncConnection, tenant: TenantId, email: str, user_id: UserId | None = None
 ) -> None:
     """Write one UserRegistered outbox row in ``connection``'s open transaction."""
-    await set_tenant(connection, tenant.value)
-    message_id = new_uuid7()
-    writer = OutboxWriter(
-        MessageContext(message_id, "test", tenant, correlation_id=message_id), source="/tests"
-    )
-    user_id = user_id or UserId.new()
-    writer.publish(
-        [
-            UserRegistered(
-                tenant_id=tenant,
-                aggregate_id=str(user_id),
-                version=1,
-                occurred_at=datetime.now(UTC),
-                user_id=user_id,
-                email=EmailAddress.parse(email),
-                display_name="Relay Test",
-            )
-        ]
-    )
-    await writer.flush(connection)
+    await stage(connection, [registered(tenant, user_id or UserId.new(), email)])
 
 
 def _emails(messages: list[Received]) -> list[str]:

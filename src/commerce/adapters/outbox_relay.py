@@ -5,10 +5,11 @@ A pass (``docs/adr/0009-outbox-relay-algorithm.md``):
 * reads, in one statement outside any transaction, up to ``batch_size`` unsent rows of the
   lanes this replica holds (:class:`~commerce.adapters.relay_lanes.LaneLease`: each
   aggregate's rows belong to one lane, each lane to one replica at a time), in
-  ``position`` order, and only rows whose transaction id is below the oldest transaction
-  still running (``pg_snapshot_xmin``): a row of a transaction still open when the relay
-  reads is never skipped, it waits. Outbox rows are inserted after the writer holds its
-  aggregate's lock, so for one aggregate ``position`` order is commit order;
+  ``position`` order. Outbox rows are inserted after the writer holds its aggregate's
+  lock, so for one aggregate ``position`` order is commit order. Of each aggregate it
+  takes the rows up to the first whose transaction id is not below the oldest
+  transaction still running (``pg_snapshot_xmin``): a row of a transaction still open
+  when the relay reads is never skipped, it and everything after it of its aggregate wait;
 * publishes them in *waves*: the first row of every aggregate in the batch, all at once,
   then - once the broker confirmed the whole wave - their second rows, and so on, so an
   aggregate's event is only sent once the previous one is confirmed;
@@ -27,13 +28,11 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
-from collections.abc import Sequence
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
-import orjson
 import structlog
 from opentelemetry.trace import NoOpTracer, Span, Status, StatusCode, Tracer
 from sqlalchemy import text
@@ -43,27 +42,29 @@ from commerce.adapters.broker import OutgoingMessage, Transport
 from commerce.adapters.inbox import purge_inbox
 from commerce.adapters.metrics import record_relay_published, set_outbox_backlog
 from commerce.adapters.outbox import OUTBOX_CHANNEL
+from commerce.adapters.relay_batch import Line, outbox_lines
 from commerce.adapters.relay_lanes import LANE_SQL, LANES, LaneLease
 from commerce.adapters.telemetry import TRACE_HEADERS, start_publish_span
-from commerce.messages.envelope import EnvelopeError, HeaderStyle, parse_envelope
+from commerce.messages.envelope import (
+    HeaderStyle,
+)
 
 __all__ = ["OutboxRelay"]
 
-_ELIGIBLE = """
-    SELECT position, message_id, aggregate_id, stream, payload, headers
+_UNSENT = """
+    SELECT position, message_id, aggregate_id, stream, payload, headers,
+           txid < pg_snapshot_xmin(pg_current_snapshot()) AS settled
     FROM outbox
-    WHERE sent_at IS NULL AND failed_at IS NULL
-      AND txid < pg_snapshot_xmin(pg_current_snapshot()) {lanes}
+    WHERE sent_at IS NULL AND failed_at IS NULL {lanes}
     ORDER BY position
     LIMIT :limit
 """
-_CLAIM_ALL = text(_ELIGIBLE.format(lanes=""))
-_CLAIM_LANES = text(_ELIGIBLE.format(lanes=f"AND {LANE_SQL} = ANY(:lanes)"))
+_CLAIM_ALL = text(_UNSENT.format(lanes=""))
+_CLAIM_LANES = text(_UNSENT.format(lanes=f"AND {LANE_SQL} = ANY(:lanes)"))
 _MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE position = ANY(:positions)")
 _MARK_FAILED = text(
     "UPDATE outbox SET failed_at = now(), last_error = :error WHERE position = :position"
 )
-_MAX_ERROR = 2_000
 _PURGE_SENT = text(
     "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => :age)"
 )
@@ -75,8 +76,6 @@ _BACKLOG = text(
 )
 _BACKLOG_INTERVAL_SECONDS = 5.0
 _log = structlog.get_logger("commerce.relay")
-
-type _Line = list[tuple[Any, OutgoingMessage]]
 
 
 class OutboxRelay:
@@ -124,9 +123,9 @@ class OutboxRelay:
         )
         async with self._reader.connect() as connection:
             rows = (await connection.execute(*claim)).all()
-        if not rows:
+        lines, unreadable = outbox_lines(rows, self._transport.style)
+        if not lines and not unreadable:
             return 0
-        lines, unreadable = self._lines(rows)
         await self._publish(lines)
         async with self._engine.begin() as connection:
             for position, error in unreadable:
@@ -137,23 +136,9 @@ class OutboxRelay:
         published = Counter(row.stream for line in lines for row, _ in line)
         for stream, count in published.items():
             record_relay_published(stream, count)
-        return len(rows)
+        return sum(published.values()) + len(unreadable)
 
-    def _lines(self, rows: Sequence[Any]) -> tuple[list[_Line], list[tuple[int, str]]]:
-        """Each aggregate's rows in order, and the rows that cannot be read (with why)."""
-        lines: dict[tuple[str, str], _Line] = {}
-        unreadable: list[tuple[int, str]] = []
-        for row in rows:
-            try:
-                message = self._message(row)
-            except (EnvelopeError, TypeError, ValueError) as error:
-                _log.error("outbox row parked: unreadable", position=row.position, error=str(error))
-                unreadable.append((row.position, str(error)[:_MAX_ERROR]))
-                continue
-            lines.setdefault((row.stream, row.aggregate_id), []).append((row, message))
-        return list(lines.values()), unreadable
-
-    async def _publish(self, lines: list[_Line]) -> None:
+    async def _publish(self, lines: list[Line]) -> None:
         """Publish wave after wave: the k-th row of every aggregate, confirmed, then k+1."""
         for wave in range(max((len(line) for line in lines), default=0)):
             await self._publish_wave([line[wave] for line in lines if len(line) > wave])
@@ -184,16 +169,6 @@ class OutboxRelay:
             raise
         for span in spans:
             span.end()
-
-    def _message(self, row: Any) -> OutgoingMessage:
-        envelope = parse_envelope(row.headers)
-        return OutgoingMessage(
-            body=orjson.dumps(row.payload),
-            key=row.aggregate_id,
-            headers=envelope.headers(self._transport.style),
-            content_type=envelope.content_type,
-            message_id=str(row.message_id),
-        )
 
     async def observe_backlog(self) -> None:
         """Update the outbox backlog gauges (at most every few seconds: a count is a scan)."""
