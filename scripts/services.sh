@@ -10,12 +10,13 @@
 #   scripts/services.sh postgres redis     # only some (postgres, redis, rabbitmq, promtool,
 #                                          # chromium)
 #
-# Environment: SERVICES_TIMEOUT (seconds to wait for each service, default 60).
+# Environment: SERVICES_TIMEOUT (seconds to wait for each service, default 60; RabbitMQ
+# gets three times as long: a broker holding many durable queues loads them all at boot).
 # A service that does not answer in time fails the script with a message naming it.
 # (NATS, Mosquitto and MariaDB also run on these machines; commerce does not use them.)
 set -euo pipefail
 
-readonly TIMEOUT="${SERVICES_TIMEOUT:-60}"
+TIMEOUT="${SERVICES_TIMEOUT:-60}"
 readonly RABBITMQ_PLUGINS=(rabbitmq_consistent_hash_exchange)
 
 log() { printf 'services: %s\n' "$*"; }
@@ -49,7 +50,9 @@ ensure() {
     if ! "$start"; then
         log "$name: start command failed (the server may be starting already); waiting"
     fi
-    wait_until "$name" "$check"
+    local timeout=$TIMEOUT
+    [[ $name == RabbitMQ ]] && timeout=$((TIMEOUT * 3))
+    TIMEOUT=$timeout wait_until "$name" "$check"
     log "$name is up (started in $((SECONDS - started))s)"
 }
 

@@ -1,5 +1,6 @@
 """Session fixtures for the real services; see ``tests/support/services.py`` for resolution."""
 
+import asyncio
 from collections.abc import AsyncIterator, Generator, Iterator
 from contextlib import ExitStack
 
@@ -9,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from commerce.adapters.database import create_engine
 from commerce.adapters.provisioning import drop_database
 from tests.support.database import ProvisionedDatabase, provision_and_migrate, unique_database_name
+from tests.support.namespaces import remove_issued_namespaces
 from tests.support.services import KAFKA, POSTGRES, RABBIT, REDIS, ServiceSpec, resolve
 from tests.support.tansu import TansuBroker
 
@@ -39,8 +41,13 @@ def postgres_admin_url() -> Iterator[str]:
 
 @pytest.fixture(scope="session")
 def rabbit_url() -> Iterator[str]:
-    """An AMQP URL, ``amqp://guest:guest@127.0.0.1:5672/`` by default."""
-    yield from _serve(RABBIT)
+    """An AMQP URL, ``amqp://guest:guest@127.0.0.1:5672/`` by default.
+
+    When the session ends, the queues and exchanges of the namespaces it handed out go.
+    """
+    for url in _serve(RABBIT):
+        yield url
+        asyncio.run(remove_issued_namespaces(url))
 
 
 @pytest.fixture(scope="session")

@@ -22,7 +22,6 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
-from uuid import uuid4
 
 import httpx
 import pytest
@@ -32,6 +31,7 @@ from commerce.messages.catalogue import CONSUMERS, EVENT_CONSUMERS, EVENT_STREAM
 from commerce.messages.query_catalogue import QUERY_ROUTES
 from tests.support.chromium import Browser, chromium_path, open_browser
 from tests.support.database import ProvisionedDatabase
+from tests.support.namespaces import fresh_namespace
 from tests.support.services import in_ci
 from tests.support.tansu import free_port
 from tests.support.worker import environment_for, settings_for
@@ -81,7 +81,7 @@ def chromium() -> str:
 @pytest.fixture
 def namespace() -> str:
     """The worker's own broker namespace: every broker name it documents starts with it."""
-    return f"t{uuid4().hex[:12]}"
+    return fresh_namespace()
 
 
 @pytest.fixture

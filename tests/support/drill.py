@@ -22,6 +22,7 @@ from commerce.config import Settings
 from commerce.messages.catalogue import CONSUMERS
 from commerce.messages.channels import COMMAND_EXCHANGE, USERS, EventConsumer
 from tests.support.drill_plan import DRILL_CHANNELS, Message
+from tests.support.namespaces import remove_issued_namespaces
 
 __all__ = [
     "COLLECT_SECONDS",
@@ -135,8 +136,12 @@ class RabbitDrill:
         return self._channel
 
     async def prepare(self, settings: Settings) -> None:
-        """Declare the command routes and a queue recording the users' event stream."""
+        """Declare the command routes and a queue recording the users' event stream.
+
+        First the queues of earlier tests' namespaces go, so the restarts stay quick.
+        """
         ns = settings.broker.namespace
+        await remove_issued_namespaces(self.url, keep={ns})
         channel = await self._publish_channel()
         stream = await channel.declare_exchange(namespaced(ns, USERS.name), "topic", durable=True)
         events = await channel.declare_queue(namespaced(ns, "drill.events"), durable=True)

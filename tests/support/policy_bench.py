@@ -21,7 +21,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any
-from uuid import uuid4
 
 from faststream import Context, StreamMessage
 from faststream.kafka import TestKafkaBroker
@@ -34,6 +33,7 @@ from commerce.config import BrokerSettings, Settings
 from commerce.messages.channels import CommandChannel, EventConsumer
 from commerce.messages.envelope import HeaderStyle
 from tests.support.brokers import BrokerProbe, Received, probe_for
+from tests.support.namespaces import fresh_namespace
 
 __all__ = ["IN_MEMORY", "PolicyBench", "bench_settings", "policy_bench", "until"]
 
@@ -54,7 +54,7 @@ def bench_settings(transport: str, broker_url: str | None) -> Settings:
         environment="test",
         broker=BrokerSettings(
             url=SecretStr(url),
-            namespace=f"t{uuid4().hex[:12]}",
+            namespace=fresh_namespace(),
             kafka_idempotence=False,
             kafka_session_timeout_ms=2_000,
             kafka_heartbeat_interval_ms=200,

@@ -4,7 +4,6 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from uuid import uuid4
 
 from pydantic import BaseModel, SecretStr
 
@@ -18,6 +17,7 @@ from commerce.config import (
 )
 from commerce.entrypoints.app import include_routers
 from tests.support.database import ProvisionedDatabase
+from tests.support.namespaces import fresh_namespace
 
 __all__ = ["environment_for", "running_relay", "running_worker", "settings_for"]
 
@@ -41,7 +41,7 @@ def settings_for(
         ),
         broker=BrokerSettings(
             url=SecretStr(broker_url),
-            namespace=namespace if namespace is not None else f"t{uuid4().hex[:12]}",
+            namespace=namespace if namespace is not None else fresh_namespace(),
             kafka_idempotence=False,
             kafka_session_timeout_ms=2_000,
             kafka_heartbeat_interval_ms=200,
