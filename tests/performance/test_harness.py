@@ -106,7 +106,7 @@ def test_profile_attributes_samples_to_the_innermost_library_and_drops_waits(
     loop = f"run ({stdlib}/asyncio/base_events.py:1)"
     collapsed.write_text(
         f"{loop};execute ({site}/sqlalchemy/engine/base.py:2);dumps ({stdlib}/json/x.py:3) 30\n"
-        f"{loop};Service.execute (/repo/src/commerce/bootstrap.py:9)"
+        f"{loop};Service.execute (/repo/src/commerce/bootstrap/service.py:9)"
         f";hash ({site}/argon2/_password_hasher.py:4) 10\n"
         f"{loop};EpollSelector.select ({stdlib}/selectors.py:5) 60\n"
     )

@@ -1,8 +1,4 @@
-"""Composition root: builds the engine, the transport and the use cases' collaborators.
-
-The only module that reads :class:`~commerce.config.Settings` besides the entry points;
-everything below it receives plain values.
-"""
+"""The wired service: subscribers, the relay and the health checks work with it."""
 
 from __future__ import annotations
 
@@ -16,10 +12,8 @@ from urllib.parse import urlsplit
 import structlog
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
-from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters import provisioning
 from commerce.adapters.broker import AnyRouter, OutgoingMessage, SubscriberDecorator, Transport
 from commerce.adapters.chaos import FaultInjector
 from commerce.adapters.clock import SystemClock
@@ -28,38 +22,20 @@ from commerce.adapters.database import create_engine, ping
 from commerce.adapters.dead_letter_console import (
     ARCHIVER_GROUP,
     DeadLetterArchiver,
-    DeadLetterConsole,
-    DeadLetterNotFoundError,
-    InvalidDeadLetterEditError,
-    pretty_body,
 )
 from commerce.adapters.dead_letter_store import (
-    DeadLetter,
-    DeadLetterFilter,
-    DeadLetterStatus,
     DeadLetterStore,
 )
 from commerce.adapters.group_commit import GroupCommit
-from commerce.adapters.kafka import KafkaTransport
-from commerce.adapters.log_context import bind_message_context, current_message
-from commerce.adapters.logging import configure_logging
-from commerce.adapters.metrics import exposition as metrics_exposition
+from commerce.adapters.log_context import bind_message_context
 from commerce.adapters.metrics import (
     measure_broker,
     observe_command,
-    serve_metrics,
     set_projection_lag,
 )
-from commerce.adapters.outbox_console import OutboxConsole
 from commerce.adapters.outbox_relay import OutboxRelay
 from commerce.adapters.passwords import Argon2PasswordHasher
-from commerce.adapters.projection_rebuild import RebuildBusyError, RebuildReport, rebuild
-from commerce.adapters.projections import REBUILDABLE
-from commerce.adapters.query_client import QueryClient, QueryFailedError, QueryUnansweredError
-from commerce.adapters.rabbitmq import RabbitTransport
-from commerce.adapters.read_side import CacheConfig, ReadSide, build_read_side
-from commerce.adapters.read_side import query_client as _query_client
-from commerce.adapters.redaction import secrets_in
+from commerce.adapters.read_side import ReadSide
 from commerce.adapters.redelivery import failure_policy_middleware
 from commerce.adapters.sequence_gate import ParkedReleaser, sequence_gate_middleware
 from commerce.adapters.sequence_holds import SequenceHolds
@@ -74,93 +50,17 @@ from commerce.adapters.telemetry import (
 from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
 from commerce.application.context import MessageContext
 from commerce.application.processing import CommandHandler, Outcome, process_command
-from commerce.config import BrokerTransport, Settings
+from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
+from commerce.config import Settings
 from commerce.domain.values import TenantId
-from commerce.messages.catalogue import CONSUMERS
 from commerce.messages.channels import CommandChannel, Consumer, EventConsumer
 from commerce.messages.commands import Command
 from commerce.messages.envelope import Envelope
 from commerce.messages.events import IntegrationEvent
 
-__all__ = [
-    "PROJECTIONS",
-    "AnyRouter",
-    "DeadLetter",
-    "DeadLetterConsole",
-    "DeadLetterFilter",
-    "DeadLetterNotFoundError",
-    "DeadLetterStatus",
-    "InvalidDeadLetterEditError",
-    "QueryClient",
-    "QueryFailedError",
-    "QueryUnansweredError",
-    "ReadSide",
-    "RebuildBusyError",
-    "RebuildReport",
-    "Service",
-    "build_service",
-    "build_transport",
-    "configure_logging_from",
-    "current_message",
-    "dead_letter_console",
-    "metrics_exposition",
-    "migrate_database",
-    "outbox_console",
-    "pretty_body",
-    "provision_database",
-    "query_client",
-    "rebuild_projection",
-    "serve_relay_metrics",
-]
-
-SOURCE = "/commerce"
-"""The CloudEvents ``source`` of everything this service publishes."""
-
-PROJECTIONS: tuple[str, ...] = tuple(REBUILDABLE)
-"""The projections ``commerce projections rebuild`` knows."""
+__all__ = ["Service", "build_service"]
 
 _log = structlog.get_logger("commerce.service")
-
-
-def configure_logging_from(settings: Settings) -> None:
-    """Apply the log settings; every secret setting is masked in the logs."""
-    configure_logging(
-        level=settings.log.level, json_output=settings.log.json_output, secrets=secrets_in(settings)
-    )
-
-
-def serve_relay_metrics(settings: Settings) -> Callable[[], None] | None:
-    """Serve ``/metrics`` for a standalone relay on ``COMMERCE_RELAY__METRICS_PORT`` (if set)."""
-    port = settings.relay.metrics_port
-    return serve_metrics(port, host=settings.http.host) if port else None
-
-
-def build_transport(settings: Settings) -> Transport:
-    """The transport ``COMMERCE_BROKER__URL`` selects."""
-    broker = settings.broker
-    if broker.transport is BrokerTransport.KAFKA:
-        return KafkaTransport(
-            broker.kafka_bootstrap,
-            client_id=settings.service_name,
-            idempotence=broker.kafka_idempotence,
-            session_timeout_ms=broker.kafka_session_timeout_ms,
-            heartbeat_interval_ms=broker.kafka_heartbeat_interval_ms,
-            namespace=broker.namespace,
-            partitions=broker.partitions,
-            command_members=broker.kafka_command_members or broker.partitions,
-        )
-    return RabbitTransport(
-        broker.url.get_secret_value(),
-        prefetch=broker.prefetch,
-        app_id=settings.service_name,
-        namespace=broker.namespace,
-        partitions=broker.partitions,
-    )
-
-
-def _redacted(url: str) -> str:
-    """``url`` with its password replaced, for operators' messages."""
-    return make_url(url).render_as_string(hide_password=True) if "://" in url else url
 
 
 @dataclass
@@ -184,7 +84,7 @@ class Service:
 
     def __post_init__(self) -> None:
         self.holds = SequenceHolds(self.engine)
-        self.read_side = _read_side(self.settings, self.engine, self.transport)
+        self.read_side = read_side_for(self.settings, self.engine, self.transport)
 
     @cached_property
     def tracer(self) -> Tracer:
@@ -352,7 +252,7 @@ class Service:
 
     async def _ping_broker(self) -> None:
         if not await self.transport.ping(2.0):
-            url = _redacted(self.settings.broker.url.get_secret_value())
+            url = redacted(self.settings.broker.url.get_secret_value())
             raise ConnectionError(f"broker at {urlsplit(url).netloc or url} does not answer")
 
     async def close(self) -> None:
@@ -360,60 +260,6 @@ class Service:
         await self.read_side.close()
         await self.engine.dispose()
         self.tracer_provider.force_flush(5_000)
-
-
-def _read_side(settings: Settings, engine: AsyncEngine, transport: Transport) -> ReadSide:
-    cache = settings.cache
-    return build_read_side(
-        engine,
-        CacheConfig(
-            redis_url=settings.redis.url.get_secret_value(),
-            l1_max_entries=cache.l1_max_entries,
-            l1_ttl=cache.l1_ttl_seconds,
-            l2_ttl=cache.l2_ttl_seconds,
-            timeout=cache.redis_timeout_seconds,
-            retry_after=cache.retry_after_seconds,
-        ),
-        style=transport.style,
-        namespace=settings.broker.namespace,
-        partitions=settings.broker.partitions,
-        source=SOURCE,
-        service_name=settings.service_name,
-    )
-
-
-async def rebuild_projection(
-    settings: Settings, name: str, *, progress: Callable[[int, int], None] | None = None
-) -> RebuildReport:
-    """Rebuild projection ``name`` as the owner role, swap it in, drop its cached answers."""
-    engine = create_engine(
-        settings.database.migration_url.get_secret_value(),
-        pool_size=3,
-        max_overflow=0,
-        application_name=f"{settings.service_name}-rebuild",
-    )
-    read_side = _read_side(settings, engine, build_transport(settings))
-    try:
-        target = REBUILDABLE[name]
-        report = await rebuild(engine, target, progress=progress)
-        await read_side.cache.invalidate([target.projection.tags.everything()])
-        return report
-    finally:
-        await read_side.close()
-        await engine.dispose()
-
-
-def query_client(settings: Settings) -> QueryClient:
-    """A client asking queries over the configured broker (``async with`` it)."""
-    broker = settings.broker
-    return _query_client(
-        style=build_transport(settings).style,
-        broker_url=broker.url.get_secret_value(),
-        kafka_bootstrap=broker.kafka_bootstrap,
-        namespace=broker.namespace,
-        partitions=broker.partitions,
-        source=SOURCE,
-    )
 
 
 def build_service(settings: Settings, *, tracer_provider: TracerProvider | None = None) -> Service:
@@ -466,65 +312,3 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         faults=FaultInjector(settings.chaos.transient_failure_rate),
         tracer_provider=provider,
     )
-
-
-def dead_letter_console(settings: Settings) -> DeadLetterConsole:
-    """Operators' dead-letter console, as the owner role (``COMMERCE_DATABASE__MIGRATION_URL``)."""
-    engine = create_engine(
-        settings.database.migration_url.get_secret_value(),
-        pool_size=2,
-        max_overflow=0,
-        application_name=f"{settings.service_name}-dlq",
-    )
-    return DeadLetterConsole(engine, build_transport(settings), channels=CONSUMERS)
-
-
-def _role_of(url: str) -> str:
-    username = make_url(url).username
-    if not username:
-        msg = f"database URL {_redacted(url)} names no role"
-        raise ValueError(msg)
-    return username
-
-
-async def provision_database(settings: Settings) -> None:
-    """Create the database and the owner, app and relay roles named by the URLs."""
-    database = settings.database
-    if database.admin_url is None:
-        msg = "COMMERCE_DATABASE__ADMIN_URL is not set: provisioning needs an admin login"
-        raise ValueError(msg)
-    owner = make_url(database.migration_url.get_secret_value())
-    app = make_url(database.url.get_secret_value())
-    relay = make_url(database.relay_url.get_secret_value())
-    await provisioning.provision(
-        database.admin_url.get_secret_value(),
-        database=owner.database or "commerce",
-        owner=_role_of(str(owner)),
-        owner_password=owner.password or "",
-        app_role=_role_of(str(app)),
-        app_password=app.password or "",
-        relay_role=_role_of(str(relay)),
-        relay_password=relay.password or "",
-    )
-
-
-async def migrate_database(settings: Settings, *, revision: str = "head") -> None:
-    """Upgrade the schema as the owner, granting the app and relay roles their rights."""
-    database = settings.database
-    await provisioning.migrate(
-        database.migration_url.get_secret_value(),
-        app_role=_role_of(database.url.get_secret_value()),
-        relay_role=_role_of(database.relay_url.get_secret_value()),
-        revision=revision,
-    )
-
-
-def outbox_console(settings: Settings) -> OutboxConsole:
-    """Operators' outbox console, as the relay role (the one role seeing every tenant's rows)."""
-    engine = create_engine(
-        settings.database.relay_url.get_secret_value(),
-        pool_size=1,
-        max_overflow=0,
-        application_name=f"{settings.service_name}-outbox",
-    )
-    return OutboxConsole(engine, sent_retention=settings.relay.sent_retention_hours * 3600)
