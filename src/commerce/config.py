@@ -98,6 +98,9 @@ class BrokerSettings(BaseModel):
     (the command's concurrency, as ``prefetch`` is on RabbitMQ); ``None``: ``partitions``."""
     kafka_session_timeout_ms: Annotated[int, Field(ge=1_000)] = 10_000
     kafka_heartbeat_interval_ms: Annotated[int, Field(ge=100)] = 3_000
+    kafka_fetch_max_wait_ms: Annotated[int, Field(ge=10, le=60_000)] = 500
+    """Kafka: how long the broker may hold an empty fetch; every subscriber polls its topics
+    this often when idle (longer: less broker load, later first record after a pause)."""
 
     @field_validator("url")
     @classmethod

@@ -129,6 +129,12 @@ async def test_every_valid_command_applied_once_through_crashes_and_restarts(
     # One Kafka group member per command channel: with one per partition, the worker's
     # ~100 members keep Tansu's groups rebalancing on a busy box and it never gets ready.
     settings.broker.kafka_command_members = 1
+    # Tansu on S3 storage reads and writes objects for every heartbeat and idle fetch: with
+    # the tests' quick 200 ms heartbeats and 500 ms fetches, the worker's ~80 idle
+    # subscribers alone kept it a core busy (107 % measured; 31 % with these values).
+    settings.broker.kafka_heartbeat_interval_ms = 1_500
+    settings.broker.kafka_session_timeout_ms = 6_000
+    settings.broker.kafka_fetch_max_wait_ms = 2_000
     style = HeaderStyle.KAFKA if broker.url.startswith("kafka") else HeaderStyle.RABBIT
     drill = plan_drill(
         style,

@@ -32,6 +32,7 @@ class _Object:
     etag: str
     modified: float
     content_type: str
+    listing: str  # its ``<Contents>`` entry, built once: fetches list partitions often
 
 
 @dataclass(slots=True)
@@ -96,7 +97,10 @@ class _Store:
         self._version += 1
         etag = f'"{self._version:x}"'
         content_type = headers.get("content-type", "binary/octet-stream")
-        bucket.objects[key] = _Object(body, etag, time.time(), content_type)
+        modified = time.time()
+        bucket.objects[key] = _Object(
+            body, etag, modified, content_type, _contents_entry(key, etag, modified, len(body))
+        )
         if current is None:
             bisect.insort(bucket.keys, key)
         return 200, {"etag": etag}, b""
@@ -123,14 +127,8 @@ class _Store:
                 prefixes.append(f"<CommonPrefixes><Prefix>{escape(last)}</Prefix></CommonPrefixes>")
                 index = bisect.bisect_left(keys, last + "\U0010ffff")  # past the group
                 continue
-            last, item, index = key, bucket.objects[key], index + 1
-            stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(item.modified))
-            stamp += f".{int(item.modified * 1000) % 1000:03d}Z"
-            contents.append(
-                f"<Contents><Key>{escape(key)}</Key><LastModified>{stamp}</LastModified>"
-                f"<ETag>{escape(item.etag)}</ETag><Size>{len(item.body)}</Size>"
-                "<StorageClass>STANDARD</StorageClass></Contents>"
-            )
+            last, index = key, index + 1
+            contents.append(bucket.objects[key].listing)
         truncated = index < len(keys) and keys[index].startswith(prefix)
         token = (
             f"<NextContinuationToken>{escape(last)}</NextContinuationToken>" if truncated else ""
@@ -142,6 +140,16 @@ class _Store:
             f"{token}{''.join(contents)}{''.join(prefixes)}</ListBucketResult>"
         )
         return 200, {"content-type": "application/xml"}, xml.encode()
+
+
+def _contents_entry(key: str, etag: str, modified: float, size: int) -> str:
+    stamp = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(modified))
+    stamp += f".{int(modified * 1000) % 1000:03d}Z"
+    return (
+        f"<Contents><Key>{escape(key)}</Key><LastModified>{stamp}</LastModified>"
+        f"<ETag>{escape(etag)}</ETag><Size>{size}</Size>"
+        "<StorageClass>STANDARD</StorageClass></Contents>"
+    )
 
 
 def _error(status: int, code: str, resource: str) -> Response:

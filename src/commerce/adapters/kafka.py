@@ -57,6 +57,7 @@ class KafkaTransport:
         idempotence: bool = True,
         session_timeout_ms: int = 10_000,
         heartbeat_interval_ms: int = 3_000,
+        fetch_max_wait_ms: int = 500,
         namespace: str = "",
         partitions: int = 4,
         command_members: int = 4,
@@ -65,9 +66,10 @@ class KafkaTransport:
         self._partitions = partitions
         self._command_members = command_members
         self._created: set[str] = set()
-        self._group_timeouts = {
+        self._consumer_options = {
             "session_timeout_ms": session_timeout_ms,
             "heartbeat_interval_ms": heartbeat_interval_ms,
+            "fetch_max_wait_ms": fetch_max_wait_ms,
         }
         self.broker = ConcurrentStartKafkaBroker(
             bootstrap_servers,
@@ -107,8 +109,9 @@ class KafkaTransport:
             group_id=namespaced(self._namespace, group),
             ack_policy=AckPolicy.NACK_ON_ERROR,
             auto_offset_reset="earliest",
-            session_timeout_ms=self._group_timeouts["session_timeout_ms"],
-            heartbeat_interval_ms=self._group_timeouts["heartbeat_interval_ms"],
+            session_timeout_ms=self._consumer_options["session_timeout_ms"],
+            heartbeat_interval_ms=self._consumer_options["heartbeat_interval_ms"],
+            fetch_max_wait_ms=self._consumer_options["fetch_max_wait_ms"],
             max_workers=workers,
             decoder=decoder,
             title=title,

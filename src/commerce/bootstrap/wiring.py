@@ -54,6 +54,7 @@ def build_transport(settings: Settings) -> Transport:
             idempotence=broker.kafka_idempotence,
             session_timeout_ms=broker.kafka_session_timeout_ms,
             heartbeat_interval_ms=broker.kafka_heartbeat_interval_ms,
+            fetch_max_wait_ms=broker.kafka_fetch_max_wait_ms,
             namespace=broker.namespace,
             partitions=broker.partitions,
             command_members=broker.kafka_command_members or broker.partitions,
