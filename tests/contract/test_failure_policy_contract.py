@@ -78,8 +78,8 @@ def transport(request: pytest.FixtureRequest) -> tuple[str, str | None]:
 
 @pytest.fixture(
     params=[
-        # TestRabbitBroker cannot route through the x-consistent-hash exchange in front of
-        # an ordered consumer's partition queues, so in memory only Kafka plays this part.
+        # TestRabbitBroker does not route through the headers exchange in front of an
+        # ordered consumer's partition queues, so in memory only Kafka plays this part.
         "kafka-memory",
         pytest.param("rabbit", marks=pytest.mark.integration),
         pytest.param("kafka", marks=pytest.mark.integration),

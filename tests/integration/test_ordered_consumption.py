@@ -1,7 +1,7 @@
 """Ordered event consumers: one aggregate's events in order, aggregates in parallel, and a
 failed event holding its aggregate's later events until it is resolved (sequenced DLQ).
 
-The same tests on RabbitMQ (consistent-hash partition queues) and Kafka (partitions).
+The same tests on RabbitMQ (partition queues chosen by the publisher) and Kafka (partitions).
 """
 
 import pytest

@@ -121,14 +121,18 @@ class PolicyBench:
         if self.style is HeaderStyle.KAFKA:  # the stream's topic
             await self.service.transport.send_to_channel(consumer.stream.name, message)
             return
-        name = namespaced(self.service.settings.broker.namespace, consumer.stream.name)
-        await self.service.transport.broker.publish(  # type: ignore[call-arg]
-            message.body,
-            exchange=RabbitExchange(name, type=ExchangeType.TOPIC, durable=True),
-            routing_key=message.key,
-            headers=dict(message.headers),
-            content_type=message.content_type,
-        )
+        if self.probe is None:  # in memory: straight to the stream's topic exchange
+            name = namespaced(self.service.settings.broker.namespace, consumer.stream.name)
+            await self.service.transport.broker.publish(  # type: ignore[call-arg]
+                message.body,
+                exchange=RabbitExchange(name, type=ExchangeType.TOPIC, durable=True),
+                routing_key=message.key,
+                headers=dict(message.headers),
+                content_type=message.content_type,
+            )
+            return
+        # As the relay publishes: with the partition header the consumers route by.
+        await self.service.transport.publish_events([(consumer.stream.name, message)])
 
     async def set_aside(self, channel: str, count: int) -> list[Received]:
         """The first ``count`` messages on a DLQ or ``skipped`` channel."""

@@ -3,9 +3,10 @@
 Commands: direct exchange ``commerce.commands`` → one durable queue per command channel.
 Events: one durable topic exchange per stream, routing key = aggregate id.
 Dead letters and skipped messages: durable queues reached through the default exchange.
-Ordered event consumers: a consistent-hash exchange per consumer, bound to the stream,
-spreads aggregates over ``partitions`` queues, each with a single active consumer handling
-one message at a time (``docs/adr/0012-ordered-consumption.md``).
+Ordered event consumers: a headers exchange per consumer, bound to the stream, routes each
+event by the partition its publisher computed from the aggregate id (header
+``commerce-partition``) to one of ``partitions`` queues, each with a single active consumer
+handling one message at a time (``docs/adr/0012-ordered-consumption.md``).
 """
 
 from __future__ import annotations
@@ -35,7 +36,11 @@ from commerce.adapters.broker import (
     text_headers,
 )
 from commerce.adapters.broker_start import StartRetries
-from commerce.adapters.rabbitmq_events import RabbitEventPublisher
+from commerce.adapters.rabbitmq_events import (
+    PARTITION_HEADER,
+    RabbitEventPublisher,
+    with_partition,
+)
 from commerce.messages.channels import (
     COMMAND_EXCHANGE,
     CommandChannel,
@@ -91,7 +96,9 @@ class RabbitTransport:
         )
         self._declared: set[str] = set()
         self._exchanges: dict[str, RabbitExchange] = {}
-        self._events = RabbitEventPublisher(self.broker, self._stream_exchange, app_id=app_id)
+        self._events = RabbitEventPublisher(
+            self.broker, self._stream_exchange, app_id=app_id, partitions=partitions
+        )
 
     def _command_queue(self, channel: CommandChannel) -> RabbitQueue:
         name = namespaced(self._namespace, channel.name)
@@ -106,11 +113,13 @@ class RabbitTransport:
             self._exchanges[name] = exchange
         return exchange
 
-    def _hash_exchange(self, consumer: EventConsumer) -> RabbitExchange:
-        """The consumer's own exchange: hashes each aggregate id to one partition queue."""
+    def _partition_exchange(self, consumer: EventConsumer) -> RabbitExchange:
+        """The consumer's own exchange: routes each event to its partition's queue by the
+        partition header its publisher set (a broker-side hash ring would be rebuilt in
+        another order when the broker restarts, moving aggregates between partitions)."""
         return RabbitExchange(
-            namespaced(self._namespace, consumer.consumer),
-            type=ExchangeType.X_CONSISTENT_HASH,
+            namespaced(self._namespace, f"{consumer.consumer}.partitions"),
+            type=ExchangeType.HEADERS,
             durable=True,
             bind_to=self._stream_exchange(consumer.stream),
             routing_key="#",
@@ -120,7 +129,7 @@ class RabbitTransport:
         return RabbitQueue(
             namespaced(self._namespace, f"{consumer.consumer}.p{partition}"),
             durable=True,
-            routing_key="1",  # the partition's weight on the consistent-hash ring
+            bind_arguments={"x-match": "all", PARTITION_HEADER: str(partition)},
             arguments={"x-single-active-consumer": True},
         )
 
@@ -142,7 +151,7 @@ class RabbitTransport:
     def event_subscriber(self, router: AnyRouter, consumer: EventConsumer) -> SubscriberDecorator:
         """Consume every partition queue of ``consumer``, one message at a time each."""
         assert isinstance(router, RabbitRouter)
-        exchange = self._hash_exchange(consumer)
+        exchange = self._partition_exchange(consumer)
         subscribers = [
             router.subscriber(
                 self._partition_queue(consumer, partition),
@@ -164,9 +173,9 @@ class RabbitTransport:
 
     async def redeliver(self, consumer: EventConsumer, message: OutgoingMessage) -> None:
         """Send ``message`` to ``consumer`` alone, into its aggregate's partition."""
-        exchange = self._hash_exchange(consumer)
+        exchange = self._partition_exchange(consumer)
         await self._declare_exchange(exchange)
-        await self._send(message, exchange=exchange, routing_key=message.key)
+        await self._send(message, exchange=exchange, routing_key=message.key, partitioned=True)
 
     async def _declare_queue(self, queue: RabbitQueue) -> None:
         if queue.name not in self._declared:
@@ -178,14 +187,24 @@ class RabbitTransport:
             await self.broker.declare_exchange(exchange)
             self._declared.add(exchange.name)
 
+    def _headers(self, message: OutgoingMessage, *, partitioned: bool) -> dict[str, Any]:
+        if partitioned:
+            return with_partition(message.headers, message.key, self._partitions)
+        return dict(message.headers)
+
     async def _send(
-        self, message: OutgoingMessage, *, exchange: RabbitExchange | None, routing_key: str
+        self,
+        message: OutgoingMessage,
+        *,
+        exchange: RabbitExchange | None,
+        routing_key: str,
+        partitioned: bool = False,
     ) -> None:
         await self.broker.publish(
             message.body,
             exchange=exchange,
             routing_key=routing_key,
-            headers=dict(message.headers),
+            headers=self._headers(message, partitioned=partitioned),
             content_type=message.content_type,
             message_id=message.message_id,
             persist=True,
@@ -219,12 +238,14 @@ class RabbitTransport:
         Per-message ``expiration`` carries the jittered delay; a queue per round keeps
         delays alike, so a message at the head never holds back one that is due long before.
         Commands return to the work queue; an ordered consumer's events return through its
-        hash exchange to their aggregate's partition (the delay queue is reached through a
+        partition exchange to their aggregate's partition (the delay queue is reached through a
         fanout exchange of its own so that the routing key stays the aggregate id).
         """
         name = namespaced(self._namespace, channel.retry_channels[round_number - 1])
         if isinstance(channel, EventConsumer):
-            back: ClassicQueueArgs = {"x-dead-letter-exchange": self._hash_exchange(channel).name}
+            back: ClassicQueueArgs = {
+                "x-dead-letter-exchange": self._partition_exchange(channel).name
+            }
             entry = RabbitExchange(name, type=ExchangeType.FANOUT, durable=True)
             routing_key = message.key
         else:
@@ -240,13 +261,13 @@ class RabbitTransport:
                 await self.broker.declare_exchange(entry)
                 await declared.bind(entry.name, routing_key="")
             if isinstance(channel, EventConsumer):
-                await self._declare_exchange(self._hash_exchange(channel))
+                await self._declare_exchange(self._partition_exchange(channel))
             self._declared.add(name)
         await self.broker.publish(
             message.body,
             exchange=entry,
             routing_key=routing_key,
-            headers=dict(message.headers),
+            headers=self._headers(message, partitioned=isinstance(channel, EventConsumer)),
             content_type=message.content_type,
             expiration=max(1, round(delay * 1000)) / 1000,
             persist=True,

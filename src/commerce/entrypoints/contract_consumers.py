@@ -61,10 +61,11 @@ def _reading(consumer: EventConsumer, style: HeaderStyle, namespace: str, partit
             "per partition, committing after the transaction commits."
         )
     return (
-        f"The consistent-hash exchange `{name}`, bound to the stream's topic exchange, spreads "
-        f"aggregates over {partitions} durable queues `{name}.p0` … `{name}.p{partitions - 1}` "
-        "(single active consumer, prefetch 1): one aggregate's events in order, different "
-        "aggregates in parallel."
+        f"The headers exchange `{name}.partitions`, bound to the stream's topic exchange, "
+        f"routes each event by its `commerce-partition` header (CRC-32 of the aggregate id "
+        f"modulo {partitions}, set by the publisher) to one of {partitions} durable queues "
+        f"`{name}.p0` … `{name}.p{partitions - 1}` (single active consumer, prefetch 1): one "
+        "aggregate's events in order, different aggregates in parallel."
     )
 
 

@@ -232,10 +232,11 @@ class EventConsumer(ConsumerChannels):
     """A downstream component consuming one event stream in its own queue / group.
 
     Ordered: events of one aggregate are handled one at a time in stream order, events
-    of different aggregates concurrently (RabbitMQ: consistent-hash partition queues with a
-    single active consumer each; Kafka: the stream's partitions). When one of its events
-    leaves the line (delayed retry or DLQ), later events of that aggregate are parked
-    behind it until it is resolved (see ``docs/adr/0012-ordered-consumption.md``).
+    of different aggregates concurrently (RabbitMQ: partition queues, chosen by the
+    publisher, with a single active consumer each; Kafka: the stream's partitions). When
+    one of its events leaves the line (delayed retry or DLQ), later events of that
+    aggregate are parked behind it until it is resolved (see
+    ``docs/adr/0012-ordered-consumption.md``).
     """
 
     name: str
