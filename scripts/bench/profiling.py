@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["PY_SPY", "Profile", "Profiler", "classify", "summarize"]
+__all__ = ["LOOP", "PY_SPY", "Profile", "Profiler", "classify", "summarize"]
 
 PY_SPY = str(Path(sys.executable).parent / "py-spy")
 RATE = 200
@@ -65,8 +65,9 @@ IDLE_FRAMES = frozenset(
 )
 #: Frames where the event loop hands control to a callback: work found under one with no
 #: library frame in between is the loop's own (socket reads and writes, and the Cython
-#: protocol parsers of asyncpg, which py-spy cannot see into).
-LOOP_FRAMES = frozenset({"Handle._run", "BaseEventLoop._run_once"})
+#: protocol parsers of asyncpg, which py-spy cannot see into). Under uvloop the loop is C
+#: code that py-spy cannot see either: its work shows as ``Runner.run`` (``asyncio.run``).
+LOOP_FRAMES = frozenset({"Handle._run", "BaseEventLoop._run_once", "Runner.run"})
 LOOP = "asyncio loop + socket I/O (incl. Cython protocols)"
 #: Inclusive markers: share of samples with a frame whose function contains the text.
 MARKERS = {

@@ -7,7 +7,7 @@ import pytest
 from scripts.bench.latency import latency_figures
 from scripts.bench.markdown import BEGIN, END, render_block, update_docs
 from scripts.bench.messages import Command
-from scripts.bench.profiling import summarize
+from scripts.bench.profiling import LOOP, summarize
 from scripts.bench.report import evaluate_targets, format_value, json_safe, ratios
 from scripts.bench.soak import rss_drift
 from scripts.bench.stats import Results, percentile, rate
@@ -115,6 +115,21 @@ def test_profile_attributes_samples_to_the_innermost_library_and_drops_waits(
     assert profile.groups["SQLAlchemy"] == 30
     assert profile.groups["argon2 (password hash)"] == 10
     assert profile.markers["RegisterUser handler (Service.execute)"] == 10
+
+
+def test_profile_gives_uvloops_own_work_to_the_loop_not_to_the_caller_of_asyncio_run(
+    tmp_path: Path,
+) -> None:
+    """Under uvloop the loop is C code: its samples end in ``Runner.run``, whose caller is
+    our entry point; they are the loop's (socket I/O), not our code's."""
+    stdlib = "/usr/lib/python3.12"
+    collapsed = tmp_path / "relay.txt"
+    collapsed.write_text(
+        "_run (/repo/src/commerce/entrypoints/cli.py:1)"
+        f";run ({stdlib}/asyncio/runners.py:2);Runner.run ({stdlib}/asyncio/runners.py:3) 7\n"
+    )
+    profile = summarize("relay", collapsed)
+    assert profile.groups == {LOOP: 7}
 
 
 def test_the_generated_block_replaces_only_itself(tmp_path: Path) -> None:
