@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Make sure the local services the tests need are up: PostgreSQL, Redis and RabbitMQ
-# (with the rabbitmq_consistent_hash_exchange plugin), and that promtool (Debian package
+# Make sure the local services the tests need are up: PostgreSQL, Redis and RabbitMQ,
+# and that promtool (Debian package
 # prometheus; the tests lint /metrics with it) and chromium (the /docs page test renders
 # with it) are installed. Idempotent: a service that
 # already answers, or a tool already installed, is left alone, so on a healthy machine
@@ -17,7 +17,6 @@
 set -euo pipefail
 
 TIMEOUT="${SERVICES_TIMEOUT:-60}"
-readonly RABBITMQ_PLUGINS=(rabbitmq_consistent_hash_exchange)
 
 log() { printf 'services: %s\n' "$*"; }
 die() { printf 'services: ERROR: %s\n' "$*" >&2; exit 1; }
@@ -75,23 +74,8 @@ redis_start() {
 rabbitmq_up() { tcp_open 127.0.0.1 5672; }
 rabbitmq_start() {
     command -v rabbitmq-server > /dev/null || die "RabbitMQ: rabbitmq-server not found (is rabbitmq-server installed?)"
-    # Enabled offline first, the plugins load at boot.
-    rabbitmq-plugins enable --offline "${RABBITMQ_PLUGINS[@]}" > /dev/null || true
     rabbitmq-server -detached
 }
-rabbitmq_plugins() {
-    if rabbitmq-plugins -q is_enabled "${RABBITMQ_PLUGINS[@]}" > /dev/null 2>&1; then
-        log "RabbitMQ plugins enabled: ${RABBITMQ_PLUGINS[*]}"
-        return 0
-    fi
-    log "RabbitMQ: enabling ${RABBITMQ_PLUGINS[*]}"
-    rabbitmq-plugins -q enable "${RABBITMQ_PLUGINS[@]}" > /dev/null \
-        || die "RabbitMQ: could not enable plugins ${RABBITMQ_PLUGINS[*]}"
-    rabbitmq-plugins -q is_enabled "${RABBITMQ_PLUGINS[@]}" > /dev/null 2>&1 \
-        || die "RabbitMQ: plugins ${RABBITMQ_PLUGINS[*]} still not enabled"
-    log "RabbitMQ plugins enabled: ${RABBITMQ_PLUGINS[*]}"
-}
-
 # cannot_install TOOL COMMAND: a missing test tool that only root can install. Under CI
 # (CI true-ish) that is an error: the tests would fail without it. Elsewhere the tests
 # skip, so say how to install it and go on.
@@ -160,10 +144,7 @@ main() {
         case $service in
             postgres | postgresql) ensure PostgreSQL postgres_up postgres_start ;;
             redis) ensure Redis redis_up redis_start ;;
-            rabbitmq)
-                ensure RabbitMQ rabbitmq_up rabbitmq_start
-                rabbitmq_plugins
-                ;;
+            rabbitmq) ensure RabbitMQ rabbitmq_up rabbitmq_start ;;
             promtool) promtool_install ;;
             chromium) chromium_install ;;
             *) die "unknown service '$service' (known: postgres, redis, rabbitmq, promtool, chromium)" ;;

@@ -6,7 +6,7 @@ relay's ``NOTIFY`` sent, so every replica wakes at the same moment; the drain en
 no unsent row is left (polled every 20 ms) or ``max_seconds`` passed. Rate = rows sent /
 (end - notify); rows left over are set aside (``failed_at``) before the next phase. Done
 with one replica, then (same database, fresh rows) with two. Events go to the stream as
-in production: on RabbitMQ the projection's consistent-hash exchange routes each into one
+in production: on RabbitMQ the projection's partition exchange routes each into one
 durable partition queue (declared by the worker's code), on Kafka to the stream topic.
 """
 
