@@ -76,6 +76,7 @@ rabbitmq_start() {
     command -v rabbitmq-server > /dev/null || die "RabbitMQ: rabbitmq-server not found (is rabbitmq-server installed?)"
     rabbitmq-server -detached
 }
+
 # cannot_install TOOL COMMAND: a missing test tool that only root can install. Under CI
 # (CI true-ish) that is an error: the tests would fail without it. Elsewhere the tests
 # skip, so say how to install it and go on.
