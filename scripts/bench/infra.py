@@ -33,6 +33,7 @@ from commerce.config import (
 )
 from commerce.messages.catalogue import CONSUMERS, EVENT_STREAMS
 from commerce.messages.channels import COMMAND_EXCHANGE, EventConsumer
+from commerce.messages.query_catalogue import QUERY_ROUTES
 
 __all__ = [
     "BenchError",
@@ -163,13 +164,13 @@ async def create_kafka_topics(bootstrap: str, settings: Settings) -> None:
 
 def _rabbit_names(namespace: str, partitions: int) -> tuple[list[str], list[str]]:
     """The queues and exchanges the service may declare in ``namespace``."""
-    queues: list[str] = []
+    queues: list[str] = [route.channel.name for route in QUERY_ROUTES]  # the worker answers
     exchanges = [COMMAND_EXCHANGE, *(stream.name for stream in EVENT_STREAMS)]
     for consumer in CONSUMERS:
         queues += [*consumer.retry_channels, consumer.dead_letters, consumer.skipped]
         if isinstance(consumer, EventConsumer):
             queues += [f"{consumer.consumer}.p{partition}" for partition in range(partitions)]
-            exchanges += [consumer.consumer, *consumer.retry_channels]
+            exchanges += [f"{consumer.consumer}.partitions", *consumer.retry_channels]
         else:
             queues.append(consumer.name)
     return (
