@@ -15,9 +15,9 @@ from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass
 from uuid import uuid4
 
-import aio_pika
 from pydantic import SecretStr
 from tests.support.database import ProvisionedDatabase, provision_and_migrate
+from tests.support.namespaces import delete_rabbit_names
 from tests.support.services import host_port, is_reachable, redact
 from tests.support.tansu import TansuBroker, TansuError, ensure_topics, free_port
 
@@ -185,12 +185,4 @@ async def delete_rabbit_namespace(
     """Delete every queue and exchange a run declared (deleting a missing one is a no-op)."""
     queues, exchanges = _rabbit_names(namespace, partitions)
     queues += [namespaced(namespace, name) for name in extra_queues]
-    connection = await aio_pika.connect(url)
-    try:
-        channel = await connection.channel()
-        for queue in queues:
-            await channel.queue_delete(queue)
-        for exchange in exchanges:
-            await channel.exchange_delete(exchange)
-    finally:
-        await connection.close()
+    await delete_rabbit_names(url, queues, exchanges)

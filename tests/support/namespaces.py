@@ -18,7 +18,12 @@ from uuid import uuid4
 
 import aio_pika
 
-__all__ = ["fresh_namespace", "issued_namespaces", "remove_issued_namespaces"]
+__all__ = [
+    "delete_rabbit_names",
+    "fresh_namespace",
+    "issued_namespaces",
+    "remove_issued_namespaces",
+]
 
 _issued: set[str] = set()
 _NAMESPACED = re.compile(r"^(t[0-9a-f]{12})\.")
@@ -70,6 +75,13 @@ async def remove_issued_namespaces(url: str, *, keep: Iterable[str] = ()) -> int
         return 0
     queues = _owned(_listed("queues"), doomed)
     exchanges = _owned(_listed("exchanges"), doomed)
+    await delete_rabbit_names(url, queues, exchanges)
+    _issued.difference_update(doomed)
+    return len(queues) + len(exchanges)
+
+
+async def delete_rabbit_names(url: str, queues: Iterable[str], exchanges: Iterable[str]) -> None:
+    """Delete ``queues`` and ``exchanges`` over AMQP (a missing one is a no-op)."""
     connection = await aio_pika.connect(url)
     try:
         channel = await connection.channel()
@@ -79,5 +91,3 @@ async def remove_issued_namespaces(url: str, *, keep: Iterable[str] = ()) -> int
             await channel.exchange_delete(exchange)
     finally:
         await connection.close()
-    _issued.difference_update(doomed)
-    return len(queues) + len(exchanges)
