@@ -7,8 +7,8 @@ from contextlib import ExitStack
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import create_engine
-from commerce.adapters.provisioning import drop_database
+from commerce.platform.postgres.engine import create_engine
+from commerce.platform.postgres.provisioning import drop_database
 from tests.support.database import ProvisionedDatabase, provision_and_migrate, unique_database_name
 from tests.support.namespaces import remove_issued_namespaces
 from tests.support.services import KAFKA, POSTGRES, RABBIT, REDIS, ServiceSpec, resolve

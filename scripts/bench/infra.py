@@ -21,8 +21,6 @@ from tests.support.namespaces import delete_rabbit_names
 from tests.support.services import host_port, is_reachable, redact
 from tests.support.tansu import TansuBroker, TansuError, ensure_topics, free_port
 
-from commerce.adapters.broker import namespaced
-from commerce.adapters.provisioning import drop_database
 from commerce.config import (
     BrokerSettings,
     DatabaseSettings,
@@ -31,9 +29,11 @@ from commerce.config import (
     PasswordHashingSettings,
     Settings,
 )
-from commerce.messages.catalogue import CONSUMERS, EVENT_STREAMS
-from commerce.messages.channels import COMMAND_EXCHANGE, EventConsumer
-from commerce.messages.query_catalogue import QUERY_ROUTES
+from commerce.platform.messaging.channels import COMMAND_EXCHANGE, EventConsumer
+from commerce.platform.messaging.transport import namespaced
+from commerce.platform.postgres.provisioning import drop_database
+from commerce.registry.channels import CONSUMERS, EVENT_STREAMS
+from commerce.registry.queries import QUERY_ROUTES
 
 __all__ = [
     "BenchError",

@@ -14,10 +14,10 @@ from uuid import UUID, uuid4
 import aio_pika
 from aiokafka import AIOKafkaProducer
 
-from commerce.adapters.broker import namespaced
-from commerce.messages.channels import COMMAND_EXCHANGE, REGISTER_USER
-from commerce.messages.commands import RegisterUser
-from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.identity.messages.commands import RegisterUser
+from commerce.platform.messaging.channels import COMMAND_EXCHANGE, REGISTER_USER
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle
+from commerce.platform.messaging.transport import namespaced
 
 __all__ = [
     "Command",

@@ -33,8 +33,8 @@ from scripts.bench.profiling import Profiler
 from scripts.bench.service import ServiceUnderTest, service_under_test
 from scripts.bench.stats import rate
 
-from commerce.messages.channels import REGISTER_USER, USER_DIRECTORY
-from commerce.messages.envelope import HeaderStyle
+from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY
+from commerce.platform.messaging.envelope import HeaderStyle
 
 __all__ = ["TENANTS", "preload", "run_pipeline", "wait_for"]
 

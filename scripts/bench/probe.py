@@ -16,8 +16,8 @@ from typing import Protocol
 import aio_pika
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from commerce.adapters.broker import namespaced
-from commerce.messages.channels import USERS
+from commerce.platform.messaging.channels import USERS
+from commerce.platform.messaging.transport import namespaced
 
 __all__ = ["EventProbe", "KafkaEventProbe", "RabbitEventProbe", "start_probe"]
 

@@ -33,7 +33,7 @@ from scripts.bench.messages import (
 from scripts.bench.stats import rate
 from tests.support.tansu import FAST_GROUP_TIMEOUTS, ensure_topics
 
-from commerce.messages.envelope import HeaderStyle
+from commerce.platform.messaging.envelope import HeaderStyle
 
 __all__ = ["run_raw"]
 

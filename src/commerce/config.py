@@ -15,8 +15,8 @@ from urllib.parse import urlsplit
 from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from commerce.messages.catalogue import CONSUMERS
-from commerce.messages.channels import check_inbox_retention
+from commerce.platform.messaging.channels import check_inbox_retention
+from commerce.registry.channels import CONSUMERS
 
 __all__ = [
     "BrokerSettings",

@@ -15,19 +15,19 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import ProgrammingError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import events, outbox
-from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
-from commerce.application.context import MessageContext, Rejection
-from commerce.application.event_sourcing import (
+from commerce.platform.eventsourcing.streams import (
     ConcurrencyConflict,
     NewEvent,
     RecordedEvent,
     StreamId,
 )
-from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
-from commerce.application.processing import Outcome, process_command
-from commerce.domain.values import TenantId, new_uuid7
+from commerce.platform.kit.ids import TenantId, new_uuid7
+from commerce.platform.kit.message_context import MessageContext, Rejection
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import events, outbox
+from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
+from commerce.platform.transactions.processing import Outcome, process_command
+from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.tally import (
     ADDED_V1,

@@ -16,10 +16,15 @@ import pytest
 from faststream import Context, StreamMessage
 from faststream.message import AckStatus
 
-from commerce.adapters.broker import OutgoingMessage
-from commerce.messages.channels import CommandChannel, EventConsumer, EventStream, RetryPolicy
-from commerce.messages.commands import ChangeProfile, RegisterUser
-from commerce.messages.envelope import Envelope, HeaderStyle, message_type_of
+from commerce.identity.messages.commands import ChangeProfile, RegisterUser
+from commerce.platform.messaging.channels import (
+    CommandChannel,
+    EventConsumer,
+    EventStream,
+    RetryPolicy,
+)
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle, message_type_of
+from commerce.platform.messaging.transport import OutgoingMessage
 from tests.support.brokers import Received
 from tests.support.policy_bench import policy_bench, until
 

@@ -15,17 +15,17 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.orm import user_directory
-from commerce.adapters.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
-from commerce.application.event_sourcing import ConcurrencyConflict
-from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
-from commerce.application.read_models import DirectoryChange, DirectoryEntry
-from commerce.domain.billing import Invoice, InvoiceStatus
-from commerce.domain.catalog import Item, ItemStatus
-from commerce.domain.errors import ItemAlreadyExists
-from commerce.domain.money import Money
-from commerce.domain.user import Role, UserStatus
-from commerce.domain.values import InvoiceId, ItemId, OrderId, TenantId, UserId
+from commerce.billing.domain.invoice import Invoice, InvoiceStatus
+from commerce.catalog.domain.item import Item, ItemStatus
+from commerce.identity.application.directory import DirectoryChange, DirectoryEntry
+from commerce.identity.domain.user import Role, UserStatus
+from commerce.platform.eventsourcing.streams import ConcurrencyConflict
+from commerce.platform.kit.errors import ItemAlreadyExists
+from commerce.platform.kit.ids import InvoiceId, ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.money import Money
+from commerce.platform.postgres.tables import user_directory
+from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
+from commerce.platform.transactions.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
 from tests.support.commands import context_for
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.scenario import Scenario

@@ -13,17 +13,17 @@ import pytest
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.group_commit import GroupCommit
-from commerce.adapters.orm import inbox, outbox, users
-from commerce.adapters.shared_unit_of_work import SharedUnitOfWorkFactory
-from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
-from commerce.application.identity import RegisterUserCommand, register_user
-from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
-from commerce.application.processing import Outcome, process_command
-from commerce.application.read_models import DirectoryEntry
-from commerce.domain.values import TenantId, UserId
-from commerce.messages.events import CommandRejectedV1, integration_event_for
+from commerce.identity.application.directory import DirectoryEntry
+from commerce.identity.application.use_cases import RegisterUserCommand, register_user
+from commerce.identity.messages.events import CommandRejectedV1, integration_event_for
+from commerce.platform.kit.ids import TenantId, UserId
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import inbox, outbox, users
+from commerce.platform.transactions.group_commit import GroupCommit
+from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
+from commerce.platform.transactions.processing import Outcome, process_command
+from commerce.platform.transactions.shared_unit_of_work import SharedUnitOfWorkFactory
+from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
 from tests.support.commands import CONSUMER, context_for, register
 from tests.support.fakes import FakeClock, FakeHasher, InMemoryUnitOfWorkFactory
 

@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import invoices
-from commerce.messages.commands_orders import AddLine, ConfirmOrder
+from commerce.orders.messages.commands import AddLine, ConfirmOrder
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import invoices
 from tests.support.database import ProvisionedDatabase
 from tests.support.processes import ServiceProcesses
 from tests.support.shop import ANY_ID, ISSUED, Shop, eventually

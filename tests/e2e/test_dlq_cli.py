@@ -15,7 +15,7 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.messages.envelope import HeaderStyle
+from commerce.platform.messaging.envelope import HeaderStyle
 from tests.support.database import ProvisionedDatabase
 from tests.support.dead_letters import dead_letter_of, park, register_user_body
 from tests.support.terminal import run_on_terminal

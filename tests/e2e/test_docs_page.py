@@ -27,8 +27,8 @@ import httpx
 import pytest
 from pydantic import SecretStr
 
-from commerce.messages.catalogue import CONSUMERS, EVENT_CONSUMERS, EVENT_STREAMS
-from commerce.messages.query_catalogue import QUERY_ROUTES
+from commerce.registry.channels import CONSUMERS, EVENT_CONSUMERS, EVENT_STREAMS
+from commerce.registry.queries import QUERY_ROUTES
 from tests.support.chromium import Browser, chromium_path, open_browser
 from tests.support.database import ProvisionedDatabase
 from tests.support.namespaces import fresh_namespace

@@ -8,7 +8,7 @@ A share of the users get follow-up commands (profile change, role, deactivation)
 they exist, so their aggregates have four events each, whose order is checked end to end:
 on the broker and in the user directory the ordered consumer keeps. A quarter of the
 injected transient failures outlast the immediate retries (see
-:mod:`commerce.adapters.chaos`): those messages must come back through the broker's
+:mod:`commerce.platform.delivery.chaos`): those messages must come back through the broker's
 delayed redelivery rounds and be applied once.
 
 Runs on RabbitMQ (restarted with ``rabbitmqctl stop_app``/``start_app``) and on Kafka (a
@@ -29,9 +29,9 @@ from typing import NoReturn
 import pytest
 from sqlalchemy.engine import make_url
 
-from commerce.adapters.database import create_engine
 from commerce.config import Settings
-from commerce.messages.envelope import HeaderStyle
+from commerce.platform.messaging.envelope import HeaderStyle
+from commerce.platform.postgres.engine import create_engine
 from tests.support.database import ProvisionedDatabase
 from tests.support.drill import DrillBroker, RabbitDrill, wait_ready
 from tests.support.drill_checks import DrillState, judge, read_state

@@ -11,10 +11,10 @@ import pytest
 
 from commerce.bootstrap import query_client
 from commerce.config import BrokerTransport, Settings
-from commerce.messages.channels import REGISTER_USER, USER_DIRECTORY
-from commerce.messages.commands import RegisterUser
-from commerce.messages.envelope import Envelope, HeaderStyle
-from commerce.messages.queries_identity import GetUserV1
+from commerce.identity.messages.commands import RegisterUser
+from commerce.identity.messages.queries import GetUserV1
+from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.observed import commerce, environment, get_until, publish_register_user
@@ -120,7 +120,7 @@ async def test_metrics_after_commands_a_retry_a_dead_letter_and_cached_queries_p
         assert f"# TYPE {name} " in body, name
     assert _value(body, "commerce_handler_duration_seconds_count", consumer=consumer) >= 1
     assert _value(body, "faststream_published_messages_total", status="success") >= 1
-    injected = "commerce.adapters.chaos.InjectedTransientFault"
+    injected = "commerce.platform.delivery.chaos.InjectedTransientFault"
     assert _value(body, "commerce_retries_total", consumer=consumer, reason=injected) >= 1
     assert _value(body, "commerce_dead_letters_total", consumer=consumer) >= 1
     stream = USER_DIRECTORY.stream.name

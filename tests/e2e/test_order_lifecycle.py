@@ -23,21 +23,21 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.metrics import REGISTRY
-from commerce.adapters.query_service import cache_key
 from commerce.bootstrap import QueryClient, Service, query_client
+from commerce.catalog.messages.queries import GetItemAvailabilityV1
 from commerce.config import Settings
-from commerce.domain.values import TenantId
-from commerce.messages.channels import INVOICES, ITEMS, ORDERS, USERS
-from commerce.messages.envelope import parse_envelope
-from commerce.messages.queries import Query, QueryReply
-from commerce.messages.queries_catalog import GetItemAvailabilityV1
-from commerce.messages.queries_identity import GetUserV1, ListUsersV1
-from commerce.messages.queries_orders import (
+from commerce.identity.messages.queries import GetUserV1, ListUsersV1
+from commerce.orders.messages.queries import (
     GetDailyRevenueV1,
     GetOrderSummaryV1,
     ListCustomerOrdersV1,
 )
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.messaging.channels import INVOICES, ITEMS, ORDERS, USERS
+from commerce.platform.messaging.envelope import parse_envelope
+from commerce.platform.messaging.queries import Query, QueryReply
+from commerce.platform.observability.metrics import REGISTRY
+from commerce.platform.read_side.query_service import cache_key
 from tests.support.brokers import BrokerProbe, probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.lifecycle import Lifecycle, Tenant, invoice_of

@@ -14,10 +14,10 @@ from pydantic import SecretStr
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import users
 from commerce.bootstrap import QueryClient, query_client
-from commerce.messages.queries_identity import GetUserV1, UserDetailsV1
+from commerce.identity.messages.queries import GetUserV1, UserDetailsV1
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import users
 from tests.support.database import ProvisionedDatabase
 from tests.support.processes import COMMERCE, ServiceProcesses
 from tests.support.tansu import free_port

@@ -16,15 +16,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from commerce.adapters.broker import namespaced
-from commerce.adapters.database import create_engine, set_tenant, tenant_transaction
-from commerce.adapters.orm import outbox
-from commerce.adapters.outbox import OutboxWriter, notify_relay
-from commerce.application.context import MessageContext
-from commerce.domain.events import UserRegistered
-from commerce.domain.values import EmailAddress, TenantId, UserId, new_uuid7
-from commerce.messages.channels import USERS
-from commerce.messages.envelope import HeaderStyle
+from commerce.platform.kit.events import UserRegistered
+from commerce.platform.kit.ids import EmailAddress, TenantId, UserId, new_uuid7
+from commerce.platform.kit.message_context import MessageContext
+from commerce.platform.messaging.channels import USERS
+from commerce.platform.messaging.envelope import HeaderStyle
+from commerce.platform.messaging.transport import namespaced
+from commerce.platform.outbox.writer import OutboxWriter, notify_relay
+from commerce.platform.postgres.engine import create_engine, set_tenant, tenant_transaction
+from commerce.platform.postgres.tables import outbox
 from tests.support.brokers import Received, probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.processes import ServiceProcesses

@@ -23,9 +23,9 @@ from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import users
 from commerce.config import Settings
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import users
 from tests.support.database import ProvisionedDatabase
 from tests.support.processes import COMMERCE, ServiceProcesses
 from tests.support.proxy import TcpProxy

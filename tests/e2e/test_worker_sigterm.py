@@ -13,12 +13,12 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import inbox, users
 from commerce.config import PasswordHashingSettings
-from commerce.messages.channels import REGISTER_USER
-from commerce.messages.commands import RegisterUser
-from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.identity.messages.commands import RegisterUser
+from commerce.platform.messaging.channels import REGISTER_USER
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import inbox, users
 from tests.support.brokers import BrokerProbe, probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.drill import wait_ready

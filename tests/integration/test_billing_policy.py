@@ -12,7 +12,7 @@ import asyncio
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.messages.commands_orders import CancelOrder
+from commerce.orders.messages.commands import CancelOrder
 from tests.support.database import ProvisionedDatabase
 from tests.support.shop import ANY_ID, CONFIRMED, ISSUED, Shop, eventually
 from tests.support.worker import running_relay, running_worker, settings_for

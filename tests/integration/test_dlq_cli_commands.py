@@ -13,9 +13,9 @@ from uuid import UUID, uuid4
 import pytest
 from typer.testing import CliRunner, Result
 
-from commerce.entrypoints import console
-from commerce.entrypoints.cli import app
-from commerce.messages.envelope import HeaderStyle
+from commerce.entrypoints.cli import console
+from commerce.entrypoints.cli.main import app
+from commerce.platform.messaging.envelope import HeaderStyle
 from tests.support.database import ProvisionedDatabase
 from tests.support.dead_letters import dead_letter_of, park, register_user_body
 from tests.support.worker import environment_for, settings_for

@@ -19,9 +19,9 @@ from commerce.bootstrap import (
     InvalidDeadLetterEditError,
     dead_letter_console,
 )
-from commerce.messages.channels import REGISTER_USER
-from commerce.messages.commands import RegisterUser
-from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.identity.messages.commands import RegisterUser
+from commerce.platform.messaging.channels import REGISTER_USER
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.dead_letters import (

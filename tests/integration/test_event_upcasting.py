@@ -14,16 +14,16 @@ import pytest
 from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import events
-from commerce.adapters.projection_rebuild import rebuild
-from commerce.adapters.projections import REBUILDABLE
-from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
-from commerce.application.event_sourcing import StreamId
-from commerce.application.orders import ORDER_STREAM
-from commerce.application.processing import Outcome
-from commerce.domain.money import Money
-from commerce.domain.values import OrderId
+from commerce.orders.application.use_cases import ORDER_STREAM
+from commerce.platform.eventsourcing.streams import StreamId
+from commerce.platform.kit.ids import OrderId
+from commerce.platform.kit.money import Money
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import events
+from commerce.platform.read_side.projection_rebuild import rebuild
+from commerce.platform.transactions.processing import Outcome
+from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
+from commerce.registry.projections import REBUILDABLE
 from tests.support.read_models import rows_of
 from tests.support.scenario import Scenario
 

@@ -6,10 +6,10 @@ from uuid import uuid4
 import pytest
 
 from commerce.bootstrap import Service, build_service
-from commerce.entrypoints.subscribers import CurrentEnvelope
-from commerce.messages.channels import CommandChannel, RetryPolicy
-from commerce.messages.commands import RegisterUser
-from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.entrypoints.subscribers.identity import CurrentEnvelope
+from commerce.identity.messages.commands import RegisterUser
+from commerce.platform.messaging.channels import CommandChannel, RetryPolicy
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.worker import settings_for

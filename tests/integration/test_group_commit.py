@@ -9,15 +9,18 @@ import pytest
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.group_commit import BatchAbortedError, GroupCommit
-from commerce.adapters.orm import inbox, outbox, users
-from commerce.adapters.shared_unit_of_work import SharedUnitOfWork, SharedUnitOfWorkFactory
-from commerce.application.context import MessageContext
-from commerce.application.identity import RegisterUserCommand, register_user
-from commerce.application.ports import UnitOfWork
-from commerce.application.processing import Outcome, process_command
-from commerce.domain.values import TenantId
+from commerce.identity.application.use_cases import RegisterUserCommand, register_user
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.kit.message_context import MessageContext
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import inbox, outbox, users
+from commerce.platform.transactions.group_commit import BatchAbortedError, GroupCommit
+from commerce.platform.transactions.ports import UnitOfWork
+from commerce.platform.transactions.processing import Outcome, process_command
+from commerce.platform.transactions.shared_unit_of_work import (
+    SharedUnitOfWork,
+    SharedUnitOfWorkFactory,
+)
 from tests.support.commands import CONSUMER, context_for, register
 from tests.support.fakes import FakeClock, FakeHasher
 

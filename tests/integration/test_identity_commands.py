@@ -11,10 +11,15 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import user_directory, users
-from commerce.domain.values import Role
-from commerce.messages.commands import AssignRole, ChangeProfile, DeactivateUser, RegisterUser
+from commerce.identity.messages.commands import (
+    AssignRole,
+    ChangeProfile,
+    DeactivateUser,
+    RegisterUser,
+)
+from commerce.platform.kit.ids import Role
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import user_directory, users
 from tests.support.database import ProvisionedDatabase
 from tests.support.shop import Shop, eventually
 from tests.support.worker import running_relay, running_worker, settings_for

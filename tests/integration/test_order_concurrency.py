@@ -17,21 +17,21 @@ from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.broker import OutgoingMessage, namespaced
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.metrics import REGISTRY
-from commerce.adapters.orm import events, outbox
-from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
-from commerce.application.event_sourcing import StreamId
-from commerce.application.orders import ORDER_STREAM, AddLineCommand, add_line
-from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
-from commerce.application.processing import Outcome
 from commerce.bootstrap import SOURCE, Service
-from commerce.domain.values import TenantId
-from commerce.messages.command_channels import ADD_LINE
-from commerce.messages.commands_orders import AddLine
-from commerce.messages.envelope import Envelope
-from commerce.messages.events_orders import OrderLineAddedV1
+from commerce.orders.application.use_cases import ORDER_STREAM, AddLineCommand, add_line
+from commerce.orders.messages.commands import AddLine
+from commerce.orders.messages.events import OrderLineAddedV1
+from commerce.platform.eventsourcing.streams import StreamId
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.transport import OutgoingMessage, namespaced
+from commerce.platform.observability.metrics import REGISTRY
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import events, outbox
+from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
+from commerce.platform.transactions.processing import Outcome
+from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
+from commerce.registry.command_channels import ADD_LINE
 from tests.support.database import ProvisionedDatabase
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.racing import Gate, RacingFactory, retrying

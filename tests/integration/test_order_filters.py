@@ -10,18 +10,18 @@ import pytest
 from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import order_summaries
-from commerce.adapters.read_queries import SqlReadSessionFactory
-from commerce.application.order_filters import (
+from commerce.orders.application.filters import (
     OrderStatusIs,
     PlacedSince,
     customer_orders_filter,
 )
-from commerce.application.read_side import OrderSummary
-from commerce.domain.order_events import OrderStatus
-from commerce.domain.specification import Always, Never, Predicate, Specification
-from commerce.domain.values import TenantId
+from commerce.orders.domain.events import OrderStatus
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.kit.specification import Always, Never, Predicate, Specification
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import order_summaries
+from commerce.platform.read_side.ports import OrderSummary
+from commerce.registry.read_queries import SqlReadSessionFactory
 
 pytestmark = pytest.mark.integration
 

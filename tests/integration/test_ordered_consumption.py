@@ -6,7 +6,7 @@ The same tests on RabbitMQ (partition queues chosen by the publisher) and Kafka 
 
 import pytest
 
-from commerce.adapters.sequence_gate import sequence_of
+from commerce.platform.delivery.sequence_gate import sequence_of
 from tests.support.database import ProvisionedDatabase
 from tests.support.ordered import (
     StepRecorder,

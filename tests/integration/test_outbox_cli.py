@@ -15,14 +15,14 @@ import pytest
 from sqlalchemy import delete, select
 from typer.testing import CliRunner, Result
 
-from commerce.adapters.database import create_engine
-from commerce.adapters.orm import outbox
-from commerce.adapters.provisioning import drop_database
 from commerce.bootstrap import build_service
-from commerce.entrypoints import console
-from commerce.entrypoints.cli import app
-from commerce.messages.channels import USERS
-from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.entrypoints.cli import console
+from commerce.entrypoints.cli.main import app
+from commerce.platform.messaging.channels import USERS
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle
+from commerce.platform.postgres.engine import create_engine
+from commerce.platform.postgres.provisioning import drop_database
+from commerce.platform.postgres.tables import outbox
 from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase, provision_and_migrate, unique_database_name
 from tests.support.worker import environment_for, running_relay, settings_for

@@ -10,12 +10,12 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from commerce.adapters.database import create_engine, set_tenant, tenant_transaction
-from commerce.adapters.orm import inbox, outbox
 from commerce.bootstrap import build_service
-from commerce.domain.values import TenantId, UserId
-from commerce.messages.channels import USERS
-from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.platform.kit.ids import TenantId, UserId
+from commerce.platform.messaging.channels import USERS
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle
+from commerce.platform.postgres.engine import create_engine, set_tenant, tenant_transaction
+from commerce.platform.postgres.tables import inbox, outbox
 from tests.support.brokers import BrokerProbe, Received, probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.outbox_rows import registered, stage

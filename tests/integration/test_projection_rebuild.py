@@ -18,14 +18,14 @@ from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from commerce.adapters.orm import catalog_items, metadata
-from commerce.adapters.projection_rebuild import RebuildBusyError, rebuild
-from commerce.adapters.projections import REBUILDABLE
-from commerce.adapters.read_queries import SqlReadSessionFactory
-from commerce.domain.specification import Always
-from commerce.domain.values import TenantId
-from commerce.entrypoints import console
-from commerce.entrypoints.cli import app
+from commerce.entrypoints.cli import console
+from commerce.entrypoints.cli.main import app
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.kit.specification import Always
+from commerce.platform.postgres.tables import catalog_items, metadata
+from commerce.platform.read_side.projection_rebuild import RebuildBusyError, rebuild
+from commerce.registry.projections import REBUILDABLE
+from commerce.registry.read_queries import SqlReadSessionFactory
 from tests.support.database import ProvisionedDatabase
 from tests.support.read_models import append_orders, order_history, rows_of
 from tests.support.terminal import run_on_terminal

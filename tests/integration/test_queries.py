@@ -13,19 +13,19 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import order_summaries, user_directory
-from commerce.application.read_side import USER_DIRECTORY
 from commerce.bootstrap import QueryClient, QueryFailedError, Service, query_client
 from commerce.config import Settings
-from commerce.domain.values import TenantId, new_uuid7
-from commerce.entrypoints import console
-from commerce.entrypoints.cli import app
-from commerce.messages.envelope import Envelope
-from commerce.messages.queries import Query
-from commerce.messages.queries_identity import GetUserV1, ListUsersV1, UserDetailsV1, UserPageV1
-from commerce.messages.queries_orders import CustomerOrdersV1, ListCustomerOrdersV1
-from commerce.messages.query_catalogue import query_route_of
+from commerce.entrypoints.cli import console
+from commerce.entrypoints.cli.main import app
+from commerce.identity.messages.queries import GetUserV1, ListUsersV1, UserDetailsV1, UserPageV1
+from commerce.orders.messages.queries import CustomerOrdersV1, ListCustomerOrdersV1
+from commerce.platform.kit.ids import TenantId, new_uuid7
+from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.queries import Query
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import order_summaries, user_directory
+from commerce.platform.read_side.ports import USER_DIRECTORY
+from commerce.registry.queries import query_route_of
 from tests.support.database import ProvisionedDatabase
 from tests.support.worker import environment_for, running_worker, settings_for
 

@@ -12,9 +12,9 @@ from hypothesis import strategies as st
 from redis.asyncio import Redis
 from structlog.testing import capture_logs
 
-from commerce.adapters import metrics
-from commerce.adapters.cache import ReadThroughCache, create_redis
-from commerce.adapters.cache_local import LocalCache
+from commerce.platform.observability import metrics
+from commerce.platform.read_side.cache import ReadThroughCache, create_redis
+from commerce.platform.read_side.cache_local import LocalCache
 from tests.support.proxy import TcpProxy
 from tests.support.services import host_port
 

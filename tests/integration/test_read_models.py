@@ -11,15 +11,13 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.projection_rebuild import rebuild
-from commerce.adapters.projections import REBUILDABLE
 from commerce.bootstrap import QueryClient, Service, query_client
+from commerce.catalog.messages.commands import AdjustStock, ChangePrice, CreateItem, RetireItem
+from commerce.catalog.messages.queries import GetItemAvailabilityV1, ItemAvailabilityV1
 from commerce.config import Settings
-from commerce.domain.values import TenantId
-from commerce.messages.catalogue import route_of
-from commerce.messages.commands import Command, RegisterUser
-from commerce.messages.commands_catalog import AdjustStock, ChangePrice, CreateItem, RetireItem
-from commerce.messages.commands_orders import (
+from commerce.identity.messages.commands import Command, RegisterUser
+from commerce.identity.messages.queries import GetUserV1, UserDetailsV1
+from commerce.orders.messages.commands import (
     AddLine,
     CancelOrder,
     ConfirmOrder,
@@ -27,11 +25,7 @@ from commerce.messages.commands_orders import (
     RemoveLine,
     ShipOrder,
 )
-from commerce.messages.money import MoneyPayload
-from commerce.messages.queries import Query, QueryReply
-from commerce.messages.queries_catalog import GetItemAvailabilityV1, ItemAvailabilityV1
-from commerce.messages.queries_identity import GetUserV1, UserDetailsV1
-from commerce.messages.queries_orders import (
+from commerce.orders.messages.queries import (
     CustomerOrdersV1,
     DailyRevenueV1,
     GetDailyRevenueV1,
@@ -39,6 +33,12 @@ from commerce.messages.queries_orders import (
     ListCustomerOrdersV1,
     OrderSummaryV1,
 )
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.messaging.money import MoneyPayload
+from commerce.platform.messaging.queries import Query, QueryReply
+from commerce.platform.read_side.projection_rebuild import rebuild
+from commerce.registry.channels import route_of
+from commerce.registry.projections import REBUILDABLE
 from tests.support.database import ProvisionedDatabase
 from tests.support.read_models import rows_of
 from tests.support.worker import running_relay, running_worker, settings_for

@@ -2,7 +2,7 @@
 
 import pytest
 
-from commerce.adapters.relay_lanes import LANES, LaneLease
+from commerce.platform.outbox.relay_lanes import LANES, LaneLease
 from tests.support.database import ProvisionedDatabase
 
 pytestmark = pytest.mark.integration

@@ -16,10 +16,10 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import create_engine
 from commerce.bootstrap import build_service
-from commerce.domain.values import TenantId, UserId
-from commerce.messages.channels import USERS
+from commerce.platform.kit.ids import TenantId, UserId
+from commerce.platform.messaging.channels import USERS
+from commerce.platform.postgres.engine import create_engine
 from tests.support.brokers import Received, probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.outbox_rows import registered, stage

@@ -19,11 +19,11 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
-from commerce.adapters.broker import namespaced
 from commerce.bootstrap import Service, build_service
-from commerce.entrypoints.app import include_routers
-from commerce.messages.channels import REGISTER_USER, USER_DIRECTORY, USERS
-from commerce.messages.commands import RegisterUser
+from commerce.entrypoints.worker import include_routers
+from commerce.identity.messages.commands import RegisterUser
+from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY, USERS
+from commerce.platform.messaging.transport import namespaced
 from tests.support.database import ProvisionedDatabase
 from tests.support.tansu import FAST_GROUP_TIMEOUTS
 from tests.support.worker import running_relay, settings_for

@@ -125,7 +125,7 @@ def test_profile_gives_uvloops_own_work_to_the_loop_not_to_the_caller_of_asyncio
     stdlib = "/usr/lib/python3.12"
     collapsed = tmp_path / "relay.txt"
     collapsed.write_text(
-        "_run (/repo/src/commerce/entrypoints/cli.py:1)"
+        "_run (/repo/src/commerce/entrypoints/cli/main.py:1)"
         f";run ({stdlib}/asyncio/runners.py:2);Runner.run ({stdlib}/asyncio/runners.py:3) 7\n"
     )
     profile = summarize("relay", collapsed)

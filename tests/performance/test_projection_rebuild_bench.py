@@ -34,15 +34,15 @@ import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import create_engine
-from commerce.adapters.orm import projection_rebuilds
-from commerce.adapters.projection_rebuild import rebuild
-from commerce.adapters.projections import REBUILDABLE
-from commerce.adapters.provisioning import drop_database
-from commerce.adapters.query_service import QueryService
-from commerce.adapters.read_queries import SqlReadSessionFactory
-from commerce.domain.values import TenantId
-from commerce.messages.queries_orders import CustomerOrdersV1, ListCustomerOrdersV1
+from commerce.orders.messages.queries import CustomerOrdersV1, ListCustomerOrdersV1
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.postgres.engine import create_engine
+from commerce.platform.postgres.provisioning import drop_database
+from commerce.platform.postgres.tables import projection_rebuilds
+from commerce.platform.read_side.projection_rebuild import rebuild
+from commerce.platform.read_side.query_service import QueryService
+from commerce.registry.projections import REBUILDABLE
+from commerce.registry.read_queries import SqlReadSessionFactory
 from tests.support.database import provision_and_migrate, unique_database_name
 from tests.support.read_models import append_orders, order_history, rows_of, shuffled_days
 from tests.support.worker import environment_for, settings_for

@@ -7,13 +7,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.domain.billing import Invoice, InvoiceStatus
-from commerce.domain.billing_events import PaymentCaptured
-from commerce.domain.billing_policy import IssueInvoice, VoidInvoice, invoice_policy
-from commerce.domain.errors import DomainError
-from commerce.domain.money import Money
-from commerce.domain.order_events import OrderCancelled, OrderConfirmed, OrderStatus
-from commerce.domain.values import InvoiceId, OrderId, TenantId, UserId
+from commerce.billing.domain.events import PaymentCaptured
+from commerce.billing.domain.invoice import Invoice, InvoiceStatus
+from commerce.billing.domain.policy import IssueInvoice, VoidInvoice, invoice_policy
+from commerce.orders.domain.events import OrderCancelled, OrderConfirmed, OrderStatus
+from commerce.platform.kit.errors import DomainError
+from commerce.platform.kit.ids import InvoiceId, OrderId, TenantId, UserId
+from commerce.platform.kit.money import Money
 
 pytestmark = pytest.mark.property
 

@@ -10,8 +10,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
 
-from commerce.adapters.cache import ReadThroughCache
-from commerce.adapters.cache_local import EvictionReason, LocalCache
+from commerce.platform.read_side.cache import ReadThroughCache
+from commerce.platform.read_side.cache_local import EvictionReason, LocalCache
 
 pytestmark = pytest.mark.property
 

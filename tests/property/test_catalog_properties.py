@@ -8,11 +8,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.domain.catalog import Item
-from commerce.domain.catalog_events import StockAdjusted
-from commerce.domain.errors import DomainError
-from commerce.domain.money import Money
-from commerce.domain.values import ItemId, TenantId
+from commerce.catalog.domain.events import StockAdjusted
+from commerce.catalog.domain.item import Item
+from commerce.platform.kit.errors import DomainError
+from commerce.platform.kit.ids import ItemId, TenantId
+from commerce.platform.kit.money import Money
 
 pytestmark = pytest.mark.property
 

@@ -13,9 +13,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.application.aggregates import snapshot_due
-from commerce.application.event_sourcing import ConcurrencyConflict, NewEvent, StreamId
-from commerce.domain.values import TenantId
+from commerce.platform.eventsourcing.repository import snapshot_due
+from commerce.platform.eventsourcing.streams import ConcurrencyConflict, NewEvent, StreamId
+from commerce.platform.kit.ids import TenantId
 from tests.support.event_store import InMemoryEventLog, InMemoryEventStore, as_jsonb
 from tests.support.tally import (
     ADDED_V1,

@@ -7,10 +7,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.domain.errors import DomainError
-from commerce.domain.events import RoleAssigned, UserDeactivated
-from commerce.domain.user import Role, User, UserStatus
-from commerce.domain.values import EmailAddress, TenantId, UserId
+from commerce.identity.domain.user import Role, User, UserStatus
+from commerce.platform.kit.errors import DomainError
+from commerce.platform.kit.events import RoleAssigned, UserDeactivated
+from commerce.platform.kit.ids import EmailAddress, TenantId, UserId
 
 pytestmark = pytest.mark.property
 

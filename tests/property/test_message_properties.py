@@ -8,10 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.domain.errors import InvalidEmail
-from commerce.domain.values import EmailAddress, new_uuid7
-from commerce.messages.commands import RegisterUser
-from commerce.messages.envelope import Envelope, HeaderStyle, parse_envelope
+from commerce.identity.messages.commands import RegisterUser
+from commerce.platform.kit.errors import InvalidEmail
+from commerce.platform.kit.ids import EmailAddress, new_uuid7
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle, parse_envelope
 
 pytestmark = pytest.mark.property
 

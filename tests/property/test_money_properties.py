@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.domain.errors import AmountOutOfRange, CurrencyMismatch
-from commerce.domain.money import MAX_MINOR_UNITS, MIN_MINOR_UNITS, Money
+from commerce.platform.kit.errors import AmountOutOfRange, CurrencyMismatch
+from commerce.platform.kit.money import MAX_MINOR_UNITS, MIN_MINOR_UNITS, Money
 
 pytestmark = pytest.mark.property
 

@@ -9,11 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.domain.catalog import ItemSnapshot
-from commerce.domain.errors import DomainError, InconsistentEventStream
-from commerce.domain.events import EventHeader
-from commerce.domain.money import Money
-from commerce.domain.order_events import (
+from commerce.catalog.domain.item import ItemSnapshot
+from commerce.identity.domain.user import User
+from commerce.orders.domain.events import (
     ORDER_TRANSITIONS,
     OrderCancelled,
     OrderConfirmed,
@@ -23,10 +21,12 @@ from commerce.domain.order_events import (
     OrderShipped,
     OrderStatus,
 )
-from commerce.domain.order_state import OrderSnapshot
-from commerce.domain.orders import Order
-from commerce.domain.user import User
-from commerce.domain.values import EmailAddress, ItemId, OrderId, TenantId, UserId
+from commerce.orders.domain.order import Order
+from commerce.orders.domain.state import OrderSnapshot
+from commerce.platform.kit.errors import DomainError, InconsistentEventStream
+from commerce.platform.kit.events import EventHeader
+from commerce.platform.kit.ids import EmailAddress, ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.money import Money
 
 pytestmark = pytest.mark.property
 

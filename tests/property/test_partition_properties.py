@@ -8,7 +8,11 @@ import sys
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commerce.adapters.rabbitmq_events import PARTITION_HEADER, partition_of, with_partition
+from commerce.platform.messaging.rabbitmq_publisher import (
+    PARTITION_HEADER,
+    partition_of,
+    with_partition,
+)
 
 aggregate_ids = st.one_of(st.uuids().map(str), st.text(max_size=64))
 partition_counts = st.integers(min_value=1, max_value=256)
@@ -38,7 +42,7 @@ def test_the_partition_is_the_same_in_another_process(keys: list[str]) -> None:
     processes, or one before and after a restart, route an aggregate alike."""
     here = [partition_of(key, 4) for key in keys]
     code = (
-        "import sys; from commerce.adapters.rabbitmq_events import partition_of; "
+        "import sys; from commerce.platform.messaging.rabbitmq_publisher import partition_of; "
         "print(' '.join(str(partition_of(k, 4)) for k in sys.argv[1:]))"
     )
     there = subprocess.run(

@@ -7,35 +7,21 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.adapters.query_answers import (
-    availability_entry,
-    directory_user,
-    order_summary_entry,
-    revenue_day,
-)
-from commerce.application.order_filters import customer_orders_filter
-from commerce.application.read_side import (
-    DailyRevenue,
-    DirectoryRecord,
-    ItemAvailability,
-    OrderLine,
-    OrderSummary,
-)
-from commerce.domain.order_events import OrderStatus
-from commerce.messages.queries import Query, QueryFailedV1, QueryReply
-from commerce.messages.queries_catalog import (
+from commerce.catalog.messages.queries import (
     AvailabilityEntry,
     GetItemAvailabilityV1,
     ItemAvailabilityV1,
 )
-from commerce.messages.queries_identity import (
+from commerce.identity.messages.queries import (
     DirectoryUser,
     GetUserV1,
     ListUsersV1,
     UserDetailsV1,
     UserPageV1,
 )
-from commerce.messages.queries_orders import (
+from commerce.orders.application.filters import customer_orders_filter
+from commerce.orders.domain.events import OrderStatus
+from commerce.orders.messages.queries import (
     MAX_REVENUE_DAYS,
     CustomerOrdersV1,
     DailyRevenueV1,
@@ -46,7 +32,21 @@ from commerce.messages.queries_orders import (
     OrderSummaryV1,
     RevenueDay,
 )
-from commerce.messages.query_catalogue import QUERY_ROUTES
+from commerce.platform.messaging.queries import Query, QueryFailedV1, QueryReply
+from commerce.platform.read_side.ports import (
+    DailyRevenue,
+    DirectoryRecord,
+    ItemAvailability,
+    OrderLine,
+    OrderSummary,
+)
+from commerce.registry.queries import QUERY_ROUTES
+from commerce.registry.query_answers import (
+    availability_entry,
+    directory_user,
+    order_summary_entry,
+    revenue_day,
+)
 
 pytestmark = pytest.mark.property
 

@@ -14,12 +14,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Table
 
-from commerce.adapters.projection_kit import Change, Update, apply_updates
-from commerce.adapters.projections import LIVE
-from commerce.adapters.projections_orders import RevenueContribution, summarize
-from commerce.application.read_side import REVENUE, OrderSummary, ReadModelTags
-from commerce.domain.values import TenantId
-from commerce.messages.events_orders import order_event_for
+from commerce.orders.adapters.projections import RevenueContribution, summarize
+from commerce.orders.messages.events import order_event_for
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.read_side.ports import REVENUE, OrderSummary, ReadModelTags
+from commerce.platform.read_side.projection_kit import Change, Update, apply_updates
+from commerce.registry.projections import LIVE
 from tests.support.read_models import order_history
 
 pytestmark = pytest.mark.property

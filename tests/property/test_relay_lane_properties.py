@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.adapters.relay_lanes import LANES, lane_of
+from commerce.platform.outbox.relay_lanes import LANES, lane_of
 
 pytestmark = pytest.mark.property
 

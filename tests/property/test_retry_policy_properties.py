@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.messages.channels import RetryPolicy
+from commerce.platform.messaging.channels import RetryPolicy
 
 pytestmark = pytest.mark.property
 

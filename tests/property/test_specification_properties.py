@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.domain.specification import Always, Never, Predicate, Specification
+from commerce.platform.kit.specification import Always, Never, Predicate, Specification
 
 pytestmark = pytest.mark.property
 

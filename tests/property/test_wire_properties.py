@@ -20,24 +20,24 @@ from hypothesis import strategies as st
 from pydantic import AwareDatetime, BaseModel, SecretStr
 from pydantic.fields import FieldInfo
 
-from commerce.application.event_sourcing import RecordedEvent, StreamId
-from commerce.application.orders import ORDER_CODEC, ORDER_STREAM
-from commerce.application.upcasters import STORED_EVENT_UPCASTERS
-from commerce.domain.billing_policy import invoice_policy
-from commerce.domain.events import DomainEvent
-from commerce.domain.money import Money
-from commerce.domain.order_events import (
+from commerce.billing.domain.policy import invoice_policy
+from commerce.billing.messages.order_facts import DOMAIN_EVENTS, domain_event_of
+from commerce.identity.messages.commands import Command
+from commerce.identity.messages.events import IntegrationEvent, integration_event_for
+from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
+from commerce.orders.application.use_cases import ORDER_CODEC, ORDER_STREAM
+from commerce.orders.domain.events import (
     ORDER_EVENT_TYPES,
     OrderCancelled,
     OrderConfirmed,
     OrderLineAdded,
 )
-from commerce.domain.values import EmailAddress, TenantId
-from commerce.messages.catalogue import COMMAND_ROUTES, INTEGRATION_EVENTS
-from commerce.messages.commands import Command
-from commerce.messages.domain_events import DOMAIN_EVENTS, domain_event_of
-from commerce.messages.envelope import Envelope, HeaderStyle, parse_envelope
-from commerce.messages.events import IntegrationEvent, integration_event_for
+from commerce.platform.eventsourcing.streams import RecordedEvent, StreamId
+from commerce.platform.kit.events import DomainEvent
+from commerce.platform.kit.ids import EmailAddress, TenantId
+from commerce.platform.kit.money import Money
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle, parse_envelope
+from commerce.registry.channels import COMMAND_ROUTES, INTEGRATION_EVENTS
 from tests.support.event_store import as_jsonb
 
 pytestmark = pytest.mark.property

@@ -14,9 +14,9 @@ from uuid import uuid4
 import aio_pika
 from aiokafka import AIOKafkaConsumer, AIOKafkaProducer
 
-from commerce.adapters.broker import namespaced
 from commerce.config import Settings
-from commerce.messages.channels import COMMAND_EXCHANGE
+from commerce.platform.messaging.channels import COMMAND_EXCHANGE
+from commerce.platform.messaging.transport import namespaced
 from tests.support.tansu import FAST_GROUP_TIMEOUTS
 
 __all__ = ["BrokerProbe", "KafkaProbe", "RabbitProbe", "Received", "probe_for"]

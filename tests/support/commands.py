@@ -3,11 +3,11 @@
 from functools import partial
 from uuid import UUID, uuid4
 
-from commerce.application.context import MessageContext
-from commerce.application.identity import RegisterUserCommand, register_user
-from commerce.application.ports import UnitOfWorkFactory
-from commerce.application.processing import Outcome, process_command
-from commerce.domain.values import TenantId, new_uuid7
+from commerce.identity.application.use_cases import RegisterUserCommand, register_user
+from commerce.platform.kit.ids import TenantId, new_uuid7
+from commerce.platform.kit.message_context import MessageContext
+from commerce.platform.transactions.ports import UnitOfWorkFactory
+from commerce.platform.transactions.processing import Outcome, process_command
 from tests.support.fakes import FakeClock, FakeHasher
 
 __all__ = ["CONSUMER", "context_for", "register"]

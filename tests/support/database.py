@@ -5,7 +5,7 @@ from uuid import uuid4
 
 from sqlalchemy.engine import make_url
 
-from commerce.adapters.provisioning import (
+from commerce.platform.postgres.provisioning import (
     DEFAULT_APP_ROLE,
     DEFAULT_OWNER_ROLE,
     DEFAULT_RELAY_ROLE,

@@ -14,12 +14,12 @@ from uuid import UUID, uuid4
 from pydantic import SecretStr
 from sqlalchemy import insert, select
 
-from commerce.adapters.database import create_engine
-from commerce.adapters.dead_letter_store import DeadLetterRecord
-from commerce.adapters.orm import dead_letters
-from commerce.messages.channels import REGISTER_USER
-from commerce.messages.commands import RegisterUser
-from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.identity.messages.commands import RegisterUser
+from commerce.platform.delivery.dead_letter_store import DeadLetterRecord
+from commerce.platform.messaging.channels import REGISTER_USER
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle
+from commerce.platform.postgres.engine import create_engine
+from commerce.platform.postgres.tables import dead_letters
 from tests.support.brokers import Received
 from tests.support.database import ProvisionedDatabase
 

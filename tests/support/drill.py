@@ -17,10 +17,10 @@ import aio_pika
 import httpx
 from aio_pika.abc import HeadersType
 
-from commerce.adapters.broker import namespaced
 from commerce.config import Settings
-from commerce.messages.catalogue import CONSUMERS
-from commerce.messages.channels import COMMAND_EXCHANGE, USERS, EventConsumer
+from commerce.platform.messaging.channels import COMMAND_EXCHANGE, USERS, EventConsumer
+from commerce.platform.messaging.transport import namespaced
+from commerce.registry.channels import CONSUMERS
 from tests.support.drill_plan import DRILL_CHANNELS, Message
 from tests.support.namespaces import remove_issued_namespaces
 

@@ -14,10 +14,10 @@ from uuid import UUID
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.chaos import FaultInjector
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import inbox, outbox, user_directory, users
-from commerce.messages.channels import REJECTIONS, USER_DIRECTORY, USERS
+from commerce.platform.delivery.chaos import FaultInjector
+from commerce.platform.messaging.channels import REJECTIONS, USER_DIRECTORY, USERS
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import inbox, outbox, user_directory, users
 from tests.support.drill import Published
 from tests.support.drill_plan import DRILL_CHANNELS, Drill, FinalUser
 from tests.support.worker_logs import log_records, redelivery_scheduled
@@ -278,7 +278,7 @@ def _fault_headers(row: dict[str, Any]) -> dict[str, str]:
 
 def lasting_failures(drill: Drill, state: DrillState, rate: float) -> set[tuple[str, str]]:
     """``(message id, consumer)`` of each message whose injected failure outlasts the
-    immediate retries (:mod:`commerce.adapters.chaos`): valid commands, and caused events
+    immediate retries (:mod:`commerce.platform.delivery.chaos`): valid commands, and caused events
     at the user directory. Fails if there are none of either (nothing would be shown)."""
     chaos = FaultInjector(rate)
     commands = {

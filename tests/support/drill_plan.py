@@ -19,19 +19,19 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import users
-from commerce.domain.values import Role
-from commerce.messages.channels import REGISTER_USER, CommandChannel
-from commerce.messages.command_channels import ASSIGN_ROLE, CHANGE_PROFILE, DEACTIVATE_USER
-from commerce.messages.commands import (
+from commerce.identity.messages.commands import (
     AssignRole,
     ChangeProfile,
     Command,
     DeactivateUser,
     RegisterUser,
 )
-from commerce.messages.envelope import Envelope, HeaderStyle
+from commerce.platform.kit.ids import Role
+from commerce.platform.messaging.channels import REGISTER_USER, CommandChannel
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import users
+from commerce.registry.command_channels import ASSIGN_ROLE, CHANGE_PROFILE, DEACTIVATE_USER
 
 __all__ = [
     "DRILL_CHANNELS",

@@ -12,8 +12,8 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import inbox
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import inbox
 from tests.support.drill_plan import DRILL_CHANNELS, Drill, FollowUps, Message
 
 __all__ = ["BACKLOG", "COMMAND_CONSUMERS", "GATE_EVERY", "Fault", "applied", "send_all", "wait_for"]

@@ -20,7 +20,8 @@ from datetime import UTC, datetime
 from typing import Any, Self
 from uuid import UUID
 
-from commerce.application.event_sourcing import (
+from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
+from commerce.platform.eventsourcing.streams import (
     ConcurrencyConflict,
     NewEvent,
     Payload,
@@ -29,8 +30,7 @@ from commerce.application.event_sourcing import (
     StreamId,
     UpcasterRegistry,
 )
-from commerce.application.upcasters import STORED_EVENT_UPCASTERS
-from commerce.domain.values import TenantId, new_uuid7
+from commerce.platform.kit.ids import TenantId, new_uuid7
 
 __all__ = ["InMemoryEventLog", "InMemoryEventStore", "as_jsonb"]
 
@@ -67,7 +67,7 @@ class InMemoryEventLog:
 
 
 class InMemoryEventStore:
-    """:class:`commerce.application.ports.EventStore` for one (fake) transaction."""
+    """:class:`commerce.platform.transactions.ports.EventStore` for one (fake) transaction."""
 
     def __init__(
         self,

@@ -14,17 +14,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Self
 
-from commerce.application.event_sourcing import ConcurrencyConflict, StreamId
-from commerce.application.read_models import DirectoryChange, DirectoryEntry
-from commerce.domain.billing import Invoice
-from commerce.domain.catalog import Item
-from commerce.domain.errors import (
+from commerce.billing.domain.invoice import Invoice
+from commerce.catalog.domain.item import Item
+from commerce.identity.application.directory import DirectoryChange, DirectoryEntry
+from commerce.identity.domain.user import User
+from commerce.platform.eventsourcing.streams import ConcurrencyConflict, StreamId
+from commerce.platform.kit.errors import (
     EmailAlreadyRegistered,
     ItemAlreadyExists,
     UserAlreadyExists,
 )
-from commerce.domain.user import User
-from commerce.domain.values import EmailAddress, InvoiceId, ItemId, TenantId, UserId
+from commerce.platform.kit.ids import EmailAddress, InvoiceId, ItemId, TenantId, UserId
 
 __all__ = [
     "FakeDirectory",
@@ -96,7 +96,7 @@ class Transaction:
 
 
 class FakeUsers:
-    """:class:`commerce.application.ports.UserRepository` in memory."""
+    """:class:`commerce.platform.transactions.ports.UserRepository` in memory."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
@@ -126,7 +126,7 @@ class FakeUsers:
 
 
 class FakeItems:
-    """:class:`commerce.application.ports.ItemRepository` in memory."""
+    """:class:`commerce.platform.transactions.ports.ItemRepository` in memory."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
@@ -149,7 +149,7 @@ class FakeItems:
 
 
 class FakeInvoices:
-    """:class:`commerce.application.ports.InvoiceRepository` in memory."""
+    """:class:`commerce.platform.transactions.ports.InvoiceRepository` in memory."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx
@@ -177,7 +177,7 @@ class FakeInvoices:
 
 
 class FakeDirectory:
-    """:class:`commerce.application.ports.UserDirectory` in memory."""
+    """:class:`commerce.platform.transactions.ports.UserDirectory` in memory."""
 
     def __init__(self, tx: Transaction) -> None:
         self._tx = tx

@@ -14,9 +14,9 @@ from datetime import UTC, datetime
 from types import TracebackType
 from typing import Self
 
-from commerce.application.context import MessageContext, Rejection
-from commerce.application.event_sourcing import UpcasterRegistry
-from commerce.domain.events import DomainEvent
+from commerce.platform.eventsourcing.streams import UpcasterRegistry
+from commerce.platform.kit.events import DomainEvent
+from commerce.platform.kit.message_context import MessageContext, Rejection
 from tests.support.event_store import InMemoryEventLog, InMemoryEventStore
 from tests.support.fake_repositories import (
     FakeDirectory,

@@ -23,11 +23,11 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from faststream.kafka.subscriber.usecase import ConcurrentBetweenPartitionsSubscriber
 
-from commerce.adapters.broker import namespaced
 from commerce.bootstrap import build_service
 from commerce.config import Settings
-from commerce.entrypoints.app import include_routers
-from commerce.messages.channels import USERS
+from commerce.entrypoints.worker import include_routers
+from commerce.platform.messaging.channels import USERS
+from commerce.platform.messaging.transport import namespaced
 from tests.support.drill import COLLECT_SECONDS, Published
 from tests.support.drill_plan import Message
 from tests.support.tansu import TansuBroker, ensure_topics

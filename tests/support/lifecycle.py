@@ -17,22 +17,22 @@ from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import catalog_items, events, invoices, users
+from commerce.billing.messages.commands import CapturePayment
 from commerce.bootstrap import Service
-from commerce.domain.values import InvoiceId, OrderId
-from commerce.messages.catalogue import route_of
-from commerce.messages.commands import Command, RegisterUser
-from commerce.messages.commands_billing import CapturePayment
-from commerce.messages.commands_catalog import CreateItem
-from commerce.messages.commands_orders import (
+from commerce.catalog.messages.commands import CreateItem
+from commerce.identity.messages.commands import Command, RegisterUser
+from commerce.orders.messages.commands import (
     AddLine,
     CancelOrder,
     ConfirmOrder,
     PlaceOrder,
     ShipOrder,
 )
-from commerce.messages.money import MoneyPayload
+from commerce.platform.kit.ids import InvoiceId, OrderId
+from commerce.platform.messaging.money import MoneyPayload
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import catalog_items, events, invoices, users
+from commerce.registry.channels import route_of
 from tests.support.shop import eventually
 
 __all__ = ["Lifecycle", "Tenant", "invoice_of"]

@@ -9,15 +9,15 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
-from commerce.adapters.broker import OutgoingMessage
-from commerce.adapters.database import create_engine
-from commerce.adapters.dead_letter_console import DeadLetterConsole
-from commerce.adapters.dead_letter_store import DeadLetter, DeadLetterFilter
 from commerce.bootstrap import Service, build_service, build_transport
 from commerce.config import Settings
-from commerce.entrypoints.subscribers import CurrentEnvelope
-from commerce.messages.channels import EventConsumer, EventStream, RetryPolicy
-from commerce.messages.envelope import Envelope
+from commerce.entrypoints.subscribers.identity import CurrentEnvelope
+from commerce.platform.delivery.dead_letter_console import DeadLetterConsole
+from commerce.platform.delivery.dead_letter_store import DeadLetter, DeadLetterFilter
+from commerce.platform.messaging.channels import EventConsumer, EventStream, RetryPolicy
+from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.transport import OutgoingMessage
+from commerce.platform.postgres.engine import create_engine
 
 __all__ = [
     "THINGS",

@@ -4,11 +4,11 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.adapters.database import set_tenant
-from commerce.adapters.outbox import OutboxWriter
-from commerce.application.context import MessageContext
-from commerce.domain.events import DomainEvent, UserRegistered
-from commerce.domain.values import EmailAddress, TenantId, UserId, new_uuid7
+from commerce.platform.kit.events import DomainEvent, UserRegistered
+from commerce.platform.kit.ids import EmailAddress, TenantId, UserId, new_uuid7
+from commerce.platform.kit.message_context import MessageContext
+from commerce.platform.outbox.writer import OutboxWriter
+from commerce.platform.postgres.engine import set_tenant
 
 __all__ = ["registered", "stage"]
 

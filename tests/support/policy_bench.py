@@ -27,11 +27,11 @@ from faststream.kafka import TestKafkaBroker
 from faststream.rabbit import ExchangeType, RabbitExchange, TestRabbitBroker
 from pydantic import SecretStr
 
-from commerce.adapters.broker import OutgoingMessage, namespaced
 from commerce.bootstrap import Service, build_service
 from commerce.config import BrokerSettings, Settings
-from commerce.messages.channels import CommandChannel, EventConsumer
-from commerce.messages.envelope import HeaderStyle
+from commerce.platform.messaging.channels import CommandChannel, EventConsumer
+from commerce.platform.messaging.envelope import HeaderStyle
+from commerce.platform.messaging.transport import OutgoingMessage, namespaced
 from tests.support.brokers import BrokerProbe, Received, probe_for
 from tests.support.namespaces import fresh_namespace
 

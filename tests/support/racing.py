@@ -16,15 +16,15 @@ from collections.abc import Awaitable, Callable, Sequence
 from types import TracebackType
 from typing import Any, Self
 
-from commerce.application.context import MessageContext
-from commerce.application.event_sourcing import (
+from commerce.platform.eventsourcing.streams import (
     ConcurrencyConflict,
     NewEvent,
     RecordedEvent,
     StreamId,
 )
-from commerce.application.ports import UnitOfWorkFactory
-from commerce.application.processing import Outcome
+from commerce.platform.kit.message_context import MessageContext
+from commerce.platform.transactions.ports import UnitOfWorkFactory
+from commerce.platform.transactions.processing import Outcome
 
 __all__ = ["Gate", "RacingFactory", "retrying"]
 

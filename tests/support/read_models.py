@@ -8,12 +8,8 @@ from uuid import UUID, uuid4
 from sqlalchemy import insert, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import events as event_rows
-from commerce.application.orders import ORDER_CODEC, ORDER_STREAM
-from commerce.domain.events import DomainEvent
-from commerce.domain.money import Money
-from commerce.domain.order_events import (
+from commerce.orders.application.use_cases import ORDER_CODEC, ORDER_STREAM
+from commerce.orders.domain.events import (
     OrderCancelled,
     OrderConfirmed,
     OrderLineAdded,
@@ -22,7 +18,11 @@ from commerce.domain.order_events import (
     OrderShipped,
     OrderStatus,
 )
-from commerce.domain.values import ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.events import DomainEvent
+from commerce.platform.kit.ids import ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.money import Money
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import events as event_rows
 
 __all__ = ["append_orders", "order_history", "rows_of", "shuffled_days"]
 

@@ -13,12 +13,13 @@ from functools import partial
 from typing import Any
 from uuid import UUID, uuid4
 
-from commerce.application.billing import (
+from commerce.billing.application.use_cases import (
     CapturePaymentCommand,
     apply_billing_policy,
     capture_payment,
 )
-from commerce.application.catalog import (
+from commerce.billing.domain.invoice import Invoice
+from commerce.catalog.application.use_cases import (
     AdjustStockCommand,
     ChangePriceCommand,
     CreateItemCommand,
@@ -28,8 +29,8 @@ from commerce.application.catalog import (
     create_item,
     retire_item,
 )
-from commerce.application.context import MessageContext
-from commerce.application.identity import (
+from commerce.catalog.domain.item import Item
+from commerce.identity.application.use_cases import (
     AssignRoleCommand,
     ChangeProfileCommand,
     DeactivateUserCommand,
@@ -37,7 +38,8 @@ from commerce.application.identity import (
     change_profile,
     deactivate_user,
 )
-from commerce.application.orders import (
+from commerce.identity.domain.user import User
+from commerce.orders.application.use_cases import (
     AddLineCommand,
     CancelOrderCommand,
     ConfirmOrderCommand,
@@ -52,15 +54,13 @@ from commerce.application.orders import (
     remove_line,
     ship_order,
 )
-from commerce.application.ports import UnitOfWork, UnitOfWorkFactory
-from commerce.application.processing import Outcome, process_command
-from commerce.domain.billing import Invoice
-from commerce.domain.catalog import Item
-from commerce.domain.events import DomainEvent
-from commerce.domain.money import Money
-from commerce.domain.orders import Order
-from commerce.domain.user import User
-from commerce.domain.values import InvoiceId, ItemId, OrderId, Role, TenantId, UserId, new_uuid7
+from commerce.orders.domain.order import Order
+from commerce.platform.kit.events import DomainEvent
+from commerce.platform.kit.ids import InvoiceId, ItemId, OrderId, Role, TenantId, UserId, new_uuid7
+from commerce.platform.kit.message_context import MessageContext
+from commerce.platform.kit.money import Money
+from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
+from commerce.platform.transactions.processing import Outcome, process_command
 from tests.support.commands import context_for, register
 from tests.support.fakes import FakeClock
 

@@ -13,15 +13,15 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import tenant_transaction
-from commerce.adapters.orm import events, invoices, outbox
 from commerce.bootstrap import Service
-from commerce.domain.values import InvoiceId, OrderId
-from commerce.messages.catalogue import route_of
-from commerce.messages.commands import Command, RegisterUser
-from commerce.messages.commands_catalog import CreateItem
-from commerce.messages.commands_orders import AddLine, ConfirmOrder, PlaceOrder
-from commerce.messages.money import MoneyPayload
+from commerce.catalog.messages.commands import CreateItem
+from commerce.identity.messages.commands import Command, RegisterUser
+from commerce.orders.messages.commands import AddLine, ConfirmOrder, PlaceOrder
+from commerce.platform.kit.ids import InvoiceId, OrderId
+from commerce.platform.messaging.money import MoneyPayload
+from commerce.platform.postgres.engine import tenant_transaction
+from commerce.platform.postgres.tables import events, invoices, outbox
+from commerce.registry.channels import route_of
 
 __all__ = ["ANY_ID", "CONFIRMED", "ISSUED", "Shop", "eventually"]
 

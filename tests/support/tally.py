@@ -12,9 +12,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypedDict
 
-from commerce.application.aggregates import EventSourcedRepository
-from commerce.application.event_sourcing import NewEvent, RecordedEvent, UpcasterRegistry
-from commerce.application.ports import EventStore
+from commerce.platform.eventsourcing.repository import EventSourcedRepository
+from commerce.platform.eventsourcing.streams import NewEvent, RecordedEvent, UpcasterRegistry
+from commerce.platform.transactions.ports import EventStore
 
 __all__ = [
     "ADDED_V1",

@@ -15,7 +15,7 @@ from commerce.config import (
     RelaySettings,
     Settings,
 )
-from commerce.entrypoints.app import include_routers
+from commerce.entrypoints.worker import include_routers
 from tests.support.database import ProvisionedDatabase
 from tests.support.namespaces import fresh_namespace
 

@@ -14,7 +14,7 @@ import pytest
 import yaml
 from faststream.rabbit import RabbitBroker
 
-from commerce.adapters import metrics
+from commerce.platform.observability import metrics
 from tests.support.promtool import promtool
 
 pytestmark = pytest.mark.unit

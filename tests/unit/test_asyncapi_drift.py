@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from commerce.entrypoints.operations import export_asyncapi
+from commerce.entrypoints.cli.actions import export_asyncapi
 
 pytestmark = pytest.mark.unit
 
@@ -27,7 +27,7 @@ def test_a_changed_document_is_reported_stale_and_check_writes_nothing(tmp_path:
 def test_a_payload_model_change_makes_the_committed_documents_stale(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from commerce.messages.commands import RegisterUser
+    from commerce.identity.messages.commands import RegisterUser
 
     field = RegisterUser.model_fields["display_name"]
     monkeypatch.setattr(field, "description", "A description the documents do not have.")

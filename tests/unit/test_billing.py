@@ -5,20 +5,20 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.domain.billing import Invoice, InvoiceStatus
-from commerce.domain.billing_events import InvoiceIssued, InvoiceVoided, PaymentCaptured
-from commerce.domain.billing_policy import IssueInvoice, VoidInvoice, invoice_policy
-from commerce.domain.catalog import ItemSnapshot
-from commerce.domain.errors import (
+from commerce.billing.domain.events import InvoiceIssued, InvoiceVoided, PaymentCaptured
+from commerce.billing.domain.invoice import Invoice, InvoiceStatus
+from commerce.billing.domain.policy import IssueInvoice, VoidInvoice, invoice_policy
+from commerce.catalog.domain.item import ItemSnapshot
+from commerce.identity.domain.user import User
+from commerce.orders.domain.order import Order
+from commerce.platform.kit.errors import (
     IllegalTransition,
     InvalidValue,
     InvoiceAlreadySettled,
     PaymentAmountMismatch,
 )
-from commerce.domain.money import Money
-from commerce.domain.orders import Order
-from commerce.domain.user import User
-from commerce.domain.values import EmailAddress, InvoiceId, ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.ids import EmailAddress, InvoiceId, ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.money import Money
 
 pytestmark = pytest.mark.unit
 

@@ -4,18 +4,18 @@ from datetime import UTC, datetime
 
 import pytest
 
-from commerce.application.processing import Outcome
-from commerce.domain.billing import InvoiceStatus
-from commerce.domain.billing_events import InvoiceIssued, InvoiceVoided, PaymentCaptured
-from commerce.domain.errors import IllegalTransition
-from commerce.domain.money import Money
-from commerce.domain.order_events import (
+from commerce.billing.domain.events import InvoiceIssued, InvoiceVoided, PaymentCaptured
+from commerce.billing.domain.invoice import InvoiceStatus
+from commerce.orders.domain.events import (
     OrderCancelled,
     OrderConfirmed,
     OrderPlaced,
     OrderStatus,
 )
-from commerce.domain.values import InvoiceId, OrderId, UserId, new_uuid7
+from commerce.platform.kit.errors import IllegalTransition
+from commerce.platform.kit.ids import InvoiceId, OrderId, UserId, new_uuid7
+from commerce.platform.kit.money import Money
+from commerce.platform.transactions.processing import Outcome
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.scenario import Scenario
 

@@ -5,21 +5,21 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.domain.catalog import (
+from commerce.catalog.domain.events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
+from commerce.catalog.domain.item import (
     ITEM_IS_ORDERABLE,
     Item,
     ItemSnapshot,
     ItemStatus,
 )
-from commerce.domain.catalog_events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
-from commerce.domain.errors import (
+from commerce.platform.kit.errors import (
     CurrencyMismatch,
     InsufficientStock,
     InvalidValue,
     ItemIsRetired,
 )
-from commerce.domain.money import Money
-from commerce.domain.values import ItemId, TenantId
+from commerce.platform.kit.ids import ItemId, TenantId
+from commerce.platform.kit.money import Money
 
 pytestmark = pytest.mark.unit
 

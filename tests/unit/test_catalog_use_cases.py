@@ -2,11 +2,11 @@
 
 import pytest
 
-from commerce.application.processing import Outcome
-from commerce.domain.catalog import ItemStatus
-from commerce.domain.catalog_events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
-from commerce.domain.money import Money
-from commerce.domain.values import ItemId
+from commerce.catalog.domain.events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
+from commerce.catalog.domain.item import ItemStatus
+from commerce.platform.kit.ids import ItemId
+from commerce.platform.kit.money import Money
+from commerce.platform.transactions.processing import Outcome
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.scenario import EUR, Scenario
 

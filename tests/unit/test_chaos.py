@@ -5,13 +5,13 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from commerce.adapters.chaos import (
+from commerce.platform.delivery.chaos import (
     LASTING_SHARE,
     REDELIVERY_GAP,
     FaultInjector,
     InjectedTransientFault,
 )
-from commerce.messages.catalogue import CONSUMERS
+from commerce.registry.channels import CONSUMERS
 
 pytestmark = pytest.mark.unit
 

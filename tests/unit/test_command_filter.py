@@ -4,8 +4,8 @@ from typing import Any
 
 import pytest
 
-from commerce.adapters.command_filter import accepted_types, command_of, only_its_command
-from commerce.messages.commands import RegisterUser
+from commerce.identity.messages.commands import RegisterUser
+from commerce.platform.messaging.command_filter import accepted_types, command_of, only_its_command
 
 pytestmark = pytest.mark.unit
 

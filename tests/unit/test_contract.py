@@ -8,17 +8,20 @@ from uuid import UUID
 import pytest
 from pydantic import SecretStr
 
-from commerce.adapters.broker import RawMessage
-from commerce.adapters.dead_letters import fault_headers
-from commerce.adapters.redelivery import RETRY_NOT_BEFORE, RETRY_ROUND
 from commerce.bootstrap import build_service
 from commerce.config import BrokerSettings, Settings
-from commerce.entrypoints import contract
-from commerce.entrypoints.app import include_routers
-from commerce.entrypoints.contract import ContractError, contract_document
-from commerce.entrypoints.contract_headers import FAULT_HEADERS, RETRY_HEADERS, TRANSIENT_REASON
-from commerce.entrypoints.operations import ASYNCAPI_SERVERS
-from commerce.messages.catalogue import (
+from commerce.contract import asyncapi as contract
+from commerce.contract.asyncapi import ContractError, contract_document
+from commerce.contract.headers import FAULT_HEADERS, RETRY_HEADERS, TRANSIENT_REASON
+from commerce.entrypoints.cli.actions import ASYNCAPI_SERVERS
+from commerce.entrypoints.worker import include_routers
+from commerce.identity.messages.commands import Command
+from commerce.identity.messages.events import IntegrationEvent
+from commerce.platform.delivery.faults import fault_headers
+from commerce.platform.delivery.redelivery import RETRY_NOT_BEFORE, RETRY_ROUND
+from commerce.platform.messaging.channels import REGISTER_USER
+from commerce.platform.messaging.transport import RawMessage
+from commerce.registry.channels import (
     COMMAND_ROUTES,
     CONSUMERS,
     EVENT_CONSUMERS,
@@ -27,10 +30,7 @@ from commerce.messages.catalogue import (
     CommandRoute,
     events_on,
 )
-from commerce.messages.catalogue import COMMANDS_BY_NAME as COMMANDS
-from commerce.messages.channels import REGISTER_USER
-from commerce.messages.commands import Command
-from commerce.messages.events import IntegrationEvent
+from commerce.registry.channels import COMMANDS_BY_NAME as COMMANDS
 
 pytestmark = pytest.mark.unit
 

@@ -1,7 +1,7 @@
 """The image ships the docs page's web component, and every deployment points the worker at it.
 
 No Docker engine runs the tests, so the files are read: the Dockerfile must install the
-npm lock file and copy the two files :data:`commerce.entrypoints.docs.ASSETS` names into
+npm lock file and copy the two files :data:`commerce.contract.docs_page.ASSETS` names into
 one directory, and the Dockerfile, docker-compose.yml and the Kubernetes ConfigMap must
 all set ``COMMERCE_HTTP__DOCS_ASSETS_DIR`` to that directory.
 """
@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import yaml
 
-from commerce.entrypoints.docs import ASSETS
+from commerce.contract.docs_page import ASSETS
 
 pytestmark = pytest.mark.unit
 

@@ -8,12 +8,21 @@ import typer
 from sqlalchemy import select
 from sqlalchemy.dialects.postgresql import asyncpg
 
-from commerce.adapters.broker import RawMessage
-from commerce.adapters.dead_letter_console import _with_new_id, pretty_body, replay_headers
-from commerce.adapters.dead_letter_store import DeadLetterFilter, DeadLetterStatus, record_from
-from commerce.adapters.orm import dead_letters
-from commerce.entrypoints.dlq_support import StatusChoice, mask_secrets, parse_instant, selection
-from commerce.messages.envelope import HeaderStyle
+from commerce.entrypoints.cli.dlq_support import (
+    StatusChoice,
+    mask_secrets,
+    parse_instant,
+    selection,
+)
+from commerce.platform.delivery.dead_letter_console import _with_new_id, pretty_body, replay_headers
+from commerce.platform.delivery.dead_letter_store import (
+    DeadLetterFilter,
+    DeadLetterStatus,
+    record_from,
+)
+from commerce.platform.messaging.envelope import HeaderStyle
+from commerce.platform.messaging.transport import RawMessage
+from commerce.platform.postgres.tables import dead_letters
 
 pytestmark = pytest.mark.unit
 

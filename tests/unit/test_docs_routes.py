@@ -6,8 +6,8 @@ from typing import Any
 import pytest
 
 from commerce.config import BrokerSettings, HttpSettings, Settings
-from commerce.entrypoints.app import create_worker
-from commerce.entrypoints.docs import ASSETS, DocsAssets, default_assets_dir, docs_routes
+from commerce.contract.docs_page import ASSETS, DocsAssets, default_assets_dir, docs_routes
+from commerce.entrypoints.worker import create_worker
 
 pytestmark = pytest.mark.unit
 

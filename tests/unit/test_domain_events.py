@@ -4,9 +4,12 @@ import re
 
 import pytest
 
-from commerce.domain import billing_events, catalog_events, events, order_events
-from commerce.domain.events import DomainEvent, UserRegistered
-from commerce.messages.events import UserRegisteredV1
+from commerce.billing.domain import events as billing_events
+from commerce.catalog.domain import events as catalog_events
+from commerce.identity.messages.events import UserRegisteredV1
+from commerce.orders.domain import events as order_events
+from commerce.platform.kit import events
+from commerce.platform.kit.events import DomainEvent, UserRegistered
 
 pytestmark = pytest.mark.unit
 

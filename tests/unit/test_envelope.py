@@ -6,7 +6,7 @@ from uuid import UUID, uuid4
 
 import pytest
 
-from commerce.messages.envelope import (
+from commerce.platform.messaging.envelope import (
     Envelope,
     EnvelopeError,
     HeaderStyle,

@@ -5,8 +5,8 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.application.aggregates import snapshot_due
-from commerce.application.event_sourcing import (
+from commerce.platform.eventsourcing.repository import snapshot_due
+from commerce.platform.eventsourcing.streams import (
     ConcurrencyConflict,
     NewEvent,
     StreamId,

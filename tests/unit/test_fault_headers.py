@@ -6,9 +6,9 @@ from datetime import UTC, datetime
 import pytest
 from pydantic import BaseModel
 
-from commerce.adapters.broker import RawMessage
-from commerce.adapters.dead_letters import fault_headers
-from commerce.messages.envelope import EnvelopeError, MissingTenantError
+from commerce.platform.delivery.faults import fault_headers
+from commerce.platform.messaging.envelope import EnvelopeError, MissingTenantError
+from commerce.platform.messaging.transport import RawMessage
 
 pytestmark = pytest.mark.unit
 

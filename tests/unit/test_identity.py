@@ -6,10 +6,10 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.domain.errors import InvalidValue, UserInactive
-from commerce.domain.events import RoleAssigned, UserDeactivated, UserProfileChanged
-from commerce.domain.user import USER_CAN_PLACE_ORDERS, HasRole, Role, User, UserStatus
-from commerce.domain.values import EmailAddress, TenantId, UserId
+from commerce.identity.domain.user import USER_CAN_PLACE_ORDERS, HasRole, Role, User, UserStatus
+from commerce.platform.kit.errors import InvalidValue, UserInactive
+from commerce.platform.kit.events import RoleAssigned, UserDeactivated, UserProfileChanged
+from commerce.platform.kit.ids import EmailAddress, TenantId, UserId
 
 pytestmark = pytest.mark.unit
 

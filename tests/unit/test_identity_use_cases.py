@@ -2,10 +2,10 @@
 
 import pytest
 
-from commerce.application.processing import Outcome
-from commerce.domain.events import RoleAssigned, UserDeactivated, UserProfileChanged
-from commerce.domain.user import Role, UserStatus
-from commerce.domain.values import UserId
+from commerce.identity.domain.user import Role, UserStatus
+from commerce.platform.kit.events import RoleAssigned, UserDeactivated, UserProfileChanged
+from commerce.platform.kit.ids import UserId
+from commerce.platform.transactions.processing import Outcome
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.scenario import Scenario
 

@@ -6,9 +6,9 @@ from typing import Any
 
 from faststream.kafka import KafkaRouter
 
-from commerce.adapters.kafka import KafkaTransport
-from commerce.messages.catalogue import CONSUMERS
-from commerce.messages.channels import CommandChannel, EventConsumer
+from commerce.platform.messaging.channels import CommandChannel, EventConsumer
+from commerce.platform.messaging.kafka import KafkaTransport
+from commerce.registry.channels import CONSUMERS
 
 
 class RecordingRouter(KafkaRouter):

@@ -8,9 +8,9 @@ import pytest
 import structlog
 from pydantic import SecretStr
 
-from commerce.adapters.logging import configure_logging
-from commerce.adapters.redaction import MASK, Redactor, secrets_in
 from commerce.config import DatabaseSettings, Settings
+from commerce.platform.observability.logging import configure_logging
+from commerce.platform.observability.redaction import MASK, Redactor, secrets_in
 
 pytestmark = pytest.mark.unit
 

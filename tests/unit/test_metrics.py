@@ -5,8 +5,8 @@ import time
 import pytest
 from faststream.rabbit import RabbitBroker
 
-from commerce.adapters import metrics
-from commerce.messages.channels import USER_DIRECTORY
+from commerce.platform.messaging.channels import USER_DIRECTORY
+from commerce.platform.observability import metrics
 from tests.support.promtool import promtool_check_metrics
 
 pytestmark = pytest.mark.unit
@@ -116,7 +116,7 @@ def test_the_exposition_passes_promtool() -> None:
 def test_rabbit_destinations_never_carry_an_aggregate_id() -> None:
     """Events are routed by aggregate id: one label value per aggregate would grow the
     registry (and ``/metrics``) without bound."""
-    from commerce.adapters.metrics_broker import rabbit_destination
+    from commerce.platform.observability.metrics_broker import rabbit_destination
 
     assert rabbit_destination("ns.commerce.users", "7f0c-user-id") == "ns.commerce.users"
     assert rabbit_destination("", "ns.dlq") == "default.ns.dlq"

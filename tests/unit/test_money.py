@@ -2,8 +2,8 @@
 
 import pytest
 
-from commerce.domain.errors import AmountOutOfRange, CurrencyMismatch, InvalidValue
-from commerce.domain.money import MAX_MINOR_UNITS, Money, minor_unit_exponent
+from commerce.platform.kit.errors import AmountOutOfRange, CurrencyMismatch, InvalidValue
+from commerce.platform.kit.money import MAX_MINOR_UNITS, Money, minor_unit_exponent
 
 pytestmark = pytest.mark.unit
 

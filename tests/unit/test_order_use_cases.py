@@ -4,10 +4,8 @@ import asyncio
 
 import pytest
 
-from commerce.application.orders import ORDER_STREAM
-from commerce.application.processing import Outcome
-from commerce.domain.money import Money
-from commerce.domain.order_events import (
+from commerce.orders.application.use_cases import ORDER_STREAM
+from commerce.orders.domain.events import (
     OrderCancelled,
     OrderConfirmed,
     OrderLineAdded,
@@ -16,7 +14,9 @@ from commerce.domain.order_events import (
     OrderShipped,
     OrderStatus,
 )
-from commerce.domain.values import ItemId, OrderId, UserId
+from commerce.platform.kit.ids import ItemId, OrderId, UserId
+from commerce.platform.kit.money import Money
+from commerce.platform.transactions.processing import Outcome
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.racing import RacingFactory, retrying
 from tests.support.scenario import EUR, Scenario

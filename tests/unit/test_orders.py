@@ -8,8 +8,21 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.domain.catalog import ItemSnapshot
-from commerce.domain.errors import (
+from commerce.catalog.domain.item import ItemSnapshot
+from commerce.identity.domain.user import Role, User
+from commerce.orders.domain.events import (
+    ORDER_EVENT_TYPES,
+    OrderCancelled,
+    OrderConfirmed,
+    OrderLineAdded,
+    OrderLineRemoved,
+    OrderPlaced,
+    OrderShipped,
+)
+from commerce.orders.domain.order import Order, OrderLine, OrderStatus
+from commerce.orders.domain.specifications import ORDER_CAN_BE_SHIPPED
+from commerce.orders.domain.state import OrderSnapshot
+from commerce.platform.kit.errors import (
     AmountOutOfRange,
     CurrencyMismatch,
     DuplicateOrderLine,
@@ -21,22 +34,9 @@ from commerce.domain.errors import (
     OrderLineNotFound,
     UserCannotPlaceOrders,
 )
-from commerce.domain.events import EventHeader
-from commerce.domain.money import MAX_MINOR_UNITS, Money
-from commerce.domain.order_events import (
-    ORDER_EVENT_TYPES,
-    OrderCancelled,
-    OrderConfirmed,
-    OrderLineAdded,
-    OrderLineRemoved,
-    OrderPlaced,
-    OrderShipped,
-)
-from commerce.domain.order_specs import ORDER_CAN_BE_SHIPPED
-from commerce.domain.order_state import OrderSnapshot
-from commerce.domain.orders import Order, OrderLine, OrderStatus
-from commerce.domain.user import Role, User
-from commerce.domain.values import EmailAddress, ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.events import EventHeader
+from commerce.platform.kit.ids import EmailAddress, ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.money import MAX_MINOR_UNITS, Money
 
 pytestmark = pytest.mark.unit
 

@@ -3,7 +3,7 @@
 import pytest
 from argon2 import extract_parameters
 
-from commerce.adapters.passwords import Argon2PasswordHasher
+from commerce.identity.adapters.passwords import Argon2PasswordHasher
 
 pytestmark = pytest.mark.unit
 

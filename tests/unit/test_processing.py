@@ -4,9 +4,9 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.application.ports import UnitOfWork
-from commerce.application.processing import Outcome, process_command
-from commerce.domain.values import TenantId
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.transactions.ports import UnitOfWork
+from commerce.platform.transactions.processing import Outcome, process_command
 from tests.support.commands import CONSUMER, context_for, register
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 

@@ -8,19 +8,19 @@ from uuid import uuid4
 import pytest
 from pydantic import SecretStr
 
-from commerce.adapters.query_server import QueryResponder
 from commerce.bootstrap import build_service
 from commerce.config import BrokerSettings, Settings
-from commerce.domain.result import Ok
-from commerce.domain.values import TenantId
-from commerce.entrypoints.app import include_routers
-from commerce.entrypoints.contract import contract_document
-from commerce.entrypoints.contract_queries import REPLY_CHANNEL
-from commerce.entrypoints.operations import ASYNCAPI_SERVERS
-from commerce.messages.envelope import Envelope, HeaderStyle, message_type_of
-from commerce.messages.queries import Query, QueryFailedV1
-from commerce.messages.queries_identity import GetUserV1, UserDetailsV1
-from commerce.messages.query_catalogue import QUERY_ROUTES, query_route_of
+from commerce.contract.asyncapi import contract_document
+from commerce.contract.queries import REPLY_CHANNEL
+from commerce.entrypoints.cli.actions import ASYNCAPI_SERVERS
+from commerce.entrypoints.worker import include_routers
+from commerce.identity.messages.queries import GetUserV1, UserDetailsV1
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.kit.result import Ok
+from commerce.platform.messaging.envelope import Envelope, HeaderStyle, message_type_of
+from commerce.platform.messaging.queries import Query, QueryFailedV1
+from commerce.platform.read_side.query_server import QueryResponder
+from commerce.registry.queries import QUERY_ROUTES, query_route_of
 
 pytestmark = pytest.mark.unit
 

@@ -2,8 +2,8 @@
 
 import pytest
 
-from commerce.domain.errors import InvalidValue
-from commerce.domain.result import Err, Ok, Result, UnwrapError
+from commerce.platform.kit.errors import InvalidValue
+from commerce.platform.kit.result import Err, Ok, Result, UnwrapError
 
 pytestmark = pytest.mark.unit
 

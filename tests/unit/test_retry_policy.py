@@ -5,9 +5,8 @@ from pathlib import Path
 import pytest
 
 from commerce.config import InvalidSettingsError, load_settings
-from commerce.domain.errors import DomainError, InconsistentEventStream
-from commerce.messages.catalogue import COMMAND_CHANNELS, CONSUMERS, EVENT_CONSUMERS
-from commerce.messages.channels import (
+from commerce.platform.kit.errors import DomainError, InconsistentEventStream
+from commerce.platform.messaging.channels import (
     BILLING_POLICY,
     DEFAULT_RETRY,
     PAYMENT_RETRY,
@@ -17,7 +16,8 @@ from commerce.messages.channels import (
     RetryPolicy,
     check_inbox_retention,
 )
-from commerce.messages.command_channels import CAPTURE_PAYMENT, PLACE_ORDER
+from commerce.registry.channels import COMMAND_CHANNELS, CONSUMERS, EVENT_CONSUMERS
+from commerce.registry.command_channels import CAPTURE_PAYMENT, PLACE_ORDER
 
 pytestmark = pytest.mark.unit
 

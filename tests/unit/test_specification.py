@@ -2,7 +2,7 @@
 
 import pytest
 
-from commerce.domain.specification import Always, Never, Predicate, Specification
+from commerce.platform.kit.specification import Always, Never, Predicate, Specification
 
 pytestmark = pytest.mark.unit
 

@@ -7,7 +7,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import INVALID_SPAN, format_span_id, format_trace_id
 
-from commerce.adapters.telemetry import (
+from commerce.platform.observability.tracing import (
     build_tracer_provider,
     current_trace_headers,
     start_publish_span,

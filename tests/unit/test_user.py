@@ -5,10 +5,10 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.domain.errors import InvalidEmail, InvalidValue
-from commerce.domain.events import UserRegistered
-from commerce.domain.user import User, UserStatus
-from commerce.domain.values import EmailAddress, TenantId, UserId
+from commerce.identity.domain.user import User, UserStatus
+from commerce.platform.kit.errors import InvalidEmail, InvalidValue
+from commerce.platform.kit.events import UserRegistered
+from commerce.platform.kit.ids import EmailAddress, TenantId, UserId
 
 pytestmark = pytest.mark.unit
 

@@ -5,7 +5,7 @@ from typing import Any
 import pytest
 from pydantic import BaseModel
 
-from commerce.messages.catalogue import COMMAND_ROUTES, COMMANDS_BY_NAME, INTEGRATION_EVENTS
+from commerce.registry.channels import COMMAND_ROUTES, COMMANDS_BY_NAME, INTEGRATION_EVENTS
 
 pytestmark = pytest.mark.unit
 

@@ -5,20 +5,7 @@ everything below it receives plain values. :mod:`.wiring` holds what every proce
 :mod:`.service` the wired service, :mod:`.operations` what operators run beside it.
 """
 
-from commerce.adapters.broker import AnyRouter
-from commerce.adapters.dead_letter_console import (
-    DeadLetterConsole,
-    DeadLetterNotFoundError,
-    InvalidDeadLetterEditError,
-    pretty_body,
-)
-from commerce.adapters.dead_letter_store import DeadLetter, DeadLetterFilter, DeadLetterStatus
-from commerce.adapters.log_context import current_message
-from commerce.adapters.metrics import exposition as metrics_exposition
-from commerce.adapters.projection_rebuild import RebuildBusyError, RebuildReport
-from commerce.adapters.query_client import QueryClient, QueryFailedError, QueryUnansweredError
-from commerce.adapters.read_side import ReadSide
-from commerce.bootstrap.operations import (
+from commerce.bootstrap.operators import (
     PROJECTIONS,
     dead_letter_console,
     migrate_database,
@@ -27,12 +14,33 @@ from commerce.bootstrap.operations import (
     query_client,
     rebuild_projection,
 )
+from commerce.bootstrap.read_side import ReadSide
 from commerce.bootstrap.service import Service, build_service
 from commerce.bootstrap.wiring import (
     SOURCE,
     build_transport,
     configure_logging_from,
     serve_relay_metrics,
+)
+from commerce.platform.delivery.dead_letter_console import (
+    DeadLetterConsole,
+    DeadLetterNotFoundError,
+    InvalidDeadLetterEditError,
+    pretty_body,
+)
+from commerce.platform.delivery.dead_letter_store import (
+    DeadLetter,
+    DeadLetterFilter,
+    DeadLetterStatus,
+)
+from commerce.platform.messaging.transport import AnyRouter
+from commerce.platform.observability.log_context import current_message
+from commerce.platform.observability.metrics import exposition as metrics_exposition
+from commerce.platform.read_side.projection_rebuild import RebuildBusyError, RebuildReport
+from commerce.platform.read_side.query_client import (
+    QueryClient,
+    QueryFailedError,
+    QueryUnansweredError,
 )
 
 __all__ = [

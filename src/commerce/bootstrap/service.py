@@ -14,49 +14,54 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.broker import AnyRouter, OutgoingMessage, SubscriberDecorator, Transport
-from commerce.adapters.chaos import FaultInjector
-from commerce.adapters.clock import SystemClock
-from commerce.adapters.command_filter import only_its_command
-from commerce.adapters.database import create_engine, ping
-from commerce.adapters.dead_letter_console import (
+from commerce.bootstrap.read_side import ReadSide
+from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
+from commerce.config import Settings
+from commerce.identity.adapters.passwords import Argon2PasswordHasher
+from commerce.identity.messages.commands import Command
+from commerce.identity.messages.events import IntegrationEvent
+from commerce.platform.delivery.chaos import FaultInjector
+from commerce.platform.delivery.dead_letter_console import (
     ARCHIVER_GROUP,
     DeadLetterArchiver,
 )
-from commerce.adapters.dead_letter_store import (
+from commerce.platform.delivery.dead_letter_store import (
     DeadLetterStore,
 )
-from commerce.adapters.group_commit import GroupCommit
-from commerce.adapters.log_context import bind_message_context
-from commerce.adapters.metrics import (
+from commerce.platform.delivery.redelivery import failure_policy_middleware
+from commerce.platform.delivery.sequence_gate import ParkedReleaser, sequence_gate_middleware
+from commerce.platform.delivery.sequence_holds import SequenceHolds
+from commerce.platform.kit.clock import SystemClock
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.kit.message_context import MessageContext
+from commerce.platform.messaging.channels import CommandChannel, Consumer, EventConsumer
+from commerce.platform.messaging.command_filter import only_its_command
+from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.transport import (
+    AnyRouter,
+    OutgoingMessage,
+    SubscriberDecorator,
+    Transport,
+)
+from commerce.platform.observability.log_context import bind_message_context
+from commerce.platform.observability.metrics import (
     measure_broker,
     observe_command,
     set_projection_lag,
 )
-from commerce.adapters.outbox_relay import OutboxRelay
-from commerce.adapters.passwords import Argon2PasswordHasher
-from commerce.adapters.read_side import ReadSide
-from commerce.adapters.redelivery import failure_policy_middleware
-from commerce.adapters.sequence_gate import ParkedReleaser, sequence_gate_middleware
-from commerce.adapters.sequence_holds import SequenceHolds
-from commerce.adapters.shared_unit_of_work import SharedUnitOfWorkFactory
-from commerce.adapters.telemetry import (
+from commerce.platform.observability.tracing import (
     TRACER_NAME,
     build_tracer_provider,
     command_span,
     trace_consumers,
     trace_context_of,
 )
-from commerce.adapters.unit_of_work import SqlUnitOfWorkFactory
-from commerce.application.context import MessageContext
-from commerce.application.processing import CommandHandler, Outcome, process_command
-from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
-from commerce.config import Settings
-from commerce.domain.values import TenantId
-from commerce.messages.channels import CommandChannel, Consumer, EventConsumer
-from commerce.messages.commands import Command
-from commerce.messages.envelope import Envelope
-from commerce.messages.events import IntegrationEvent
+from commerce.platform.outbox.relay import OutboxRelay
+from commerce.platform.postgres.engine import create_engine, ping
+from commerce.platform.transactions.group_commit import GroupCommit
+from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
+from commerce.platform.transactions.shared_unit_of_work import SharedUnitOfWorkFactory
+from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
 
 __all__ = ["Service", "build_service"]
 
@@ -95,7 +100,8 @@ class Service:
         """Subscribe a handler to ``channel`` under its consumer's failure policy.
 
         The handler takes only its command's CloudEvents types; a message of another type
-        goes to the consumer's ``skipped`` channel (:mod:`commerce.adapters.command_filter`).
+        goes to the consumer's ``skipped`` channel
+        (:mod:`commerce.platform.messaging.command_filter`).
         """
         consumer_router: Any = self.transport.router(
             middlewares=(failure_policy_middleware(channel=channel, transport=self.transport),)

@@ -7,16 +7,16 @@ from collections.abc import Callable
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.broker import Transport
-from commerce.adapters.kafka import KafkaTransport
-from commerce.adapters.logging import configure_logging
-from commerce.adapters.metrics import (
+from commerce.bootstrap.read_side import CacheConfig, ReadSide, build_read_side
+from commerce.config import BrokerTransport, Settings
+from commerce.platform.messaging.kafka import KafkaTransport
+from commerce.platform.messaging.rabbitmq import RabbitTransport
+from commerce.platform.messaging.transport import Transport
+from commerce.platform.observability.logging import configure_logging
+from commerce.platform.observability.metrics import (
     serve_metrics,
 )
-from commerce.adapters.rabbitmq import RabbitTransport
-from commerce.adapters.read_side import CacheConfig, ReadSide, build_read_side
-from commerce.adapters.redaction import secrets_in
-from commerce.config import BrokerTransport, Settings
+from commerce.platform.observability.redaction import secrets_in
 
 __all__ = [
     "SOURCE",

@@ -12,9 +12,9 @@ from faststream.asgi import AsgiResponse
 
 from commerce.bootstrap import build_service
 from commerce.config import load_settings
-from commerce.entrypoints.app import include_routers
-from commerce.entrypoints.contract import contract_document
-from commerce.entrypoints.docs import DOCS_PATH, DocsAssets, default_assets_dir, docs_routes
+from commerce.contract.asyncapi import contract_document
+from commerce.contract.docs_page import DOCS_PATH, DocsAssets, default_assets_dir, docs_routes
+from commerce.entrypoints.worker import include_routers
 
 __all__ = ["docs_app"]
 

@@ -12,7 +12,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import (
+from commerce.platform.postgres.engine import (
     DatabaseUnavailableError,
     UnsafeDatabaseRoleError,
     check_role_is_safe,
@@ -21,15 +21,15 @@ from commerce.adapters.database import (
     set_tenant,
     tenant_transaction,
 )
-from commerce.adapters.migrations import TENANT_PREDICATE
-from commerce.adapters.orm import metadata, users
-from commerce.adapters.provisioning import (
+from commerce.platform.postgres.migrations import TENANT_PREDICATE
+from commerce.platform.postgres.provisioning import (
     alembic_config,
     downgrade,
     drop_database,
     migrate,
     provision,
 )
+from commerce.platform.postgres.tables import metadata, users
 from tests.support.database import ProvisionedDatabase, provision_and_migrate, unique_database_name
 
 from .factories import user_row

@@ -8,8 +8,8 @@ from sqlalchemy import func, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.adapters.database import create_engine, current_tenant, tenant_transaction
-from commerce.adapters.orm import inbox, outbox, users
+from commerce.platform.postgres.engine import create_engine, current_tenant, tenant_transaction
+from commerce.platform.postgres.tables import inbox, outbox, users
 from tests.support.database import ProvisionedDatabase
 
 from .factories import inbox_row, outbox_row, user_row

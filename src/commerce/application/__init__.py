@@ -1,1 +1,0 @@
-"""Use cases: command handlers, policies and the ports they need; no drivers."""

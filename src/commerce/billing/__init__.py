@@ -1,0 +1,1 @@
+"""The billing context: invoices for confirmed orders and their payments."""

@@ -1,0 +1,1 @@
+"""Adapters of the billing context: repositories, projections and outbound clients."""

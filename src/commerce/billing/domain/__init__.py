@@ -1,0 +1,1 @@
+"""The billing context's pure model: aggregates, events, rules (stdlib and platform kit)."""

@@ -1,0 +1,1 @@
+"""The billing context's wire contract: command payloads, integration events and queries."""

@@ -1,0 +1,1 @@
+"""The catalog context: items for sale, their prices and stock."""

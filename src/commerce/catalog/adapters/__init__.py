@@ -1,0 +1,1 @@
+"""Adapters of the catalog context: repositories, projections and outbound clients."""

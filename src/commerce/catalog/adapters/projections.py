@@ -1,0 +1,194 @@
+"""Projections of state-stored aggregates: item availability and the user directory.
+
+Item availability is kept live from ``commerce.catalog.item`` events. Items and users are
+not event sourced, so a rebuild reads their current rows (``catalog_items``, ``users``):
+each row is the aggregate's state as of its ``version``, which is exactly what the live
+projections converge to (see ``docs/adr/0013-projections-and-read-side.md``).
+The user directory's live projection is ``SqlUserDirectory``; only its rebuild is here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from sqlalchemy import Row, Table
+from sqlalchemy.ext.asyncio import AsyncConnection
+
+from commerce.catalog.messages.events import (
+    ItemCreatedV1,
+    ItemPriceChangedV1,
+    ItemRetiredV1,
+    StockAdjustedV1,
+)
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.messaging.integration_event import IntegrationEvent
+from commerce.platform.postgres.tables import item_availability, user_directory
+from commerce.platform.read_side.ports import (
+    ITEM_AVAILABILITY,
+    USER_DIRECTORY,
+    DirectoryRecord,
+    ItemAvailability,
+)
+from commerce.platform.read_side.projection_kit import Change, locked_rows, upsert_newer
+from commerce.registry.read_queries import availability_of, directory_record_of
+
+__all__ = [
+    "ITEM_AVAILABILITY_PROJECTION",
+    "USER_DIRECTORY_PROJECTION",
+    "availability_from_item",
+    "directory_from_user",
+    "track_availability",
+]
+
+
+def track_availability(
+    item: ItemAvailability | None, event: IntegrationEvent, *, version: int, at: datetime
+) -> ItemAvailability | None:
+    """The item's availability after ``event``; ``None``: no creation seen, or not an item
+    event."""
+    if isinstance(event, ItemCreatedV1):
+        return ItemAvailability(
+            item_id=event.item_id,
+            name=event.name,
+            status="active",
+            stock=event.stock,
+            price=event.price.amount,
+            currency=event.price.currency,
+            updated_at=at,
+            version=version,
+        )
+    if item is None:
+        return None
+    moved = replace(item, updated_at=at, version=version)
+    match event:
+        case StockAdjustedV1():
+            return replace(moved, stock=event.stock)
+        case ItemPriceChangedV1():
+            return replace(moved, price=event.new_price.amount, currency=event.new_price.currency)
+        case ItemRetiredV1():
+            return replace(moved, status="retired")
+    return None
+
+
+def availability_from_item(row: Row[Any]) -> ItemAvailability:
+    """The availability of a ``catalog_items`` row (the item's state as of its version)."""
+    return ItemAvailability(
+        item_id=row.id,
+        name=row.name,
+        status=row.status,
+        stock=row.stock,
+        price=row.price_amount,
+        currency=row.currency,
+        updated_at=row.updated_at,
+        version=row.version,
+    )
+
+
+def directory_from_user(row: Row[Any]) -> DirectoryRecord:
+    """The directory entry of a ``users`` row (never its password hash)."""
+    return DirectoryRecord(
+        user_id=row.id,
+        email=row.email,
+        display_name=row.display_name,
+        status=row.status,
+        roles=tuple(row.roles),
+        registered_at=row.created_at,
+        version=row.version,
+    )
+
+
+class _ItemAvailability:
+    name = "item-availability"
+    tables: tuple[Table, ...] = (item_availability,)
+    tags = ITEM_AVAILABILITY
+
+    async def load(
+        self,
+        connection: AsyncConnection,
+        tables: Sequence[Table],
+        tenant: TenantId,
+        keys: list[UUID],
+    ) -> dict[UUID, ItemAvailability]:
+        rows = await locked_rows(connection, tables[0], "item_id", tenant, keys)
+        return {row.item_id: availability_of(row) for row in rows}
+
+    async def save(
+        self,
+        connection: AsyncConnection,
+        tables: Sequence[Table],
+        changes: list[Change[ItemAvailability]],
+    ) -> None:
+        (table,) = tables
+        rows = [
+            {
+                "tenant_id": change.tenant.value,
+                "item_id": a.item_id,
+                "name": a.name,
+                "status": a.status,
+                "stock": a.stock,
+                "price": a.price,
+                "currency": a.currency,
+                "updated_at": a.updated_at,
+                "version": a.version,
+            }
+            for change in changes
+            for a in (change.after,)
+        ]
+        updated = ("name", "status", "stock", "price", "currency", "updated_at", "version")
+        await upsert_newer(connection, table, "item_id", rows, updated)
+
+    def invalidated(self, change: Change[ItemAvailability]) -> list[str]:
+        return [self.tags.row(change.tenant, change.key)]
+
+
+class _UserDirectory:
+    name = "user-directory"
+    tables: tuple[Table, ...] = (user_directory,)
+    tags = USER_DIRECTORY
+
+    async def load(
+        self,
+        connection: AsyncConnection,
+        tables: Sequence[Table],
+        tenant: TenantId,
+        keys: list[UUID],
+    ) -> dict[UUID, DirectoryRecord]:
+        rows = await locked_rows(connection, tables[0], "user_id", tenant, keys)
+        return {row.user_id: directory_record_of(row) for row in rows}
+
+    async def save(
+        self,
+        connection: AsyncConnection,
+        tables: Sequence[Table],
+        changes: list[Change[DirectoryRecord]],
+    ) -> None:
+        (table,) = tables
+        rows = [
+            {
+                "tenant_id": change.tenant.value,
+                "user_id": r.user_id,
+                "email": r.email,
+                "display_name": r.display_name,
+                "status": r.status,
+                "roles": list(r.roles),
+                "registered_at": r.registered_at,
+                "version": r.version,
+            }
+            for change in changes
+            for r in (change.after,)
+        ]
+        updated = ("email", "display_name", "status", "roles", "version")
+        await upsert_newer(connection, table, "user_id", rows, updated)
+
+    def invalidated(self, change: Change[DirectoryRecord]) -> list[str]:
+        return [self.tags.row(change.tenant, change.key), self.tags.tenant(change.tenant)]
+
+
+ITEM_AVAILABILITY_PROJECTION = _ItemAvailability()
+"""Item availability (``item_availability``), one row per item."""
+USER_DIRECTORY_PROJECTION = _UserDirectory()
+"""The user directory (``user_directory``) for rebuilds; live: ``SqlUserDirectory``."""

@@ -1,0 +1,1 @@
+"""The catalog context's pure model: aggregates, events, rules (stdlib and platform kit)."""

@@ -1,0 +1,241 @@
+"""The ``Item`` aggregate of the catalog context.
+
+Invariants: the price is a positive :class:`~commerce.platform.kit.money.Money` whose currency is
+fixed at creation; the stock is a non-negative whole number; a retired item keeps its
+price and cannot be ordered (:data:`ITEM_IS_ORDERABLE`). Stock may still be adjusted after
+retirement (returns, write-offs).
+
+Repeated commands whose effect already holds (the same price, a zero stock delta,
+retiring a retired item) are no-ops without event.
+
+The orders context never sees the aggregate: it receives an :class:`ItemSnapshot` (id,
+active flag, price) taken when a line is added, which is how a line's unit price is
+captured at that moment.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from enum import StrEnum
+
+from commerce.catalog.domain.events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
+from commerce.platform.kit.errors import (
+    CurrencyMismatch,
+    InsufficientStock,
+    InvalidValue,
+    ItemIsRetired,
+)
+from commerce.platform.kit.events import DomainEvent, EventHeader
+from commerce.platform.kit.ids import ItemId, TenantId, require_aware
+from commerce.platform.kit.money import Money
+from commerce.platform.kit.specification import Specification
+
+__all__ = [
+    "ITEM_IS_ORDERABLE",
+    "Item",
+    "ItemHasPositivePrice",
+    "ItemIsActive",
+    "ItemSnapshot",
+    "ItemStatus",
+]
+
+_MAX_NAME = 200
+
+
+class ItemStatus(StrEnum):
+    """Life-cycle state of a catalogue item."""
+
+    ACTIVE = "active"
+    RETIRED = "retired"
+
+
+@dataclass(frozen=True, slots=True)
+class ItemSnapshot:
+    """What an order needs to know about an item when a line is added."""
+
+    item_id: ItemId
+    active: bool
+    price: Money
+    name: str
+    """The item's name when the snapshot was taken (an order line keeps it, like the price)."""
+
+
+def _name(name: str) -> str:
+    cleaned = name.strip()
+    if not cleaned or len(cleaned) > _MAX_NAME:
+        raise InvalidValue(f"item name must be 1-{_MAX_NAME} characters")
+    return cleaned
+
+
+def _positive_price(price: Money) -> Money:
+    if not price.is_positive:
+        raise InvalidValue(f"a price must be greater than zero, not {price}")
+    return price
+
+
+def _whole(number: int, what: str) -> int:
+    if isinstance(number, bool) or not isinstance(number, int):
+        raise InvalidValue(f"{what} must be a whole number, not {number!r}")
+    return number
+
+
+@dataclass(slots=True, eq=False)
+class Item:
+    """Something a tenant sells: a name, a price and a stock count."""
+
+    id: ItemId
+    tenant_id: TenantId
+    name: str
+    price: Money
+    stock: int
+    status: ItemStatus
+    version: int
+    created_at: datetime
+    pending_events: list[DomainEvent] = field(default_factory=list)
+
+    @classmethod
+    def create(
+        cls,
+        *,
+        item_id: ItemId,
+        tenant_id: TenantId,
+        name: str,
+        price: Money,
+        stock: int = 0,
+        now: datetime,
+    ) -> Item:
+        """Create an active item and record :class:`ItemCreated`."""
+        cleaned = _name(name)
+        _positive_price(price)
+        if _whole(stock, "stock") < 0:
+            raise InvalidValue(f"stock cannot be negative, not {stock}")
+        require_aware(now)
+        item = cls(
+            id=item_id,
+            tenant_id=tenant_id,
+            name=cleaned,
+            price=price,
+            stock=stock,
+            status=ItemStatus.ACTIVE,
+            version=1,
+            created_at=now,
+        )
+        item.pending_events.append(
+            ItemCreated(
+                **item._header(now), item_id=item_id, name=cleaned, price=price, stock=stock
+            )
+        )
+        return item
+
+    @property
+    def is_active(self) -> bool:
+        """Whether the item is still sold."""
+        return self.status is ItemStatus.ACTIVE
+
+    @property
+    def is_orderable(self) -> bool:
+        """Whether :data:`ITEM_IS_ORDERABLE` holds for the item now."""
+        return ITEM_IS_ORDERABLE.is_satisfied_by(self.snapshot())
+
+    def snapshot(self) -> ItemSnapshot:
+        """The item as an order sees it at this moment."""
+        return ItemSnapshot(
+            item_id=self.id, active=self.is_active, price=self.price, name=self.name
+        )
+
+    def change_price(self, price: Money, *, now: datetime) -> None:
+        """Set a new positive price in the same currency; record :class:`ItemPriceChanged`."""
+        _positive_price(price)
+        require_aware(now)
+        if not self.is_active:
+            raise ItemIsRetired(f"item {self.id} is retired; its price cannot change")
+        if price.currency != self.price.currency:
+            raise CurrencyMismatch(f"item {self.id} is priced in {self.price.currency}")
+        if price == self.price:
+            return
+        old, self.price = self.price, price
+        self.version += 1
+        self.pending_events.append(
+            ItemPriceChanged(**self._header(now), item_id=self.id, old_price=old, new_price=price)
+        )
+
+    def adjust_stock(self, delta: int, *, now: datetime, reason: str = "adjustment") -> None:
+        """Add ``delta`` (negative to take) to the stock; record :class:`StockAdjusted`.
+
+        Raises :class:`~commerce.platform.kit.errors.InsufficientStock` rather than going below
+        zero. A zero delta is a no-op.
+        """
+        _whole(delta, "a stock delta")
+        require_aware(now)
+        if delta and self.stock + delta < 0:
+            raise InsufficientStock(f"item {self.id} has {self.stock} in stock, not {-delta}")
+        if delta:
+            self._record_stock(delta, reason, now)
+
+    def retire(self, *, now: datetime) -> None:
+        """Withdraw the item from sale (no-op if retired); record :class:`ItemRetired`."""
+        require_aware(now)
+        if not self.is_active:
+            return
+        self.status = ItemStatus.RETIRED
+        self.version += 1
+        self.pending_events.append(ItemRetired(**self._header(now), item_id=self.id))
+
+    def collect_events(self) -> list[DomainEvent]:
+        """Hand over the events recorded since the last call."""
+        events, self.pending_events = self.pending_events, []
+        return events
+
+    def _record_stock(self, delta: int, reason: str, now: datetime) -> None:
+        if not reason.strip():
+            raise InvalidValue("a stock adjustment needs a reason")
+        self.stock += delta
+        self.version += 1
+        self.pending_events.append(
+            StockAdjusted(
+                **self._header(now), item_id=self.id, delta=delta, stock=self.stock, reason=reason
+            )
+        )
+
+    def _header(self, now: datetime) -> EventHeader:
+        return {
+            "tenant_id": self.tenant_id,
+            "aggregate_id": str(self.id),
+            "version": self.version,
+            "occurred_at": now,
+        }
+
+
+class ItemIsActive(Specification[ItemSnapshot]):
+    """The item is not retired."""
+
+    __slots__ = ()
+
+    def is_satisfied_by(self, candidate: ItemSnapshot) -> bool:
+        """``candidate.active``."""
+        return candidate.active
+
+    @property
+    def description(self) -> str:
+        """``item is active``."""
+        return "item is active"
+
+
+class ItemHasPositivePrice(Specification[ItemSnapshot]):
+    """The item's price is greater than zero (snapshots may come from a read model)."""
+
+    __slots__ = ()
+
+    def is_satisfied_by(self, candidate: ItemSnapshot) -> bool:
+        """``candidate.price > 0``."""
+        return candidate.price.is_positive
+
+    @property
+    def description(self) -> str:
+        """``item has a positive price``."""
+        return "item has a positive price"
+
+
+ITEM_IS_ORDERABLE: Specification[ItemSnapshot] = ItemIsActive() & ItemHasPositivePrice()
+"""An item can go on an order line: active and with a positive price."""

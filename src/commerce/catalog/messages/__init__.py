@@ -1,0 +1,1 @@
+"""The catalog context's wire contract: command payloads, integration events and queries."""

@@ -1,0 +1,1 @@
+"""The published contract: the AsyncAPI document per transport and its docs page."""

@@ -1,1 +1,0 @@
-"""The domain model: pure Python, standard library only."""

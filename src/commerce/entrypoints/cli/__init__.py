@@ -1,0 +1,1 @@
+"""``commerce``: the operators' command line."""

@@ -1,0 +1,1 @@
+"""FastStream subscribers: one router per bounded context, one tiny handler per message."""

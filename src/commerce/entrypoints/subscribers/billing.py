@@ -1,0 +1,72 @@
+"""FastStream subscribers of the billing context: ``CapturePayment`` and the billing policy.
+
+The billing policy is an ordered consumer of the orders stream (``BILLING_POLICY``): each
+order's events arrive one at a time in version order, and each runs through
+``Service.execute`` (inbox, transaction, outbox), so a redelivery or a restart in the
+middle never issues a second invoice. Of the order events it acts on ``OrderConfirmed``
+and ``OrderCancelled``, rebuilt from the message as the orders context recorded them
+(:func:`~commerce.billing.messages.order_facts.domain_event_of`); the other known order events
+are acknowledged and ignored (not set aside as ``skipped``), while an event type it does
+not know at all, such as a future ``.v2``, still goes to ``skipped`` where an operator
+sees it.
+"""
+
+from functools import partial
+
+from commerce.billing.application.use_cases import (
+    CapturePaymentCommand,
+    apply_billing_policy,
+    capture_payment,
+)
+from commerce.billing.messages.commands import CapturePayment
+from commerce.billing.messages.order_facts import domain_event_of
+from commerce.bootstrap import AnyRouter, Service
+from commerce.entrypoints.subscribers.support import CurrentEnvelope, handles
+from commerce.orders.messages.events import (
+    OrderCancelledV1,
+    OrderConfirmedV1,
+    OrderLineAddedV1,
+    OrderLineRemovedV1,
+    OrderPlacedV1,
+    OrderShippedV1,
+)
+from commerce.platform.kit.ids import InvoiceId
+from commerce.platform.messaging.channels import BILLING_POLICY
+from commerce.registry.command_channels import CAPTURE_PAYMENT
+
+__all__ = ["billing_router"]
+
+
+def billing_router(service: Service) -> AnyRouter:
+    """The ``CapturePayment`` handler and the billing policy (process manager)."""
+    router = service.transport.router()
+    clock = service.clock
+
+    @service.command_subscriber(router, CAPTURE_PAYMENT)
+    async def on_capture_payment(body: CapturePayment, envelope: CurrentEnvelope) -> None:
+        """Settle an invoice (``CapturePayment.v1``)."""
+        command = CapturePaymentCommand(
+            InvoiceId(body.invoice_id), body.amount.to_money(), body.reference
+        )
+        handler = partial(capture_payment, command, clock=clock)
+        await service.execute(CAPTURE_PAYMENT, envelope, body, handler)
+
+    policy = service.event_subscriber(router, BILLING_POLICY)
+
+    @handles(policy, OrderConfirmedV1)
+    async def on_order_confirmed(body: OrderConfirmedV1, envelope: CurrentEnvelope) -> None:
+        """Issue the order's invoice (``OrderConfirmed.v1``)."""
+        handler = partial(apply_billing_policy, domain_event_of(body, envelope), clock=clock)
+        await service.execute(BILLING_POLICY, envelope, body, handler)
+
+    @handles(policy, OrderCancelledV1)
+    async def on_order_cancelled(body: OrderCancelledV1, envelope: CurrentEnvelope) -> None:
+        """Void the invoice of a confirmed order (``OrderCancelled.v1``)."""
+        handler = partial(apply_billing_policy, domain_event_of(body, envelope), clock=clock)
+        await service.execute(BILLING_POLICY, envelope, body, handler)
+
+    @handles(policy, OrderPlacedV1, OrderLineAddedV1, OrderLineRemovedV1, OrderShippedV1)
+    async def on_other_order_event(body: dict[str, object], envelope: CurrentEnvelope) -> None:
+        """Order events billing does not act on: acknowledged, nothing to do."""
+
+    return router

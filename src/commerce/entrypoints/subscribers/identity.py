@@ -1,0 +1,174 @@
+"""FastStream subscribers: one router per bounded context, one tiny handler per command.
+
+Each handler turns the wire payload and envelope into an application command and runs
+the use case through :meth:`commerce.bootstrap.Service.execute` (inbox, transaction,
+outbox). Decoding, schema and envelope failures never reach the handler body: the
+consumer's dead-letter middleware parks them.
+"""
+
+from functools import partial
+
+from commerce.bootstrap import AnyRouter, Service
+from commerce.entrypoints.subscribers.billing import billing_router
+from commerce.entrypoints.subscribers.catalog import catalog_router
+from commerce.entrypoints.subscribers.orders import orders_router
+from commerce.entrypoints.subscribers.projections import directory_changed, read_models_router
+from commerce.entrypoints.subscribers.queries import queries_router
+from commerce.entrypoints.subscribers.support import CurrentEnvelope, current_envelope, handles
+from commerce.identity.application.directory import DirectoryChange, DirectoryEntry
+from commerce.identity.application.use_cases import (
+    AssignRoleCommand,
+    ChangeProfileCommand,
+    DeactivateUserCommand,
+    RegisterUserCommand,
+    assign_role,
+    change_profile,
+    deactivate_user,
+    register_user,
+)
+from commerce.identity.application.user_directory import change_in_directory, record_in_directory
+from commerce.identity.domain.user import UserStatus
+from commerce.identity.messages.commands import (
+    AssignRole,
+    ChangeProfile,
+    DeactivateUser,
+    RegisterUser,
+)
+from commerce.identity.messages.events import (
+    RoleAssignedV1,
+    UserDeactivatedV1,
+    UserProfileChangedV1,
+    UserRegisteredV1,
+)
+from commerce.platform.kit.ids import TenantId, UserId
+from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY
+from commerce.platform.messaging.envelope import Envelope
+from commerce.registry.channels import CONSUMERS
+from commerce.registry.command_channels import ASSIGN_ROLE, CHANGE_PROFILE, DEACTIVATE_USER
+
+__all__ = [
+    "CurrentEnvelope",
+    "current_envelope",
+    "dead_letter_router",
+    "identity_router",
+    "projections_router",
+    "routers",
+]
+
+
+def identity_router(service: Service) -> AnyRouter:
+    """Subscribers of the identity context."""
+    router = service.transport.router()
+
+    @service.command_subscriber(router, REGISTER_USER)
+    async def on_register_user(body: RegisterUser, envelope: CurrentEnvelope) -> None:
+        """Register a user account (``RegisterUser.v1``)."""
+        command = RegisterUserCommand(
+            tenant_id=TenantId(envelope.tenant_id),
+            user_id=body.user_id,
+            email=body.email,
+            display_name=body.display_name,
+            password=body.password.get_secret_value(),
+        )
+        handler = partial(register_user, command, hasher=service.hasher, clock=service.clock)
+        await service.execute(REGISTER_USER, envelope, body, handler)
+
+    @service.command_subscriber(router, CHANGE_PROFILE)
+    async def on_change_profile(body: ChangeProfile, envelope: CurrentEnvelope) -> None:
+        """Change a user's display name (``ChangeProfile.v1``)."""
+        command = ChangeProfileCommand(UserId(body.user_id), body.display_name)
+        handler = partial(change_profile, command, clock=service.clock)
+        await service.execute(CHANGE_PROFILE, envelope, body, handler)
+
+    @service.command_subscriber(router, DEACTIVATE_USER)
+    async def on_deactivate_user(body: DeactivateUser, envelope: CurrentEnvelope) -> None:
+        """Deactivate a user account (``DeactivateUser.v1``)."""
+        command = DeactivateUserCommand(UserId(body.user_id))
+        handler = partial(deactivate_user, command, clock=service.clock)
+        await service.execute(DEACTIVATE_USER, envelope, body, handler)
+
+    @service.command_subscriber(router, ASSIGN_ROLE)
+    async def on_assign_role(body: AssignRole, envelope: CurrentEnvelope) -> None:
+        """Grant a user a role (``AssignRole.v1``)."""
+        command = AssignRoleCommand(UserId(body.user_id), body.role)
+        handler = partial(assign_role, command, clock=service.clock)
+        await service.execute(ASSIGN_ROLE, envelope, body, handler)
+
+    return router
+
+
+def projections_router(service: Service) -> AnyRouter:
+    """Projections: ordered consumers of the event streams, keeping the read models."""
+    router = service.transport.router()
+    directory = service.event_subscriber(router, USER_DIRECTORY)
+
+    @handles(directory, UserRegisteredV1)
+    async def on_user_registered(body: UserRegisteredV1, envelope: CurrentEnvelope) -> None:
+        """Add the new user to the user directory (``UserRegistered.v1``)."""
+        entry = DirectoryEntry(
+            user_id=UserId(body.user_id),
+            email=body.email,
+            display_name=body.display_name,
+            version=envelope.aggregate_version or 1,
+            registered_at=body.registered_at,
+        )
+        outcome = await service.execute(
+            USER_DIRECTORY, envelope, body, partial(record_in_directory, entry)
+        )
+        await directory_changed(service, envelope, body.user_id, outcome)
+
+    async def apply(
+        body: UserProfileChangedV1 | UserDeactivatedV1 | RoleAssignedV1,
+        envelope: Envelope,
+        change: DirectoryChange,
+    ) -> None:
+        """Apply a partial change to the user's directory row, in the event's transaction."""
+        outcome = await service.execute(
+            USER_DIRECTORY, envelope, body, partial(change_in_directory, change)
+        )
+        await directory_changed(service, envelope, body.user_id, outcome)
+
+    @handles(directory, UserProfileChangedV1)
+    async def on_profile_changed(body: UserProfileChangedV1, envelope: CurrentEnvelope) -> None:
+        """Show the user's new display name (``UserProfileChanged.v1``)."""
+        version = envelope.aggregate_version or 0
+        entry = DirectoryChange(UserId(body.user_id), version, display_name=body.display_name)
+        await apply(body, envelope, entry)
+
+    @handles(directory, UserDeactivatedV1)
+    async def on_user_deactivated(body: UserDeactivatedV1, envelope: CurrentEnvelope) -> None:
+        """Mark the user deactivated (``UserDeactivated.v1``)."""
+        version = envelope.aggregate_version or 0
+        entry = DirectoryChange(UserId(body.user_id), version, status=UserStatus.DEACTIVATED.value)
+        await apply(body, envelope, entry)
+
+    @handles(directory, RoleAssignedV1)
+    async def on_role_assigned(body: RoleAssignedV1, envelope: CurrentEnvelope) -> None:
+        """Add the role to the user's roles (``RoleAssigned.v1``)."""
+        version = envelope.aggregate_version or 0
+        entry = DirectoryChange(UserId(body.user_id), version, added_role=body.role)
+        await apply(body, envelope, entry)
+
+    return router
+
+
+def dead_letter_router(service: Service) -> AnyRouter:
+    """The archivers of every consumer's DLQ (into the dead-letter store)."""
+    router = service.transport.router()
+    for consumer in CONSUMERS:
+        service.archive_dead_letters(router, consumer)
+    return router
+
+
+def routers(service: Service) -> list[AnyRouter]:
+    """Every context's router."""
+    return [
+        identity_router(service),
+        catalog_router(service),
+        orders_router(service),
+        billing_router(service),
+        projections_router(service),
+        read_models_router(service),
+        queries_router(service),
+        dead_letter_router(service),
+    ]

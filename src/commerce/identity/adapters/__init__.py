@@ -1,0 +1,1 @@
+"""Adapters of the identity context: repositories, projections and outbound clients."""

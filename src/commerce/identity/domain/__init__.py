@@ -1,0 +1,1 @@
+"""The identity context's pure model: aggregates, events, rules (stdlib and platform kit)."""

@@ -1,0 +1,1 @@
+"""The identity context's wire contract: command payloads, integration events and queries."""

@@ -1,1 +1,0 @@
-"""The wire contract: channels, command payloads, integration events and the envelope."""

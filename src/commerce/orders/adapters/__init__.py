@@ -1,0 +1,1 @@
+"""Adapters of the orders context: repositories, projections and outbound clients."""

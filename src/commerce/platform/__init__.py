@@ -1,0 +1,1 @@
+"""The context-free machinery: no business words, imports no bounded context."""

@@ -1,0 +1,1 @@
+"""Retry rounds, delayed redelivery, dead letters, their store and console, sequencing."""

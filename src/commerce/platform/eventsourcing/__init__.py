@@ -1,0 +1,1 @@
+"""Event sourcing, store side: streams, stored events, codecs, snapshots and upcasters."""

@@ -1,0 +1,1 @@
+"""Pure building blocks every context uses: Result, Specification, Money, ids, errors, events."""

@@ -1,0 +1,92 @@
+"""Domain events: facts an aggregate records when its state changes.
+
+This module holds the base class and the identity context's events; the other contexts
+keep theirs in ``catalog_events``, ``order_events`` and ``billing_events``.
+
+Every concrete event names its versioned type in ``event_type``,
+``commerce.<context>.<EventName>.v<N>``: the name an event store records, and, up to the
+version, the name of the integration event published for it (its ``message_type``, see
+:mod:`commerce.identity.messages.events`). The two are versioned independently: a new stored form
+is a new ``.v<N+1>`` with an upcaster for the older rows
+(:mod:`commerce.orders.application.upcasters`), and the wire contract moves to a new version only
+for a change that would break its consumers, published beside the old one.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import ClassVar, TypedDict
+
+from commerce.platform.kit.ids import EmailAddress, Role, TenantId, UserId
+
+__all__ = [
+    "DomainEvent",
+    "EventHeader",
+    "RoleAssigned",
+    "UserDeactivated",
+    "UserProfileChanged",
+    "UserRegistered",
+]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class DomainEvent:
+    """Base of every domain event: which aggregate, which version, when."""
+
+    event_type: ClassVar[str]
+    """The versioned type name, ``commerce.<context>.<EventName>.v<N>``."""
+
+    tenant_id: TenantId
+    aggregate_id: str
+    version: int
+    occurred_at: datetime
+
+
+class EventHeader(TypedDict):
+    """The :class:`DomainEvent` base fields, for ``Event(**header, ...)``."""
+
+    tenant_id: TenantId
+    aggregate_id: str
+    version: int
+    occurred_at: datetime
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserRegistered(DomainEvent):
+    """A user account was created."""
+
+    event_type: ClassVar[str] = "commerce.identity.UserRegistered.v1"
+
+    user_id: UserId
+    email: EmailAddress
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserProfileChanged(DomainEvent):
+    """A user changed the profile shown to others (the display name)."""
+
+    event_type: ClassVar[str] = "commerce.identity.UserProfileChanged.v1"
+
+    user_id: UserId
+    display_name: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class UserDeactivated(DomainEvent):
+    """A user account was deactivated: it can no longer place orders or be changed."""
+
+    event_type: ClassVar[str] = "commerce.identity.UserDeactivated.v1"
+
+    user_id: UserId
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RoleAssigned(DomainEvent):
+    """A user was given a role they did not hold."""
+
+    event_type: ClassVar[str] = "commerce.identity.RoleAssigned.v1"
+
+    user_id: UserId
+    role: Role

@@ -1,0 +1,1 @@
+"""The message transport: CloudEvents envelope, channels, RabbitMQ and Kafka."""

@@ -1,0 +1,1 @@
+"""The outbox: staged integration events and the relay that publishes them."""

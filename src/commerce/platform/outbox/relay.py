@@ -1,0 +1,272 @@
+"""The outbox relay: publishes committed outbox rows, in order, with broker confirms.
+
+A pass (``docs/adr/0009-outbox-relay-algorithm.md``):
+
+* reads, in one statement outside any transaction, up to ``batch_size`` unsent rows of the
+  lanes this replica holds (:class:`~commerce.platform.outbox.relay_lanes.LaneLease`: each
+  aggregate's rows belong to one lane, each lane to one replica at a time), in
+  ``position`` order. Outbox rows are inserted after the writer holds its aggregate's
+  lock, so for one aggregate ``position`` order is commit order. Of each aggregate it
+  takes the rows up to the first whose transaction id is not below the oldest
+  transaction still running (``pg_snapshot_xmin``): a row of a transaction still open
+  when the relay reads is never skipped, it and everything after it of its aggregate wait;
+* publishes them in *waves*: the first row of every aggregate in the batch, all at once,
+  then - once the broker confirmed the whole wave - their second rows, and so on, so an
+  aggregate's event is only sent once the previous one is confirmed;
+* marks the published rows sent in one short transaction (an unreadable row is parked with
+  ``failed_at`` instead, never blocking the rows behind it).
+
+Reading holds no lock and no transaction id, so replicas never hold back each other's
+visibility horizon. A failed publish leaves its rows unsent: they go out again (at least
+once; consumers deduplicate). It wakes on ``NOTIFY`` and polls as a fallback; repeated
+failures back off.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import time
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import asyncpg
+import structlog
+from opentelemetry.trace import NoOpTracer, Span, Status, StatusCode, Tracer
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from commerce.platform.messaging.envelope import (
+    HeaderStyle,
+)
+from commerce.platform.messaging.transport import OutgoingMessage, Transport
+from commerce.platform.observability.metrics import record_relay_published, set_outbox_backlog
+from commerce.platform.observability.tracing import TRACE_HEADERS, start_publish_span
+from commerce.platform.outbox.relay_batch import Line, outbox_lines
+from commerce.platform.outbox.relay_lanes import LANE_SQL, LANES, LaneLease
+from commerce.platform.outbox.writer import OUTBOX_CHANNEL
+from commerce.platform.postgres.inbox import purge_inbox
+
+__all__ = ["OutboxRelay"]
+
+_UNSENT = """
+    SELECT position, message_id, aggregate_id, stream, payload, headers,
+           txid < pg_snapshot_xmin(pg_current_snapshot()) AS settled
+    FROM outbox
+    WHERE sent_at IS NULL AND failed_at IS NULL {lanes}
+    ORDER BY position
+    LIMIT :limit
+"""
+_CLAIM_ALL = text(_UNSENT.format(lanes=""))
+_CLAIM_LANES = text(_UNSENT.format(lanes=f"AND {LANE_SQL} = ANY(:lanes)"))
+_MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE position = ANY(:positions)")
+_MARK_FAILED = text(
+    "UPDATE outbox SET failed_at = now(), last_error = :error WHERE position = :position"
+)
+_PURGE_SENT = text(
+    "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => :age)"
+)
+_MAX_BACKOFF_SECONDS = 30.0
+_BACKLOG = text(
+    "SELECT count(*) AS messages,"
+    " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest_age"
+    " FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
+)
+_BACKLOG_INTERVAL_SECONDS = 5.0
+_log = structlog.get_logger("commerce.relay")
+
+
+class OutboxRelay:
+    """Moves outbox rows to the broker. Safe to run as several replicas."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        transport: Transport,
+        *,
+        listen_dsn: str,
+        batch_size: int,
+        poll_interval: float,
+        sent_retention: float = 86_400.0,
+        inbox_retention: float = 7 * 86_400.0,
+        purge_interval: float = 300.0,
+        tracer: Tracer | None = None,
+        lease: LaneLease | None = None,
+    ) -> None:
+        self._engine = engine
+        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._tracer = tracer or NoOpTracer()
+        self._next_backlog = 0.0
+        self._transport = transport
+        self._system = "kafka" if transport.style is HeaderStyle.KAFKA else "rabbitmq"
+        self._listen_dsn = listen_dsn.replace("postgresql+asyncpg://", "postgresql://")
+        self._lease = lease or LaneLease(listen_dsn, refresh_interval=poll_interval)
+        self._batch_size = batch_size
+        self._poll_interval = poll_interval
+        self._sent_retention = sent_retention
+        self._inbox_retention = inbox_retention
+        self._purge_interval = purge_interval
+        self._next_purge = 0.0
+        self._wake = asyncio.Event()
+
+    async def publish_batch(self) -> int:
+        """Publish one batch of this replica's lanes; returns how many rows were handled."""
+        lanes = await self._lease.lanes()
+        if not lanes:
+            return 0
+        claim = (
+            (_CLAIM_ALL, {"limit": self._batch_size})
+            if len(lanes) == LANES
+            else (_CLAIM_LANES, {"limit": self._batch_size, "lanes": sorted(lanes)})
+        )
+        async with self._reader.connect() as connection:
+            rows = (await connection.execute(*claim)).all()
+        lines, unreadable = outbox_lines(rows, self._transport.style)
+        if not lines and not unreadable:
+            return 0
+        await self._publish(lines)
+        async with self._engine.begin() as connection:
+            for position, error in unreadable:
+                await connection.execute(_MARK_FAILED, {"position": position, "error": error})
+            sent = [row.position for line in lines for row, _ in line]
+            if sent:
+                await connection.execute(_MARK_SENT, {"positions": sent})
+        published = Counter(row.stream for line in lines for row, _ in line)
+        for stream, count in published.items():
+            record_relay_published(stream, count)
+        return sum(published.values()) + len(unreadable)
+
+    async def _publish(self, lines: list[Line]) -> None:
+        """Publish wave after wave: the k-th row of every aggregate, confirmed, then k+1."""
+        for wave in range(max((len(line) for line in lines), default=0)):
+            await self._publish_wave([line[wave] for line in lines if len(line) > wave])
+
+    async def _publish_wave(self, wave: list[tuple[Any, OutgoingMessage]]) -> None:
+        spans: list[Span] = []
+        events: list[tuple[str, OutgoingMessage]] = []
+        for row, stored in wave:
+            span, trace_headers = start_publish_span(
+                self._tracer,
+                row.stream,
+                stored=row.headers,
+                message_id=str(row.message_id),
+                system=self._system,
+            )
+            spans.append(span)
+            message = stored
+            if trace_headers:  # the consumer's span becomes a child of this one
+                kept = {k: v for k, v in stored.headers.items() if k not in TRACE_HEADERS}
+                message = replace(stored, headers=kept | trace_headers)
+            events.append((row.stream, message))
+        try:
+            await self._transport.publish_events(events)
+        except BaseException as error:
+            for span in spans:
+                span.set_status(Status(StatusCode.ERROR, type(error).__name__))
+                span.end()
+            raise
+        for span in spans:
+            span.end()
+
+    async def observe_backlog(self) -> None:
+        """Update the outbox backlog gauges (at most every few seconds: a count is a scan)."""
+        now = time.monotonic()
+        if now < self._next_backlog:
+            return
+        self._next_backlog = now + _BACKLOG_INTERVAL_SECONDS
+        async with self._reader.connect() as connection:
+            row = (await connection.execute(_BACKLOG)).one()
+        set_outbox_backlog(int(row.messages), float(row.oldest_age))
+
+    async def drain(self) -> int:
+        """Publish until no eligible row is left; returns how many were sent."""
+        total = 0
+        while sent := await self.publish_batch():
+            total += sent
+        return total
+
+    async def purge(self) -> tuple[int, int]:
+        """Delete sent outbox rows and inbox rows past their retention; returns the counts.
+
+        The inbox keeps rows longer than any retry schedule, so a late redelivery is still
+        recognised as a duplicate.
+        """
+        async with self._engine.begin() as connection:
+            sent = await connection.execute(_PURGE_SENT, {"age": self._sent_retention})
+            inbox = await purge_inbox(
+                connection, older_than=datetime.now(UTC) - timedelta(seconds=self._inbox_retention)
+            )
+        return sent.rowcount, inbox
+
+    async def _purge_when_due(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_purge:
+            self._next_purge = now + self._purge_interval
+            sent, inbox = await self.purge()
+            if sent or inbox:
+                _log.info("retention purge", outbox_rows=sent, inbox_rows=inbox)
+
+    async def run(self, stop: asyncio.Event) -> None:
+        """Relay until ``stop`` is set: drain, then sleep until NOTIFY or the poll timer."""
+        listener = asyncio.create_task(self._listen(stop), name="outbox-listen")
+        failures = 0
+        try:
+            while not stop.is_set():
+                # Cleared before the pass: a NOTIFY arriving during it is not lost.
+                self._wake.clear()
+                try:
+                    sent = await self.drain()
+                    if sent:
+                        _log.debug("outbox rows published", count=sent)
+                    await self.observe_backlog()
+                    await self._purge_when_due()
+                    failures = 0
+                except Exception:
+                    failures += 1
+                    backoff = min(self._poll_interval * 2 ** (failures - 1), _MAX_BACKOFF_SECONDS)
+                    _log.exception("relay pass failed; retrying", retry_in_seconds=backoff)
+                    await _sleep_or_stop(stop, backoff)
+                    continue
+                waiters = [asyncio.create_task(self._wake.wait()), asyncio.create_task(stop.wait())]
+                _, pending = await asyncio.wait(
+                    waiters, timeout=self._poll_interval, return_when=asyncio.FIRST_COMPLETED
+                )
+                for task in pending:
+                    task.cancel()
+        finally:
+            listener.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await listener
+            await self.close()
+
+    async def close(self) -> None:
+        """Give up this replica's lanes at once (``run`` does it when it stops)."""
+        await self._lease.close()
+
+    async def _listen(self, stop: asyncio.Event) -> None:
+        """Keep a LISTEN connection open, reconnecting after failures."""
+        while not stop.is_set():
+            try:
+                connection = await asyncpg.connect(self._listen_dsn)
+            except (OSError, asyncpg.PostgresError) as error:
+                _log.warning("LISTEN connection failed; polling meanwhile", error=str(error))
+                await _sleep_or_stop(stop, self._poll_interval * 5)
+                continue
+            try:
+                await connection.add_listener(OUTBOX_CHANNEL, self._on_notify)
+                self._wake.set()
+                while not stop.is_set() and not connection.is_closed():
+                    await _sleep_or_stop(stop, 1.0)
+            finally:
+                with contextlib.suppress(Exception):
+                    await connection.close()
+
+    def _on_notify(self, *_: object) -> None:
+        self._wake.set()
+
+
+async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), timeout=seconds)

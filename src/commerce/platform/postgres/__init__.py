@@ -1,0 +1,1 @@
+"""Postgres: engine, tenant-scoped transactions (RLS), tables, inbox, event store, migrations."""

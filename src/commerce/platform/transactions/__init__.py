@@ -1,0 +1,1 @@
+"""Units of work, group commit and running one command exactly once."""
