@@ -39,6 +39,7 @@ from tests.support.tally import (
     tally_repository,
     tally_upcasters,
 )
+from tests.support.write_side import PUBLISHED_AS, WRITE_SIDE
 
 pytestmark = pytest.mark.contract
 
@@ -68,7 +69,9 @@ def harness(request: pytest.FixtureRequest) -> Harness:
         async with relay_engine.connect() as connection:
             return int(await connection.scalar(query) or 0)
 
-    factory = SqlUnitOfWorkFactory(app_engine, source="/contract", upcasters=tally_upcasters())
+    factory = SqlUnitOfWorkFactory(
+        app_engine, source="/contract", upcasters=tally_upcasters(), published_as=PUBLISHED_AS
+    )
     return Harness(factory, postgres_outbox)
 
 
@@ -333,7 +336,7 @@ async def test_another_tenant_sees_nothing_and_cannot_take_the_stream(harness: H
 
 async def test_events_are_append_only_for_the_app_role(app_engine: AsyncEngine) -> None:
     tenant, stream = TenantId(uuid4()), new_stream()
-    factory = SqlUnitOfWorkFactory(app_engine, source="/contract")
+    factory = SqlUnitOfWorkFactory(app_engine, source="/contract", **WRITE_SIDE)
     async with factory(context(tenant)) as uow:
         await uow.events.append(stream, 0, [added(1)])
         await uow.commit()

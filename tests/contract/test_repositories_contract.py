@@ -29,6 +29,7 @@ from commerce.platform.transactions.unit_of_work import SqlUnitOfWork, SqlUnitOf
 from tests.support.commands import context_for
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.scenario import Scenario
+from tests.support.write_side import WRITE_SIDE
 
 pytestmark = pytest.mark.contract
 
@@ -40,7 +41,7 @@ def factory(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     if request.param == "memory":
         return InMemoryUnitOfWorkFactory()
     app_engine: AsyncEngine = request.getfixturevalue("app_engine")
-    return SqlUnitOfWorkFactory(app_engine, source="/contract")
+    return SqlUnitOfWorkFactory(app_engine, source="/contract", **WRITE_SIDE)
 
 
 @asynccontextmanager

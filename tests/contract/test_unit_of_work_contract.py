@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.identity.application.directory import DirectoryEntry
 from commerce.identity.application.use_cases import RegisterUserCommand, register_user
-from commerce.identity.messages.events import CommandRejectedV1, integration_event_for
 from commerce.platform.kit.ids import TenantId, UserId
+from commerce.platform.messaging.rejections import CommandRejectedV1
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import inbox, outbox, users
 from commerce.platform.transactions.group_commit import GroupCommit
@@ -24,8 +24,10 @@ from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
 from commerce.platform.transactions.processing import Outcome, process_command
 from commerce.platform.transactions.shared_unit_of_work import SharedUnitOfWorkFactory
 from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
+from commerce.registry.events import integration_event_for
 from tests.support.commands import CONSUMER, context_for, register
 from tests.support.fakes import FakeClock, FakeHasher, InMemoryUnitOfWorkFactory
+from tests.support.write_side import WRITE_SIDE
 
 pytestmark = pytest.mark.contract
 
@@ -96,9 +98,11 @@ def probe(request: pytest.FixtureRequest) -> Probe:
     app_engine: AsyncEngine = request.getfixturevalue("app_engine")
     relay_engine: AsyncEngine = request.getfixturevalue("relay_engine")
     factory = (
-        SqlUnitOfWorkFactory(app_engine, source="/contract")
+        SqlUnitOfWorkFactory(app_engine, source="/contract", **WRITE_SIDE)
         if request.param == "postgres"
-        else SharedUnitOfWorkFactory(GroupCommit(app_engine, max_members=8), source="/contract")
+        else SharedUnitOfWorkFactory(
+            GroupCommit(app_engine, max_members=8), source="/contract", **WRITE_SIDE
+        )
     )
     return PostgresProbe(factory, app_engine, relay_engine)
 

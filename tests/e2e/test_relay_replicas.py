@@ -31,6 +31,7 @@ from tests.support.processes import ServiceProcesses
 from tests.support.tansu import ensure_topics
 from tests.support.waiting import eventually
 from tests.support.worker import environment_for, settings_for
+from tests.support.write_side import PUBLISHED_AS
 
 pytestmark = pytest.mark.e2e
 
@@ -62,7 +63,7 @@ async def _stage(connection: AsyncConnection, events: list[UserRegistered]) -> N
     await set_tenant(connection, tenant.value)
     message_id = new_uuid7()
     context = MessageContext(message_id, "test", tenant, correlation_id=message_id)
-    writer = OutboxWriter(context, source="/tests/relay-replicas")
+    writer = OutboxWriter(context, source="/tests/relay-replicas", published_as=PUBLISHED_AS)
     writer.publish(events)
     await writer.flush(connection)
     await notify_relay(connection)

@@ -23,6 +23,7 @@ from commerce.platform.transactions.shared_unit_of_work import (
 )
 from tests.support.commands import CONSUMER, context_for, register
 from tests.support.fakes import FakeClock, FakeHasher
+from tests.support.write_side import WRITE_SIDE
 
 pytestmark = pytest.mark.integration
 
@@ -31,7 +32,7 @@ def _factory(
     app_engine: AsyncEngine, max_members: int = 32, transactions: int = 1
 ) -> SharedUnitOfWorkFactory:
     group = GroupCommit(app_engine, max_members=max_members, transactions=transactions)
-    return SharedUnitOfWorkFactory(group, source="/t")
+    return SharedUnitOfWorkFactory(group, source="/t", **WRITE_SIDE)
 
 
 async def _txids(relay_engine: AsyncEngine, tenant: TenantId) -> list[int]:

@@ -38,6 +38,7 @@ from tests.support.racing import Gate, RacingFactory, retrying
 from tests.support.scenario import Scenario
 from tests.support.shop import Shop, eventually
 from tests.support.worker import running_worker, settings_for
+from tests.support.write_side import WRITE_SIDE
 
 LINE_ADDED = OrderLineAddedV1.message_type
 REJECTED = "commerce.CommandRejected.v1"
@@ -50,7 +51,7 @@ def factory(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     if request.param == "memory":
         return InMemoryUnitOfWorkFactory()
     app_engine: AsyncEngine = request.getfixturevalue("app_engine")
-    return SqlUnitOfWorkFactory(app_engine, source="/tests")
+    return SqlUnitOfWorkFactory(app_engine, source="/tests", **WRITE_SIDE)
 
 
 async def _outbox_types(relay_engine: AsyncEngine, tenant: TenantId) -> list[str]:
@@ -91,7 +92,7 @@ async def test_two_concurrent_add_lines_on_one_order_both_apply_one_after_a_retr
 async def test_many_racing_add_lines_all_apply_exactly_once(
     app_engine: AsyncEngine, relay_engine: AsyncEngine
 ) -> None:
-    factory = SqlUnitOfWorkFactory(app_engine, source="/tests")
+    factory = SqlUnitOfWorkFactory(app_engine, source="/tests", **WRITE_SIDE)
     scenario = Scenario(factory)
     customer = await scenario.register()
     order_id, _ = await scenario.ordered_item(customer)
@@ -113,7 +114,7 @@ async def test_many_racing_add_lines_all_apply_exactly_once(
 async def test_snapshots_are_saved_in_the_transaction_and_used_on_load(
     app_engine: AsyncEngine,
 ) -> None:
-    factory = SqlUnitOfWorkFactory(app_engine, source="/tests")
+    factory = SqlUnitOfWorkFactory(app_engine, source="/tests", **WRITE_SIDE)
     scenario = Scenario(factory, snapshot_every=2)
     customer = await scenario.register()
     order_id, _ = await scenario.ordered_item(customer)
@@ -133,7 +134,7 @@ async def test_snapshots_are_saved_in_the_transaction_and_used_on_load(
 async def test_events_and_outbox_rows_commit_or_roll_back_together(
     app_engine: AsyncEngine, relay_engine: AsyncEngine
 ) -> None:
-    factory = SqlUnitOfWorkFactory(app_engine, source="/tests")
+    factory = SqlUnitOfWorkFactory(app_engine, source="/tests", **WRITE_SIDE)
     scenario = Scenario(factory)
     customer = await scenario.register()
     order_id, _ = await scenario.ordered_item(customer)

@@ -15,7 +15,7 @@ from commerce.bootstrap import QueryClient, Service, query_client
 from commerce.catalog.messages.commands import AdjustStock, ChangePrice, CreateItem, RetireItem
 from commerce.catalog.messages.queries import GetItemAvailabilityV1, ItemAvailabilityV1
 from commerce.config import Settings
-from commerce.identity.messages.commands import Command, RegisterUser
+from commerce.identity.messages.commands import RegisterUser
 from commerce.identity.messages.queries import GetUserV1, UserDetailsV1
 from commerce.orders.messages.commands import (
     AddLine,
@@ -34,6 +34,7 @@ from commerce.orders.messages.queries import (
     OrderSummaryV1,
 )
 from commerce.platform.kit.ids import TenantId
+from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.money import MoneyPayload
 from commerce.platform.messaging.queries import Query, QueryReply
 from commerce.platform.read_side.projection_rebuild import rebuild

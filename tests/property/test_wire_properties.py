@@ -22,8 +22,6 @@ from pydantic.fields import FieldInfo
 
 from commerce.billing.domain.policy import invoice_policy
 from commerce.billing.messages.order_facts import DOMAIN_EVENTS, domain_event_of
-from commerce.identity.messages.commands import Command
-from commerce.identity.messages.events import IntegrationEvent, integration_event_for
 from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.orders.application.use_cases import ORDER_CODEC, ORDER_STREAM
 from commerce.orders.domain.events import (
@@ -36,8 +34,11 @@ from commerce.platform.eventsourcing.streams import RecordedEvent, StreamId
 from commerce.platform.kit.events import DomainEvent
 from commerce.platform.kit.ids import EmailAddress, TenantId
 from commerce.platform.kit.money import Money
+from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle, parse_envelope
+from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.registry.channels import COMMAND_ROUTES, INTEGRATION_EVENTS
+from commerce.registry.events import integration_event_for
 from tests.support.event_store import as_jsonb
 
 pytestmark = pytest.mark.property

@@ -22,12 +22,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from commerce.identity.messages.commands import (
     AssignRole,
     ChangeProfile,
-    Command,
     DeactivateUser,
     RegisterUser,
 )
 from commerce.platform.kit.ids import Role
 from commerce.platform.messaging.channels import REGISTER_USER, CommandChannel
+from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import users

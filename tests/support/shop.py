@@ -15,9 +15,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.bootstrap import Service
 from commerce.catalog.messages.commands import CreateItem
-from commerce.identity.messages.commands import Command, RegisterUser
+from commerce.identity.messages.commands import RegisterUser
 from commerce.orders.messages.commands import AddLine, ConfirmOrder, PlaceOrder
 from commerce.platform.kit.ids import InvoiceId, OrderId
+from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.money import MoneyPayload
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import events, invoices, outbox

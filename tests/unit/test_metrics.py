@@ -82,7 +82,7 @@ def test_a_stalled_projection_shows_as_events_published_after_its_last_apply() -
     relay's keeps moving with each publish while the projection's stays put."""
     stream = USER_DIRECTORY.stream.name
     before = time.time()
-    metrics.set_projection_lag(USER_DIRECTORY.consumer, 0.25)
+    metrics.set_projection_lag(USER_DIRECTORY.consumer, stream, 0.25)
     metrics.record_relay_published(stream, 3)
     after = time.time()
     text = metrics.exposition()[0].decode()
@@ -101,7 +101,7 @@ def test_a_stalled_projection_shows_as_events_published_after_its_last_apply() -
 def test_the_exposition_passes_promtool() -> None:
     metrics.measure_broker(RabbitBroker(), app_name="commerce")
     metrics.record_relay_published("test.stream")
-    metrics.set_projection_lag("test-projection", 3.0)
+    metrics.set_projection_lag("test-projection", "test.stream", 3.0)
     metrics.record_cache_request("test-cache", "hit")
     metrics.record_cache_request("test-cache", "miss")
     metrics.record_retry("test.promtool-consumer", "immediate", TimeoutError())

@@ -24,6 +24,8 @@ from commerce.platform.read_side.query_server import QueryResponder, query_subsc
 from commerce.platform.read_side.query_service import QueryService
 from commerce.platform.transactions.processing import CommandHandler, Outcome
 from commerce.registry.projections import LIVE, Projector
+from commerce.registry.queries import QUERY_ROUTES
+from commerce.registry.query_answers import ANSWERS
 from commerce.registry.read_queries import SqlReadSessionFactory
 
 __all__ = ["CacheConfig", "ReadSide", "build_read_side", "query_client"]
@@ -115,7 +117,7 @@ def build_read_side(
     )
     return ReadSide(
         cache=read_cache,
-        queries=QueryService(read_cache, SqlReadSessionFactory(engine)),
+        queries=QueryService(read_cache, SqlReadSessionFactory(engine), ANSWERS),
         projector=Projector(read_cache),
         style=style,
         namespace=namespace,
@@ -139,4 +141,4 @@ def query_client(
         requester = KafkaRequester(kafka_bootstrap, namespace=namespace, partitions=partitions)
     else:
         requester = RabbitRequester(broker_url, namespace=namespace)
-    return QueryClient(requester, style, source=source)
+    return QueryClient(requester, style, source=source, routes=QUERY_ROUTES)

@@ -18,8 +18,7 @@ from commerce.bootstrap.read_side import ReadSide
 from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
 from commerce.config import Settings
 from commerce.identity.adapters.passwords import Argon2PasswordHasher
-from commerce.identity.messages.commands import Command
-from commerce.identity.messages.events import IntegrationEvent
+from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.platform.delivery.chaos import FaultInjector
 from commerce.platform.delivery.dead_letter_console import (
     ARCHIVER_GROUP,
@@ -36,7 +35,9 @@ from commerce.platform.kit.ids import TenantId
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.messaging.channels import CommandChannel, Consumer, EventConsumer
 from commerce.platform.messaging.command_filter import only_its_command
+from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.messaging.transport import (
     AnyRouter,
     OutgoingMessage,
@@ -62,6 +63,7 @@ from commerce.platform.transactions.group_commit import GroupCommit
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
 from commerce.platform.transactions.shared_unit_of_work import SharedUnitOfWorkFactory
 from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
+from commerce.registry.events import integration_event_for
 
 __all__ = ["Service", "build_service"]
 
@@ -193,7 +195,8 @@ class Service:
             observed.outcome = outcome.value
             span.set_attribute("commerce.outcome", outcome.value)
         if isinstance(channel, EventConsumer):
-            set_projection_lag(channel.consumer, (self.clock.now() - envelope.time).total_seconds())
+            lag = (self.clock.now() - envelope.time).total_seconds()
+            set_projection_lag(channel.consumer, channel.stream.name, lag)
         return outcome
 
     async def send_command(
@@ -301,9 +304,17 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
             ),
             source=SOURCE,
             tracer=tracer,
+            upcasters=STORED_EVENT_UPCASTERS,
+            published_as=integration_event_for,
         )
         if database.group_commit_max_messages > 1
-        else SqlUnitOfWorkFactory(engine, source=SOURCE, tracer=tracer)
+        else SqlUnitOfWorkFactory(
+            engine,
+            source=SOURCE,
+            tracer=tracer,
+            upcasters=STORED_EVENT_UPCASTERS,
+            published_as=integration_event_for,
+        )
     )
     return Service(
         settings=settings,

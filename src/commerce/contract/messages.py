@@ -18,9 +18,9 @@ from commerce.contract.headers import (
     fault_example,
     headers_schema,
 )
-from commerce.identity.messages.events import IntegrationEvent
 from commerce.platform.messaging.channels import Consumer
 from commerce.platform.messaging.envelope import CONTENT_TYPE, HeaderStyle
+from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.registry.channels import CommandRoute
 
 __all__ = [

@@ -14,8 +14,15 @@ from typing import Any
 from commerce.contract.channels import PlannedChannel, namespaced
 from commerce.contract.headers import COMMAND_REQUIRED, headers_schema
 from commerce.platform.messaging.envelope import CONTENT_TYPE, HeaderStyle
-from commerce.platform.messaging.queries import Query, QueryFailedV1, QueryReply, QueryRoute
-from commerce.registry.queries import KAFKA_QUERY_GROUP, KAFKA_REPLY_TOPIC, QUERY_ROUTES
+from commerce.platform.messaging.queries import (
+    KAFKA_QUERY_GROUP,
+    KAFKA_REPLY_TOPIC,
+    Query,
+    QueryFailedV1,
+    QueryReply,
+    QueryRoute,
+)
+from commerce.registry.queries import QUERY_ROUTES
 
 __all__ = ["QUERY_MODELS", "REPLY_CHANNEL", "query_channels"]
 

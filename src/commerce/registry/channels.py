@@ -21,13 +21,10 @@ from commerce.catalog.messages.events import (
 from commerce.identity.messages.commands import (
     AssignRole,
     ChangeProfile,
-    Command,
     DeactivateUser,
     RegisterUser,
 )
 from commerce.identity.messages.events import (
-    CommandRejectedV1,
-    IntegrationEvent,
     RoleAssignedV1,
     UserDeactivatedV1,
     UserProfileChangedV1,
@@ -63,6 +60,9 @@ from commerce.platform.messaging.channels import (
     EventConsumer,
     EventStream,
 )
+from commerce.platform.messaging.commands import Command
+from commerce.platform.messaging.integration_event import IntegrationEvent
+from commerce.platform.messaging.rejections import CommandRejectedV1
 from commerce.registry.command_channels import (
     ADD_LINE,
     ADJUST_STOCK,

@@ -17,17 +17,17 @@ from uuid import UUID
 
 from commerce.catalog.adapters.projections import (
     ITEM_AVAILABILITY_PROJECTION,
-    USER_DIRECTORY_PROJECTION,
     availability_from_item,
-    directory_from_user,
     track_availability,
 )
+from commerce.identity.adapters.projections import USER_DIRECTORY_PROJECTION, directory_from_user
 from commerce.orders.adapters.projections import (
     ORDER_SUMMARY_PROJECTION,
     REVENUE_PROJECTION,
     contribute,
     summarize,
 )
+from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.orders.application.use_cases import ORDER_CODEC, ORDER_STREAM
 from commerce.orders.messages.events import order_event_for
 from commerce.platform.kit.ids import TenantId
@@ -98,6 +98,7 @@ def _from_orders(live: LiveProjection[Any]) -> Rebuildable[Any]:
         stream_type=ORDER_STREAM,
         decode=ORDER_CODEC.decode,
         publish=order_event_for,
+        upcasters=STORED_EVENT_UPCASTERS,
         key=live.key,
         fold=live.fold,
     )

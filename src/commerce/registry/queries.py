@@ -21,21 +21,7 @@ from commerce.platform.messaging.queries import (
     QueryRoute,
 )
 
-__all__ = [
-    "KAFKA_QUERY_GROUP",
-    "KAFKA_REPLY_TOPIC",
-    "QUERIES_BY_NAME",
-    "QUERY_ROUTES",
-    "query_route_of",
-    "reply_types",
-]
-
-KAFKA_QUERY_GROUP = "commerce.queries"
-"""Kafka: the consumer group of the workers answering every query topic."""
-
-KAFKA_REPLY_TOPIC = "commerce.queries.replies"
-"""Kafka: the topic requesters read their replies from (each reads every partition and
-keeps the replies whose correlation id it is waiting for)."""
+__all__ = ["QUERIES_BY_NAME", "QUERY_ROUTES", "query_route_of", "reply_types"]
 
 
 def _channel(context: str, name: str, description: str) -> QueryChannel:

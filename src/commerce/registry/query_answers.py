@@ -12,10 +12,9 @@ projection that changes one of those rows drops it.
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 from uuid import UUID
 
 from commerce.catalog.messages.queries import (
@@ -41,11 +40,11 @@ from commerce.orders.messages.queries import (
     OrderSummaryV1,
     RevenueDay,
 )
-from commerce.platform.kit.ids import TenantId
 from commerce.platform.kit.result import Err, Ok, Result
 from commerce.platform.kit.specification import Specification
 from commerce.platform.messaging.money import MoneyPayload
-from commerce.platform.messaging.queries import Query, QueryReply
+from commerce.platform.messaging.queries import Query
+from commerce.platform.read_side.answers import Answer, InvalidQuery, answers_by_query, plain_answer
 from commerce.platform.read_side.ports import (
     ITEM_AVAILABILITY,
     ORDER_SUMMARIES,
@@ -58,19 +57,7 @@ from commerce.platform.read_side.ports import (
     ReadModels,
 )
 
-__all__ = [
-    "ANSWERS",
-    "Answer",
-    "InvalidQuery",
-    "availability_entry",
-    "directory_user",
-    "order_summary_entry",
-    "revenue_day",
-]
-
-
-class InvalidQuery(ValueError):
-    """A well-formed query this service cannot answer (e.g. a cursor it did not hand out)."""
+__all__ = ["ANSWERS", "availability_entry", "directory_user", "order_summary_entry", "revenue_day"]
 
 
 def directory_user(record: DirectoryRecord) -> DirectoryUser:
@@ -212,45 +199,18 @@ async def _item(models: ReadModels, query: GetItemAvailabilityV1) -> ItemAvailab
     return ItemAvailabilityV1(item=availability_entry(item) if item else None)
 
 
-@dataclass(frozen=True, slots=True)
-class Answer[Q: Query, A]:
-    """How one query type is answered and which read-model rows its answer depends on.
-
-    ``arguments`` reads what the query asks for (``A``), or refuses it; ``answer`` reads
-    the models for those arguments.
-    """
-
-    query: type[Q]
-    tags: Callable[[TenantId, Q], list[str]]
-    arguments: Callable[[Q], Result[A, InvalidQuery]]
-    answer: Callable[[ReadModels, A], Awaitable[QueryReply]]
-
-
-def _plainly[Q: Query](
-    query: type[Q],
-    tags: Callable[[TenantId, Q], list[str]],
-    answer: Callable[[ReadModels, Q], Awaitable[QueryReply]],
-) -> Answer[Q, Q]:
-    """The answer of a query that asks for nothing more than itself (never refused)."""
-    return Answer(query, tags, Ok, answer)
-
-
-def _answers(*answers: Answer[Any, Any]) -> dict[type[Query], Answer[Query, Any]]:
-    return {answer.query: cast("Answer[Query, Any]", answer) for answer in answers}
-
-
-ANSWERS: dict[type[Query], Answer[Query, Any]] = _answers(
-    _plainly(
+ANSWERS: dict[type[Query], Answer[Query, Any, Any]] = answers_by_query(
+    plain_answer(
         GetUserV1,
         lambda t, q: [USER_DIRECTORY.everything(), USER_DIRECTORY.row(t, q.user_id)],
         _get_user,
     ),
-    _plainly(
+    plain_answer(
         ListUsersV1,
         lambda t, q: [USER_DIRECTORY.everything(), USER_DIRECTORY.tenant(t)],
         _list_users,
     ),
-    _plainly(
+    plain_answer(
         GetOrderSummaryV1,
         lambda t, q: [ORDER_SUMMARIES.everything(), ORDER_SUMMARIES.row(t, q.order_id)],
         _get_order,
@@ -264,10 +224,10 @@ ANSWERS: dict[type[Query], Answer[Query, Any]] = _answers(
         _customer_orders_asked,
         _customer_orders,
     ),
-    _plainly(
+    plain_answer(
         GetDailyRevenueV1, lambda t, q: [REVENUE.everything(), REVENUE.tenant(t)], _daily_revenue
     ),
-    _plainly(
+    plain_answer(
         GetItemAvailabilityV1,
         lambda t, q: [ITEM_AVAILABILITY.everything(), ITEM_AVAILABILITY.row(t, q.item_id)],
         _item,

@@ -6,15 +6,17 @@ clauses are there for the indexes, not for isolation.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from datetime import date, datetime
-from typing import Any
 from uuid import UUID
 
-from sqlalchemy import Row, or_, select, tuple_
+from sqlalchemy import or_, select, tuple_
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from commerce.catalog.adapters.availability_rows import availability_of
+from commerce.identity.adapters.directory_rows import directory_record_of
+from commerce.orders.adapters.summary_rows import order_summary_of
 from commerce.orders.application.filters import OrderStatusIs, PlacedSince
 from commerce.platform.kit.ids import TenantId
 from commerce.platform.kit.specification import Specification
@@ -30,71 +32,10 @@ from commerce.platform.read_side.ports import (
     DailyRevenue,
     DirectoryRecord,
     ItemAvailability,
-    OrderLine,
     OrderSummary,
 )
 
-__all__ = [
-    "SqlReadModels",
-    "SqlReadSessionFactory",
-    "availability_of",
-    "directory_record_of",
-    "order_lines_of",
-    "order_summary_of",
-]
-
-
-def directory_record_of(row: Row[Any] | Mapping[str, Any]) -> DirectoryRecord:
-    """A ``user_directory`` row as a record."""
-    values = row._mapping if isinstance(row, Row) else row
-    return DirectoryRecord(
-        user_id=values["user_id"],
-        email=values["email"],
-        display_name=values["display_name"],
-        status=values["status"],
-        roles=tuple(values["roles"]),
-        registered_at=values["registered_at"],
-        version=values["version"],
-    )
-
-
-def order_lines_of(lines: list[dict[str, Any]]) -> tuple[OrderLine, ...]:
-    """The ``lines`` JSON of an order summary row."""
-    return tuple(
-        OrderLine(UUID(line["item_id"]), int(line["quantity"]), int(line["subtotal"]))
-        for line in lines
-    )
-
-
-def order_summary_of(row: Row[Any] | Mapping[str, Any]) -> OrderSummary:
-    """An ``order_summaries`` row as a summary."""
-    values = row._mapping if isinstance(row, Row) else row
-    return OrderSummary(
-        order_id=values["order_id"],
-        customer_id=values["customer_id"],
-        status=values["status"],
-        currency=values["currency"],
-        lines=order_lines_of(values["lines"]),
-        total=values["total"],
-        placed_at=values["placed_at"],
-        updated_at=values["updated_at"],
-        version=values["version"],
-    )
-
-
-def availability_of(row: Row[Any] | Mapping[str, Any]) -> ItemAvailability:
-    """An ``item_availability`` row as a record."""
-    values = row._mapping if isinstance(row, Row) else row
-    return ItemAvailability(
-        item_id=values["item_id"],
-        name=values["name"],
-        status=values["status"],
-        stock=values["stock"],
-        price=values["price"],
-        currency=values["currency"],
-        updated_at=values["updated_at"],
-        version=values["version"],
-    )
+__all__ = ["SqlReadModels", "SqlReadSessionFactory"]
 
 
 class _Users:

@@ -7,11 +7,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.billing.domain.invoice import Invoice, InvoiceStatus
-from commerce.identity.adapters.user_repository import update_versioned, violated_constraint
 from commerce.platform.eventsourcing.streams import ConcurrencyConflict, StreamId
 from commerce.platform.kit.ids import InvoiceId, OrderId, TenantId, UserId
 from commerce.platform.kit.money import Money
 from commerce.platform.postgres.tables import invoices
+from commerce.platform.postgres.versioned_rows import update_versioned, violated_constraint
 
 __all__ = ["INVOICE_TYPE", "SqlInvoiceRepository"]
 

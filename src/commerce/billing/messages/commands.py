@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import ConfigDict, Field
 
-from commerce.identity.messages.commands import Command
+from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.money import MoneyPayload
 
 __all__ = ["CapturePayment"]

@@ -7,12 +7,12 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.catalog.domain.item import Item, ItemStatus
-from commerce.identity.adapters.user_repository import update_versioned, violated_constraint
 from commerce.platform.eventsourcing.streams import StreamId
 from commerce.platform.kit.errors import ItemAlreadyExists
 from commerce.platform.kit.ids import ItemId, TenantId
 from commerce.platform.kit.money import Money
 from commerce.platform.postgres.tables import catalog_items
+from commerce.platform.postgres.versioned_rows import update_versioned, violated_constraint
 
 __all__ = ["ITEM_TYPE", "SqlItemRepository"]
 

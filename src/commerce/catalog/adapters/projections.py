@@ -1,10 +1,8 @@
-"""Projections of state-stored aggregates: item availability and the user directory.
+"""The item availability projection, kept live from ``commerce.catalog.item`` events.
 
-Item availability is kept live from ``commerce.catalog.item`` events. Items and users are
-not event sourced, so a rebuild reads their current rows (``catalog_items``, ``users``):
-each row is the aggregate's state as of its ``version``, which is exactly what the live
-projections converge to (see ``docs/adr/0013-projections-and-read-side.md``).
-The user directory's live projection is ``SqlUserDirectory``; only its rebuild is here.
+Items are not event sourced, so a rebuild reads their current rows (``catalog_items``):
+each row is the item's state as of its ``version``, which is exactly what the live
+projection converges to (see ``docs/adr/0013-projections-and-read-side.md``).
 """
 
 from __future__ import annotations
@@ -18,6 +16,7 @@ from uuid import UUID
 from sqlalchemy import Row, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from commerce.catalog.adapters.availability_rows import availability_of
 from commerce.catalog.messages.events import (
     ItemCreatedV1,
     ItemPriceChangedV1,
@@ -26,23 +25,14 @@ from commerce.catalog.messages.events import (
 )
 from commerce.platform.kit.ids import TenantId
 from commerce.platform.messaging.integration_event import IntegrationEvent
-from commerce.platform.postgres.tables import item_availability, user_directory
+from commerce.platform.postgres.tables import item_availability
 from commerce.platform.read_side.ports import (
     ITEM_AVAILABILITY,
-    USER_DIRECTORY,
-    DirectoryRecord,
     ItemAvailability,
 )
 from commerce.platform.read_side.projection_kit import Change, locked_rows, upsert_newer
-from commerce.registry.read_queries import availability_of, directory_record_of
 
-__all__ = [
-    "ITEM_AVAILABILITY_PROJECTION",
-    "USER_DIRECTORY_PROJECTION",
-    "availability_from_item",
-    "directory_from_user",
-    "track_availability",
-]
+__all__ = ["ITEM_AVAILABILITY_PROJECTION", "availability_from_item", "track_availability"]
 
 
 def track_availability(
@@ -84,19 +74,6 @@ def availability_from_item(row: Row[Any]) -> ItemAvailability:
         price=row.price_amount,
         currency=row.currency,
         updated_at=row.updated_at,
-        version=row.version,
-    )
-
-
-def directory_from_user(row: Row[Any]) -> DirectoryRecord:
-    """The directory entry of a ``users`` row (never its password hash)."""
-    return DirectoryRecord(
-        user_id=row.id,
-        email=row.email,
-        display_name=row.display_name,
-        status=row.status,
-        roles=tuple(row.roles),
-        registered_at=row.created_at,
         version=row.version,
     )
 
@@ -145,50 +122,5 @@ class _ItemAvailability:
         return [self.tags.row(change.tenant, change.key)]
 
 
-class _UserDirectory:
-    name = "user-directory"
-    tables: tuple[Table, ...] = (user_directory,)
-    tags = USER_DIRECTORY
-
-    async def load(
-        self,
-        connection: AsyncConnection,
-        tables: Sequence[Table],
-        tenant: TenantId,
-        keys: list[UUID],
-    ) -> dict[UUID, DirectoryRecord]:
-        rows = await locked_rows(connection, tables[0], "user_id", tenant, keys)
-        return {row.user_id: directory_record_of(row) for row in rows}
-
-    async def save(
-        self,
-        connection: AsyncConnection,
-        tables: Sequence[Table],
-        changes: list[Change[DirectoryRecord]],
-    ) -> None:
-        (table,) = tables
-        rows = [
-            {
-                "tenant_id": change.tenant.value,
-                "user_id": r.user_id,
-                "email": r.email,
-                "display_name": r.display_name,
-                "status": r.status,
-                "roles": list(r.roles),
-                "registered_at": r.registered_at,
-                "version": r.version,
-            }
-            for change in changes
-            for r in (change.after,)
-        ]
-        updated = ("email", "display_name", "status", "roles", "version")
-        await upsert_newer(connection, table, "user_id", rows, updated)
-
-    def invalidated(self, change: Change[DirectoryRecord]) -> list[str]:
-        return [self.tags.row(change.tenant, change.key), self.tags.tenant(change.tenant)]
-
-
 ITEM_AVAILABILITY_PROJECTION = _ItemAvailability()
 """Item availability (``item_availability``), one row per item."""
-USER_DIRECTORY_PROJECTION = _UserDirectory()
-"""The user directory (``user_directory``) for rebuilds; live: ``SqlUserDirectory``."""

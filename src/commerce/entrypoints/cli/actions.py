@@ -22,7 +22,7 @@ from commerce.config import BrokerSettings, Settings
 from commerce.contract.asyncapi import contract_document, to_json, to_yaml
 from commerce.entrypoints.relay import run_relay
 from commerce.entrypoints.worker import create_worker, include_routers
-from commerce.identity.messages.commands import Command
+from commerce.platform.messaging.commands import Command
 from commerce.registry.channels import route_of
 
 __all__ = [

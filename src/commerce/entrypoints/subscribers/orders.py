@@ -11,7 +11,6 @@ from typing import Any
 
 from commerce.bootstrap import AnyRouter, Service
 from commerce.entrypoints.subscribers.support import CurrentEnvelope
-from commerce.identity.messages.commands import Command
 from commerce.orders.application.use_cases import (
     AddLineCommand,
     CancelOrderCommand,
@@ -36,6 +35,7 @@ from commerce.orders.messages.commands import (
 )
 from commerce.platform.kit.ids import ItemId, OrderId, TenantId, UserId
 from commerce.platform.messaging.channels import CommandChannel
+from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope
 from commerce.platform.transactions.ports import UnitOfWork
 from commerce.registry.command_channels import (

@@ -10,54 +10,22 @@ lock until the first commits, then matches nothing.)
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from typing import Any
 
 from asyncpg.exceptions import UniqueViolationError
-from sqlalchemy import Table, func, select
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.identity.domain.user import User, UserStatus
-from commerce.platform.eventsourcing.streams import ConcurrencyConflict, StreamId
+from commerce.platform.eventsourcing.streams import StreamId
 from commerce.platform.kit.errors import EmailAlreadyRegistered, UserAlreadyExists
 from commerce.platform.kit.ids import EmailAddress, Role, TenantId, UserId
 from commerce.platform.postgres.tables import users
+from commerce.platform.postgres.versioned_rows import update_versioned
 
-__all__ = ["SqlUserRepository", "update_versioned", "violated_constraint"]
+__all__ = ["SqlUserRepository"]
 
 _USER_TYPE = "commerce.identity.User"
-
-
-def violated_constraint(error: IntegrityError) -> str | None:
-    """The name of the unique constraint ``error`` violated, if it is a unique violation."""
-    cause = error.orig.__cause__ if error.orig is not None else None
-    if isinstance(cause, UniqueViolationError):
-        return str(cause.constraint_name)
-    return None
-
-
-async def update_versioned(
-    connection: AsyncConnection,
-    table: Table,
-    *,
-    aggregate: StreamId,
-    expected_version: int,
-    values: Mapping[str, Any],
-) -> None:
-    """``UPDATE table SET values WHERE id = aggregate.id AND version = expected_version``.
-
-    Raises :class:`ConcurrencyConflict` when no row matched (the row moved on, or is gone).
-    """
-    statement = (
-        table.update()
-        .where(table.c.id == aggregate.id, table.c.version == expected_version)
-        .values(dict(values))
-        .returning(table.c.version)
-    )
-    if (await connection.execute(statement)).first() is None:
-        current = await connection.scalar(select(table.c.version).where(table.c.id == aggregate.id))
-        raise ConcurrencyConflict(aggregate, expected_version, f"the row is at version {current}")
 
 
 # Per-message statements, on asyncpg directly (``database.driver_of``).

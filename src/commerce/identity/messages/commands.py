@@ -6,7 +6,6 @@ from typing import Annotated, ClassVar
 from uuid import UUID
 
 from pydantic import (
-    BaseModel,
     ConfigDict,
     Field,
     SecretStr,
@@ -15,34 +14,9 @@ from pydantic import (
 )
 
 from commerce.platform.kit.ids import Role
+from commerce.platform.messaging.commands import Command
 
-__all__ = ["AssignRole", "ChangeProfile", "Command", "DeactivateUser", "RegisterUser"]
-
-
-class Command(BaseModel):
-    """Base of command payloads: strict, immutable, unknown fields refused."""
-
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=True)
-
-    message_type: ClassVar[str]
-    """The CloudEvents ``type`` of the command, versioned."""
-
-    also_accepts: ClassVar[tuple[str, ...]] = ()
-    """Earlier versions of ``message_type`` whose payloads this model still parses: the
-    command's channel takes them too, while any other type goes to its ``skipped``."""
-
-    key_field: ClassVar[str] = ""
-    """The field holding the id of the aggregate the command addresses."""
-
-    def aggregate_key(self) -> str:
-        """The aggregate id the command addresses (message key and ordering scope)."""
-        if not self.key_field:
-            raise NotImplementedError
-        return str(getattr(self, self.key_field))
-
-    def wire_body(self) -> bytes:
-        """The JSON body to send, secrets included."""
-        return self.model_dump_json(context={"wire": True}).encode()
+__all__ = ["AssignRole", "ChangeProfile", "DeactivateUser", "RegisterUser"]
 
 
 class RegisterUser(Command):

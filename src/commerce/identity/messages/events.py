@@ -1,21 +1,12 @@
-"""Integration events: the versioned, published form of domain events.
-
-This module holds the identity context's events, the rejection event and
-:func:`integration_event_for`; the other contexts keep theirs in ``events_catalog``,
-``events_orders`` and ``events_billing``.
-"""
+"""Integration events of the identity context, on the ``commerce.identity.user`` stream."""
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
-from commerce.billing.messages.events import billing_event_for
-from commerce.catalog.messages.events import catalog_event_for
-from commerce.orders.messages.events import order_event_for
 from commerce.platform.kit.events import (
     DomainEvent,
     RoleAssigned,
@@ -24,17 +15,15 @@ from commerce.platform.kit.events import (
     UserRegistered,
 )
 from commerce.platform.kit.ids import Role
-from commerce.platform.messaging.channels import REJECTIONS, USERS, EventStream
+from commerce.platform.messaging.channels import USERS, EventStream
 from commerce.platform.messaging.integration_event import IntegrationEvent
 
 __all__ = [
-    "CommandRejectedV1",
-    "IntegrationEvent",
     "RoleAssignedV1",
     "UserDeactivatedV1",
     "UserProfileChangedV1",
     "UserRegisteredV1",
-    "integration_event_for",
+    "identity_event_for",
 ]
 
 _USER_ID = "0f8fad5b-d9cb-469f-a165-70867728950e"
@@ -112,36 +101,8 @@ class RoleAssignedV1(IntegrationEvent):
     assigned_at: AwareDatetime = Field(description="When the role was granted.")
 
 
-class CommandRejectedV1(IntegrationEvent):
-    """A command was refused by a business rule; it will not be retried."""
-
-    model_config = ConfigDict(
-        json_schema_extra={
-            "examples": [
-                {
-                    "command_id": "01946a3b-6e12-7c4d-9a3e-5f1b2c3d4e5f",
-                    "command_type": "commerce.identity.RegisterUser.v1",
-                    "aggregate_id": "0f8fad5b-d9cb-469f-a165-70867728950e",
-                    "reason_code": "email_already_registered",
-                    "reason": "ada@example.com is already registered in this tenant",
-                    "rejected_at": "2025-01-15T09:30:00.412000Z",
-                }
-            ]
-        }
-    )
-
-    message_type: ClassVar[str] = "commerce.CommandRejected.v1"
-    stream: ClassVar[EventStream] = REJECTIONS
-
-    command_id: UUID = Field(description="The rejected command's message id (`ce-id`).")
-    command_type: str = Field(description="The rejected command's CloudEvents type.")
-    aggregate_id: str = Field(description="The aggregate the command addressed.")
-    reason_code: str = Field(description="Stable, machine-readable code of the broken rule.")
-    reason: str = Field(description="Human-readable explanation.")
-    rejected_at: datetime = Field(description="When the command was refused.")
-
-
-def _identity_event_for(event: DomainEvent) -> IntegrationEvent | None:
+def identity_event_for(event: DomainEvent) -> IntegrationEvent | None:
+    """The integration event published for an identity domain event, else ``None``."""
     match event:
         case UserRegistered():
             return UserRegisteredV1(
@@ -163,15 +124,3 @@ def _identity_event_for(event: DomainEvent) -> IntegrationEvent | None:
                 user_id=event.user_id.value, role=event.role, assigned_at=event.occurred_at
             )
     return None
-
-
-_MAPPERS = (_identity_event_for, catalog_event_for, order_event_for, billing_event_for)
-
-
-def integration_event_for(event: DomainEvent) -> IntegrationEvent:
-    """Map a domain event to the integration event published for it."""
-    for mapper in _MAPPERS:
-        if (integration := mapper(event)) is not None:
-            return integration
-    msg = f"no integration event is mapped for {type(event).__name__}"
-    raise LookupError(msg)

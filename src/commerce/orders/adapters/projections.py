@@ -22,6 +22,7 @@ from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from commerce.orders.adapters.summary_rows import order_summary_of
 from commerce.orders.messages.events import (
     OrderCancelledV1,
     OrderConfirmedV1,
@@ -35,7 +36,6 @@ from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.postgres.tables import order_summaries, revenue_contributions, revenue_daily
 from commerce.platform.read_side.ports import ORDER_SUMMARIES, REVENUE, OrderLine, OrderSummary
 from commerce.platform.read_side.projection_kit import Change, locked_rows, upsert_newer
-from commerce.registry.read_queries import order_summary_of
 
 __all__ = [
     "ORDER_SUMMARY_PROJECTION",

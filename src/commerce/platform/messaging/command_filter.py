@@ -16,7 +16,7 @@ from typing import Any
 
 from faststream import StreamMessage
 
-from commerce.identity.messages.commands import Command
+from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import message_type_of
 from commerce.platform.messaging.transport import MessageFilter, SubscriberDecorator
 

@@ -17,6 +17,8 @@ from typing import ClassVar
 from pydantic import BaseModel, ConfigDict, Field
 
 __all__ = [
+    "KAFKA_QUERY_GROUP",
+    "KAFKA_REPLY_TOPIC",
     "QUERY_FAILED_REASONS",
     "Query",
     "QueryChannel",
@@ -103,3 +105,12 @@ class QueryRoute:
 
     channel: QueryChannel
     query: type[Query]
+
+
+KAFKA_QUERY_GROUP = "commerce.queries"
+"""Kafka: the consumer group of the workers answering every query topic."""
+
+
+KAFKA_REPLY_TOPIC = "commerce.queries.replies"
+"""Kafka: the topic requesters read their replies from (each reads every partition and
+keeps the replies whose correlation id it is waiting for)."""

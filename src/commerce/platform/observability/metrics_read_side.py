@@ -30,7 +30,6 @@ from typing import Literal
 from prometheus_client import Counter, Gauge, Histogram
 
 from commerce.platform.observability.metrics_registry import HANDLER_BUCKETS, REGISTRY
-from commerce.registry.channels import EVENT_CONSUMERS
 
 __all__ = [
     "QueryObservation",
@@ -42,9 +41,6 @@ __all__ = [
     "set_cache_degraded",
     "set_projection_lag",
 ]
-
-_STREAM_OF = {consumer.consumer: consumer.stream.name for consumer in EVENT_CONSUMERS}
-"""The event stream each ordered consumer reads (the label joining it to the relay's)."""
 
 PROJECTION_LAG = Gauge(
     "commerce_projection_lag_seconds",
@@ -103,10 +99,11 @@ QUERY_DURATION = Histogram(
 )
 
 
-def set_projection_lag(projection: str, seconds: float) -> None:
-    """``projection`` applied an event created ``seconds`` ago: its lag, and the time now."""
+def set_projection_lag(projection: str, stream: str, seconds: float) -> None:
+    """``projection`` (reading ``stream``) applied an event created ``seconds`` ago: its lag,
+    and the time now; the stream label joins it to the relay's metrics."""
     PROJECTION_LAG.labels(projection).set(max(0.0, seconds))
-    PROJECTION_LAST_APPLIED.labels(projection, _STREAM_OF.get(projection, "")).set(time.time())
+    PROJECTION_LAST_APPLIED.labels(projection, stream).set(time.time())
 
 
 @dataclass(slots=True)

@@ -6,25 +6,22 @@ transaction wakes the relay the moment it commits.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.identity.messages.events import (
-    CommandRejectedV1,
-    IntegrationEvent,
-    integration_event_for,
-)
 from commerce.platform.kit.events import DomainEvent
 from commerce.platform.kit.ids import new_uuid7
 from commerce.platform.kit.message_context import MessageContext, Rejection
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
+from commerce.platform.messaging.integration_event import IntegrationEvent
+from commerce.platform.messaging.rejections import CommandRejectedV1
 from commerce.platform.observability.tracing import with_current_trace
 from commerce.platform.postgres.engine import driver_of, json_text
 
-__all__ = ["OUTBOX_CHANNEL", "OutboxWriter", "notify_relay"]
+__all__ = ["OUTBOX_CHANNEL", "OutboxWriter", "PublishedAs", "notify_relay"]
 
 OUTBOX_CHANNEL = "commerce_outbox"
 """The LISTEN/NOTIFY channel the relay listens on."""
@@ -50,19 +47,24 @@ _INSERT = (
 _NOTIFY = f"NOTIFY {OUTBOX_CHANNEL}"
 
 
+type PublishedAs = Callable[[DomainEvent], IntegrationEvent]
+"""The integration event published for a domain event (the bounded contexts' mapping)."""
+
+
 class OutboxWriter:
     """:class:`commerce.platform.transactions.ports.Outbox` that writes rows at commit."""
 
-    def __init__(self, context: MessageContext, *, source: str) -> None:
+    def __init__(self, context: MessageContext, *, source: str, published_as: PublishedAs) -> None:
         self._context = context
         self._source = source
+        self._published_as = published_as
         self._rows: list[dict[str, Any]] = []
 
     def publish(self, events: Iterable[DomainEvent]) -> None:
         """Stage the integration event of each domain event."""
         for event in events:
             self._stage(
-                integration_event_for(event),
+                self._published_as(event),
                 aggregate_id=event.aggregate_id,
                 aggregate_version=event.version,
                 occurred_at=event.occurred_at,

@@ -18,7 +18,6 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.platform.eventsourcing.streams import (
     ConcurrencyConflict,
     NewEvent,
@@ -47,8 +46,8 @@ class PostgresEventStore:
 
     Bound to one connection whose transaction is scoped to ``tenant_id`` (row-level
     security); ``lineage`` (correlation and causation ids) goes into every event's metadata.
-    ``upcasters`` bring every event read to its newest version; by default the service's
-    own (:data:`~commerce.orders.application.upcasters.STORED_EVENT_UPCASTERS`).
+    ``upcasters`` bring every event read to its newest version (none by default: the
+    composition root passes the service's own).
     """
 
     def __init__(
@@ -62,7 +61,7 @@ class PostgresEventStore:
         self._connection = connection
         self._tenant_id = tenant_id
         self._lineage = dict(lineage or {})
-        self._upcasters = upcasters or STORED_EVENT_UPCASTERS
+        self._upcasters = upcasters or UpcasterRegistry()
         self.conflict: ConcurrencyConflict | None = None
         """The conflict this transaction ran into, if any (the unit of work checks it)."""
 

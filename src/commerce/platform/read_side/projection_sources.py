@@ -21,7 +21,6 @@ from sqlalchemy import Row, Select, Table, Text, and_, bindparam, cast, func, or
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.types import UserDefinedType
 
-from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.platform.eventsourcing.streams import RecordedEvent, UpcasterRegistry
 from commerce.platform.kit.events import DomainEvent
 from commerce.platform.kit.ids import TenantId
@@ -61,8 +60,8 @@ class RebuildSource[S: Versioned](Protocol):
 
 
 class EventStoreSource[S: Versioned]:
-    """Events of one stream type, upcast (by default with the service's upcasters), decoded,
-    mapped to integration events, then folded."""
+    """Events of one stream type, upcast (with the ``upcasters`` given), decoded, mapped to
+    integration events, then folded."""
 
     def __init__(
         self,
@@ -79,7 +78,7 @@ class EventStoreSource[S: Versioned]:
         self._publish = publish
         self._key = key
         self._fold = fold
-        self._upcasters = upcasters or STORED_EVENT_UPCASTERS
+        self._upcasters = upcasters or UpcasterRegistry()
 
     def _query(self, seen: str | None) -> Select[Any]:
         query = select(event_rows).where(event_rows.c.stream_type == self._stream_type)

@@ -18,6 +18,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass
 from types import TracebackType
 from typing import Any, Protocol, Self
@@ -35,9 +36,14 @@ from commerce.platform.messaging.envelope import (
     HeaderStyle,
     message_type_of,
 )
-from commerce.platform.messaging.queries import Query, QueryFailedV1, QueryReply
+from commerce.platform.messaging.queries import (
+    KAFKA_REPLY_TOPIC,
+    Query,
+    QueryFailedV1,
+    QueryReply,
+    QueryRoute,
+)
 from commerce.platform.messaging.transport import namespaced, text_headers
-from commerce.registry.queries import KAFKA_REPLY_TOPIC, query_route_of
 
 __all__ = [
     "KafkaRequester",
@@ -252,8 +258,16 @@ class KafkaRequester:
 class QueryClient:
     """Asks typed queries in a tenant and returns typed replies."""
 
-    def __init__(self, requester: Requester, style: HeaderStyle, *, source: str) -> None:
+    def __init__(
+        self,
+        requester: Requester,
+        style: HeaderStyle,
+        *,
+        source: str,
+        routes: Sequence[QueryRoute],
+    ) -> None:
         self.requester = requester
+        self._channels = {route.query: route.channel.name for route in routes}
         self._style = style
         self._source = source
 
@@ -273,7 +287,7 @@ class QueryClient:
         """The reply to ``query``; :class:`QueryFailedError` or :class:`QueryUnansweredError`."""
         envelope = Envelope.new(type=query.message_type, source=self._source, tenant_id=tenant_id)
         raw = await self.requester.request(
-            query_route_of(type(query)).channel.name,
+            self._channels[type(query)],
             query.wire_body(),
             envelope.headers(self._style),
             key=str(envelope.id),

@@ -34,12 +34,15 @@ from commerce.platform.messaging.envelope import (
     message_type_of,
     parse_envelope,
 )
-from commerce.platform.messaging.queries import QUERY_FAILED_REASONS, QueryFailedV1, QueryRoute
+from commerce.platform.messaging.queries import (
+    KAFKA_QUERY_GROUP,
+    QUERY_FAILED_REASONS,
+    QueryFailedV1,
+    QueryRoute,
+)
 from commerce.platform.messaging.transport import AnyRouter, SubscriberDecorator, namespaced
 from commerce.platform.observability.metrics import QueryObservation, observe_query
 from commerce.platform.read_side.query_service import QueryService
-from commerce.registry.queries import KAFKA_QUERY_GROUP
-from commerce.registry.query_answers import ANSWERS
 
 __all__ = ["QueryResponder", "query_subscriber", "reply_headers"]
 
@@ -129,7 +132,7 @@ class QueryResponder:
         source: str,
     ) -> None:
         self._routes = {route.query.message_type: route for route in routes}
-        missing = [r.query.__name__ for r in routes if r.query not in ANSWERS]
+        missing = [r.query.__name__ for r in routes if r.query not in queries.answers]
         if missing:
             raise LookupError(f"no answer is defined for {', '.join(missing)}")
         self._queries = queries

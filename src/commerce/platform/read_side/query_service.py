@@ -9,8 +9,8 @@ from typing import Any
 from commerce.platform.kit.ids import TenantId
 from commerce.platform.kit.result import Err, Ok, Result
 from commerce.platform.messaging.queries import Query
+from commerce.platform.read_side.answers import Answer, InvalidQuery
 from commerce.platform.read_side.ports import QueryCache, ReadSessionFactory
-from commerce.registry.query_answers import ANSWERS, Answer, InvalidQuery
 
 __all__ = ["QueryService", "cache_key"]
 
@@ -27,16 +27,17 @@ class QueryService:
         self,
         cache: QueryCache,
         sessions: ReadSessionFactory,
-        answers: Mapping[type[Query], Answer[Query, Any]] = ANSWERS,
+        answers: Mapping[type[Query], Answer[Query, Any, Any]],
     ) -> None:
         self._cache = cache
         self._sessions = sessions
-        self._answers = answers
+        self.answers = answers
+        """How each query type is answered."""
 
     async def answer(self, tenant: TenantId, query: Query) -> Result[bytes, InvalidQuery]:
         """The reply to ``query`` in ``tenant``'s data, cached under the rows it read; or
         why the query cannot be answered (nothing is read or cached then)."""
-        answer = self._answers[type(query)]
+        answer = self.answers[type(query)]
         match answer.arguments(query):
             case Err() as refused:
                 return refused

@@ -18,6 +18,7 @@ from opentelemetry.trace import Tracer
 from commerce.platform.eventsourcing.streams import UpcasterRegistry
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.observability.tracing import database_span
+from commerce.platform.outbox.writer import PublishedAs
 from commerce.platform.transactions.group_commit import (
     BatchAbortedError,
     GroupCommit,
@@ -42,8 +43,15 @@ class SharedUnitOfWork(SqlUnitOfWork):
         source: str,
         tracer: Tracer | None = None,
         upcasters: UpcasterRegistry | None = None,
+        published_as: PublishedAs,
     ) -> None:
-        super().__init__(context, source=source, tracer=tracer, upcasters=upcasters)
+        super().__init__(
+            context,
+            source=source,
+            tracer=tracer,
+            upcasters=upcasters,
+            published_as=published_as,
+        )
         self._group = group
         self._batch: SharedTransaction | None = None
         self._claimed: str | None = None
@@ -156,11 +164,13 @@ class SharedUnitOfWorkFactory:
         source: str,
         tracer: Tracer | None = None,
         upcasters: UpcasterRegistry | None = None,
+        published_as: PublishedAs,
     ) -> None:
         self._group = group
         self._source = source
         self._tracer = tracer
         self._upcasters = upcasters
+        self._published_as = published_as
 
     def __call__(self, context: MessageContext) -> SharedUnitOfWork:
         return SharedUnitOfWork(
@@ -169,4 +179,5 @@ class SharedUnitOfWorkFactory:
             source=self._source,
             tracer=self._tracer,
             upcasters=self._upcasters,
+            published_as=self._published_as,
         )

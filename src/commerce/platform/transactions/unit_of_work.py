@@ -26,7 +26,7 @@ from commerce.identity.adapters.user_repository import SqlUserRepository
 from commerce.platform.eventsourcing.streams import UpcasterRegistry
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.observability.tracing import database_span
-from commerce.platform.outbox.writer import OutboxWriter
+from commerce.platform.outbox.writer import OutboxWriter, PublishedAs
 from commerce.platform.postgres.engine import driver_of, set_tenant
 from commerce.platform.postgres.event_store import PostgresEventStore
 from commerce.platform.postgres.inbox import claim_message
@@ -48,13 +48,14 @@ class SqlUnitOfWork:
         source: str,
         tracer: Tracer | None = None,
         upcasters: UpcasterRegistry | None = None,
+        published_as: PublishedAs,
     ) -> None:
         self._context = context
         self._source = source
         self._tracer = tracer or NoOpTracer()
         self._upcasters = upcasters
         self._connection: AsyncConnection | None = None
-        self.outbox = OutboxWriter(context, source=source)
+        self.outbox = OutboxWriter(context, source=source, published_as=published_as)
 
     def _bind(self, connection: AsyncConnection, raw: Any) -> None:
         """Bind the repositories to ``connection`` (``raw``: the asyncpg one under it)."""
@@ -143,8 +144,15 @@ class OwnTransactionUnitOfWork(SqlUnitOfWork):
         source: str,
         tracer: Tracer | None = None,
         upcasters: UpcasterRegistry | None = None,
+        published_as: PublishedAs,
     ) -> None:
-        super().__init__(context, source=source, tracer=tracer, upcasters=upcasters)
+        super().__init__(
+            context,
+            source=source,
+            tracer=tracer,
+            upcasters=upcasters,
+            published_as=published_as,
+        )
         self._engine = engine
         self._transaction: AsyncTransaction | None = None
 
@@ -208,11 +216,13 @@ class SqlUnitOfWorkFactory:
         source: str,
         tracer: Tracer | None = None,
         upcasters: UpcasterRegistry | None = None,
+        published_as: PublishedAs,
     ) -> None:
         self._engine = engine
         self._source = source
         self._tracer = tracer
         self._upcasters = upcasters
+        self._published_as = published_as
 
     def __call__(self, context: MessageContext) -> OwnTransactionUnitOfWork:
         return OwnTransactionUnitOfWork(
@@ -221,4 +231,5 @@ class SqlUnitOfWorkFactory:
             source=self._source,
             tracer=self._tracer,
             upcasters=self._upcasters,
+            published_as=self._published_as,
         )
