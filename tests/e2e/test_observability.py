@@ -9,7 +9,7 @@ from uuid import UUID, uuid4
 import httpx
 import pytest
 
-from commerce.bootstrap import query_client
+from commerce.bootstrap.operators import query_client
 from commerce.config import BrokerTransport, Settings
 from commerce.identity.messages.commands import RegisterUser
 from commerce.identity.messages.queries import GetUserV1

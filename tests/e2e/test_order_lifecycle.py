@@ -23,7 +23,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.bootstrap import QueryClient, Service, query_client
+from commerce.bootstrap.operators import query_client
+from commerce.bootstrap.service import Service
 from commerce.catalog.messages.queries import GetItemAvailabilityV1
 from commerce.config import Settings
 from commerce.identity.messages.queries import GetUserV1, ListUsersV1
@@ -37,6 +38,7 @@ from commerce.platform.messaging.channels import INVOICES, ITEMS, ORDERS, USERS
 from commerce.platform.messaging.envelope import parse_envelope
 from commerce.platform.messaging.queries import Query, QueryReply
 from commerce.platform.observability.metrics import REGISTRY
+from commerce.platform.read_side.query_client import QueryClient
 from commerce.platform.read_side.query_service import cache_key
 from tests.support.brokers import BrokerProbe, probe_for
 from tests.support.database import ProvisionedDatabase

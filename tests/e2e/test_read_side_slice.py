@@ -14,10 +14,11 @@ from pydantic import SecretStr
 from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.bootstrap import QueryClient, query_client
+from commerce.bootstrap.operators import query_client
 from commerce.identity.messages.queries import GetUserV1, UserDetailsV1
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import users
+from commerce.platform.read_side.query_client import QueryClient
 from tests.support.database import ProvisionedDatabase
 from tests.support.processes import COMMERCE, ServiceProcesses
 from tests.support.tansu import free_port

@@ -12,14 +12,13 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.bootstrap import (
-    DeadLetterFilter,
-    DeadLetterNotFoundError,
-    DeadLetterStatus,
-    InvalidDeadLetterEditError,
-    dead_letter_console,
-)
+from commerce.bootstrap.operators import dead_letter_console
 from commerce.identity.messages.commands import RegisterUser
+from commerce.platform.delivery.dead_letter_console import (
+    DeadLetterNotFoundError,
+    InvalidDeadLetterEditError,
+)
+from commerce.platform.delivery.dead_letter_store import DeadLetterFilter, DeadLetterStatus
 from commerce.platform.messaging.channels import REGISTER_USER
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import probe_for

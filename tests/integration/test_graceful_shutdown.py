@@ -5,7 +5,7 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.bootstrap import Service, build_service
+from commerce.bootstrap.service import Service, build_service
 from commerce.entrypoints.subscribers.identity import CurrentEnvelope
 from commerce.identity.messages.commands import RegisterUser
 from commerce.platform.messaging.channels import CommandChannel, RetryPolicy

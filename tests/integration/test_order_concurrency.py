@@ -17,7 +17,8 @@ from aiokafka.partitioner import DefaultPartitioner
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.bootstrap import SOURCE, Service
+from commerce.bootstrap.service import Service
+from commerce.bootstrap.wiring import SOURCE
 from commerce.orders.application.use_cases import ORDER_STREAM, AddLineCommand, add_line
 from commerce.orders.messages.commands import AddLine
 from commerce.orders.messages.events import OrderLineAddedV1

@@ -15,7 +15,7 @@ import pytest
 from sqlalchemy import delete, select
 from typer.testing import CliRunner, Result
 
-from commerce.bootstrap import build_service
+from commerce.bootstrap.service import build_service
 from commerce.entrypoints.cli import console
 from commerce.entrypoints.cli.main import app
 from commerce.platform.messaging.channels import USERS

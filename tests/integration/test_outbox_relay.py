@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from commerce.bootstrap import build_service
+from commerce.bootstrap.service import build_service
 from commerce.platform.kit.ids import TenantId, UserId
 from commerce.platform.messaging.channels import USERS
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle

@@ -13,7 +13,8 @@ from sqlalchemy import insert, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from commerce.bootstrap import QueryClient, QueryFailedError, Service, query_client
+from commerce.bootstrap.operators import query_client
+from commerce.bootstrap.service import Service
 from commerce.config import Settings
 from commerce.entrypoints.cli import console
 from commerce.entrypoints.cli.main import app
@@ -25,6 +26,7 @@ from commerce.platform.messaging.queries import Query
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import order_summaries, user_directory
 from commerce.platform.read_side.ports import USER_DIRECTORY
+from commerce.platform.read_side.query_client import QueryClient, QueryFailedError
 from commerce.registry.queries import query_route_of
 from tests.support.database import ProvisionedDatabase
 from tests.support.worker import environment_for, running_worker, settings_for

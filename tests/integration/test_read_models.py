@@ -11,7 +11,8 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.bootstrap import QueryClient, Service, query_client
+from commerce.bootstrap.operators import query_client
+from commerce.bootstrap.service import Service
 from commerce.catalog.messages.commands import AdjustStock, ChangePrice, CreateItem, RetireItem
 from commerce.catalog.messages.queries import GetItemAvailabilityV1, ItemAvailabilityV1
 from commerce.config import Settings
@@ -38,6 +39,7 @@ from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.money import MoneyPayload
 from commerce.platform.messaging.queries import Query, QueryReply
 from commerce.platform.read_side.projection_rebuild import rebuild
+from commerce.platform.read_side.query_client import QueryClient
 from commerce.registry.channels import route_of
 from commerce.registry.projections import REBUILDABLE
 from tests.support.database import ProvisionedDatabase

@@ -10,7 +10,7 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.bootstrap import Service, build_service
+from commerce.bootstrap.service import Service, build_service
 from commerce.config import Settings
 from commerce.entrypoints.subscribers.identity import CurrentEnvelope
 from commerce.identity.messages.commands import RegisterUser

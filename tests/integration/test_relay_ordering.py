@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.bootstrap import build_service
+from commerce.bootstrap.service import build_service
 from commerce.platform.kit.ids import TenantId, UserId
 from commerce.platform.messaging.channels import USERS
 from commerce.platform.postgres.engine import create_engine

@@ -19,7 +19,7 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
-from commerce.bootstrap import Service, build_service
+from commerce.bootstrap.service import Service, build_service
 from commerce.entrypoints.worker import include_routers
 from commerce.identity.messages.commands import RegisterUser
 from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY, USERS

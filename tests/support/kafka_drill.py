@@ -23,7 +23,7 @@ from aiokafka.admin import AIOKafkaAdminClient
 from aiokafka.errors import KafkaError
 from faststream.kafka.subscriber.usecase import ConcurrentBetweenPartitionsSubscriber
 
-from commerce.bootstrap import build_service
+from commerce.bootstrap.service import build_service
 from commerce.config import Settings
 from commerce.entrypoints.worker import include_routers
 from commerce.platform.messaging.channels import USERS

@@ -18,7 +18,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.billing.messages.commands import CapturePayment
-from commerce.bootstrap import Service
+from commerce.bootstrap.service import Service
 from commerce.catalog.messages.commands import CreateItem
 from commerce.identity.messages.commands import RegisterUser
 from commerce.orders.messages.commands import (

@@ -9,7 +9,8 @@ from contextlib import asynccontextmanager
 from typing import Any
 from uuid import UUID, uuid4
 
-from commerce.bootstrap import Service, build_service, build_transport
+from commerce.bootstrap.service import Service, build_service
+from commerce.bootstrap.wiring import build_transport
 from commerce.config import Settings
 from commerce.entrypoints.subscribers.identity import CurrentEnvelope
 from commerce.platform.delivery.dead_letter_console import DeadLetterConsole

@@ -27,7 +27,7 @@ from faststream.kafka import TestKafkaBroker
 from faststream.rabbit import ExchangeType, RabbitExchange, TestRabbitBroker
 from pydantic import SecretStr
 
-from commerce.bootstrap import Service, build_service
+from commerce.bootstrap.service import Service, build_service
 from commerce.config import BrokerSettings, Settings
 from commerce.platform.messaging.channels import CommandChannel, EventConsumer
 from commerce.platform.messaging.envelope import HeaderStyle

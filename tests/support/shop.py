@@ -13,7 +13,7 @@ from uuid import UUID, uuid4
 from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.bootstrap import Service
+from commerce.bootstrap.service import Service
 from commerce.catalog.messages.commands import CreateItem
 from commerce.identity.messages.commands import RegisterUser
 from commerce.orders.messages.commands import AddLine, ConfirmOrder, PlaceOrder

@@ -7,7 +7,7 @@ from contextlib import asynccontextmanager
 
 from pydantic import BaseModel, SecretStr
 
-from commerce.bootstrap import Service, build_service
+from commerce.bootstrap.service import Service, build_service
 from commerce.config import (
     BrokerSettings,
     DatabaseSettings,

@@ -8,7 +8,7 @@ from uuid import UUID
 import pytest
 from pydantic import SecretStr
 
-from commerce.bootstrap import build_service
+from commerce.bootstrap.service import build_service
 from commerce.config import BrokerSettings, Settings
 from commerce.contract import asyncapi as contract
 from commerce.contract.asyncapi import ContractError, contract_document

@@ -8,7 +8,7 @@ from uuid import uuid4
 import pytest
 from pydantic import SecretStr
 
-from commerce.bootstrap import build_service
+from commerce.bootstrap.service import build_service
 from commerce.config import BrokerSettings, Settings
 from commerce.contract.asyncapi import contract_document
 from commerce.contract.queries import REPLY_CHANNEL

@@ -27,7 +27,7 @@ from faststream.kafka import KafkaBroker
 from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, RabbitQueue
 from faststream.specification import AsyncAPI
 
-from commerce.bootstrap import Service
+from commerce.bootstrap.service import Service
 from commerce.contract import channels as plan
 from commerce.contract.consumers import consumer_channels
 from commerce.contract.queries import QUERY_MODELS, query_channels

@@ -8,7 +8,7 @@ add (their names are unit-tested against the failure policy that writes them).
 from collections.abc import Iterable
 from typing import Any
 
-from commerce.bootstrap import SOURCE
+from commerce.bootstrap.wiring import SOURCE
 from commerce.platform.messaging.channels import Consumer
 from commerce.platform.messaging.envelope import CONTENT_TYPE, SPEC_VERSION, HeaderStyle
 

@@ -10,7 +10,7 @@ from typing import Any
 
 from faststream.asgi import AsgiResponse
 
-from commerce.bootstrap import build_service
+from commerce.bootstrap.service import build_service
 from commerce.config import load_settings
 from commerce.contract.asyncapi import contract_document
 from commerce.contract.docs_page import DOCS_PATH, DocsAssets, default_assets_dir, docs_routes

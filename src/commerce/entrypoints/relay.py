@@ -6,7 +6,8 @@ import signal
 
 import structlog
 
-from commerce.bootstrap import Service, build_service, serve_relay_metrics
+from commerce.bootstrap.service import Service, build_service
+from commerce.bootstrap.wiring import serve_relay_metrics
 from commerce.config import Settings
 
 __all__ = ["run_relay"]

@@ -13,11 +13,8 @@ import uvicorn
 from pydantic import SecretStr
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource
 
-from commerce.bootstrap import (
-    build_service,
-    migrate_database,
-    provision_database,
-)
+from commerce.bootstrap.operators import migrate_database, provision_database
+from commerce.bootstrap.service import build_service
 from commerce.config import BrokerSettings, Settings
 from commerce.contract.asyncapi import contract_document, to_json, to_yaml
 from commerce.entrypoints.relay import run_relay

@@ -2,7 +2,7 @@
 
 import typer
 
-from commerce.bootstrap import configure_logging_from
+from commerce.bootstrap.wiring import configure_logging_from
 from commerce.config import InvalidSettingsError, Settings, load_settings
 
 __all__ = ["fail", "settings_or_exit"]

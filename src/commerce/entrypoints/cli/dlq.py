@@ -14,14 +14,7 @@ from typing import Annotated
 
 import typer
 
-from commerce.bootstrap import (
-    DeadLetterConsole,
-    DeadLetterFilter,
-    DeadLetterNotFoundError,
-    InvalidDeadLetterEditError,
-    dead_letter_console,
-    pretty_body,
-)
+from commerce.bootstrap.operators import dead_letter_console
 from commerce.entrypoints.cli.console import fail, settings_or_exit
 from commerce.entrypoints.cli.dlq_support import (
     StatusChoice,
@@ -32,6 +25,13 @@ from commerce.entrypoints.cli.dlq_support import (
     table,
     when,
 )
+from commerce.platform.delivery.dead_letter_console import (
+    DeadLetterConsole,
+    DeadLetterNotFoundError,
+    InvalidDeadLetterEditError,
+    pretty_body,
+)
+from commerce.platform.delivery.dead_letter_store import DeadLetterFilter
 
 __all__ = ["dlq_app"]
 

@@ -14,7 +14,12 @@ from typing import Any
 
 import typer
 
-from commerce.bootstrap import DeadLetter, DeadLetterFilter, DeadLetterStatus, pretty_body
+from commerce.platform.delivery.dead_letter_console import pretty_body
+from commerce.platform.delivery.dead_letter_store import (
+    DeadLetter,
+    DeadLetterFilter,
+    DeadLetterStatus,
+)
 
 __all__ = [
     "StatusChoice",

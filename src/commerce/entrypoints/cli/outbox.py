@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from commerce.bootstrap import outbox_console
+from commerce.bootstrap.operators import outbox_console
 from commerce.entrypoints.cli.console import fail, settings_or_exit
 
 __all__ = ["outbox_app"]

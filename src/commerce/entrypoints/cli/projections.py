@@ -13,8 +13,9 @@ from typing import Annotated, Any
 
 import typer
 
-from commerce.bootstrap import PROJECTIONS, RebuildBusyError, rebuild_projection
+from commerce.bootstrap.operators import PROJECTIONS, rebuild_projection
 from commerce.entrypoints.cli.console import fail, settings_or_exit
+from commerce.platform.read_side.projection_rebuild import RebuildBusyError
 
 __all__ = ["projections_app"]
 

@@ -20,7 +20,7 @@ from commerce.billing.application.use_cases import (
 )
 from commerce.billing.messages.commands import CapturePayment
 from commerce.billing.messages.order_facts import domain_event_of
-from commerce.bootstrap import AnyRouter, Service
+from commerce.bootstrap.service import Service
 from commerce.entrypoints.subscribers.support import CurrentEnvelope, handles
 from commerce.orders.messages.events import (
     OrderCancelledV1,
@@ -32,6 +32,7 @@ from commerce.orders.messages.events import (
 )
 from commerce.platform.kit.ids import InvoiceId
 from commerce.platform.messaging.channels import BILLING_POLICY
+from commerce.platform.messaging.transport import AnyRouter
 from commerce.registry.command_channels import CAPTURE_PAYMENT
 
 __all__ = ["billing_router"]

@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from commerce.bootstrap import AnyRouter, Service
+from commerce.bootstrap.service import Service
 from commerce.catalog.application.use_cases import (
     AdjustStockCommand,
     ChangePriceCommand,
@@ -16,6 +16,7 @@ from commerce.catalog.application.use_cases import (
 from commerce.catalog.messages.commands import AdjustStock, ChangePrice, CreateItem, RetireItem
 from commerce.entrypoints.subscribers.support import CurrentEnvelope
 from commerce.platform.kit.ids import ItemId, TenantId
+from commerce.platform.messaging.transport import AnyRouter
 from commerce.registry.command_channels import ADJUST_STOCK, CHANGE_PRICE, CREATE_ITEM, RETIRE_ITEM
 
 __all__ = ["catalog_router"]

@@ -8,7 +8,7 @@ consumer's dead-letter middleware parks them.
 
 from functools import partial
 
-from commerce.bootstrap import AnyRouter, Service
+from commerce.bootstrap.service import Service
 from commerce.entrypoints.subscribers.billing import billing_router
 from commerce.entrypoints.subscribers.catalog import catalog_router
 from commerce.entrypoints.subscribers.orders import orders_router
@@ -43,6 +43,7 @@ from commerce.identity.messages.events import (
 from commerce.platform.kit.ids import TenantId, UserId
 from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY
 from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.transport import AnyRouter
 from commerce.registry.channels import CONSUMERS
 from commerce.registry.command_channels import ASSIGN_ROLE, CHANGE_PROFILE, DEACTIVATE_USER
 

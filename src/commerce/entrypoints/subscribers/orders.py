@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from commerce.bootstrap import AnyRouter, Service
+from commerce.bootstrap.service import Service
 from commerce.entrypoints.subscribers.support import CurrentEnvelope
 from commerce.orders.application.use_cases import (
     AddLineCommand,
@@ -37,6 +37,7 @@ from commerce.platform.kit.ids import ItemId, OrderId, TenantId, UserId
 from commerce.platform.messaging.channels import CommandChannel
 from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.transport import AnyRouter
 from commerce.platform.transactions.ports import UnitOfWork
 from commerce.registry.command_channels import (
     ADD_LINE,

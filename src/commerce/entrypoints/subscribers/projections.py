@@ -11,7 +11,7 @@ from functools import partial
 from typing import Any
 from uuid import UUID
 
-from commerce.bootstrap import AnyRouter, Service
+from commerce.bootstrap.service import Service
 from commerce.catalog.messages.events import (
     ItemCreatedV1,
     ItemPriceChangedV1,
@@ -29,6 +29,7 @@ from commerce.orders.messages.events import (
 )
 from commerce.platform.kit.ids import TenantId
 from commerce.platform.messaging.integration_event import IntegrationEvent
+from commerce.platform.messaging.transport import AnyRouter
 from commerce.platform.read_side.ports import USER_DIRECTORY
 from commerce.platform.transactions.processing import Outcome
 from commerce.registry.projection_channels import ITEM_AVAILABILITY, ORDER_SUMMARIES, REVENUE

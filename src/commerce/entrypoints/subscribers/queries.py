@@ -5,7 +5,8 @@ through the cache; see :mod:`commerce.platform.read_side.query_server` for the e
 transport.
 """
 
-from commerce.bootstrap import AnyRouter, Service
+from commerce.bootstrap.service import Service
+from commerce.platform.messaging.transport import AnyRouter
 from commerce.registry.queries import QUERY_ROUTES
 
 __all__ = ["queries_router"]

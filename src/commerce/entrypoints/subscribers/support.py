@@ -12,9 +12,9 @@ from typing import Annotated, Any
 
 from faststream import Depends, StreamMessage
 
-from commerce.bootstrap import current_message
 from commerce.platform.messaging.envelope import Envelope, message_type_of, parse_envelope
 from commerce.platform.messaging.integration_event import IntegrationEvent
+from commerce.platform.observability.log_context import current_message
 
 __all__ = ["CurrentEnvelope", "current_envelope", "handles", "of_type"]
 
