@@ -7,10 +7,13 @@ from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
 import pytest
+from opentelemetry.trace import NoOpTracer
 from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from commerce.bootstrap.relay import build_relay
 from commerce.bootstrap.service import build_service
+from commerce.bootstrap.wiring import build_transport
 from commerce.platform.kit.ids import TenantId, UserId
 from commerce.platform.messaging.channels import USERS
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
@@ -216,7 +219,7 @@ async def test_retention_purges_old_sent_rows_and_old_inbox_rows_only(
                     .values(sent_at=datetime.now(UTC) - ages[marker])
                 )
     settings = settings_for(provisioned_database, rabbit_url)
-    relay = build_service(settings).relay(relay_engine)
+    relay = build_relay(settings, build_transport(settings), relay_engine, tracer=NoOpTracer())
     await relay.purge()
     async with relay_engine.connect() as connection:
         left = (
@@ -314,7 +317,7 @@ async def test_a_large_backlog_left_by_an_outage_drains(
     service = build_service(settings_for(provisioned_database, rabbit_url))
     await service.transport.broker.start()
     try:
-        relay = service.relay(relay_engine)
+        relay = build_relay(service.settings, service.transport, relay_engine, tracer=NoOpTracer())
         await relay.drain()
         await relay.close()
     finally:

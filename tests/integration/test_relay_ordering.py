@@ -13,9 +13,11 @@ from collections.abc import Callable
 from uuid import uuid4
 
 import pytest
+from opentelemetry.trace import NoOpTracer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.bootstrap.relay import build_relay
 from commerce.bootstrap.service import build_service
 from commerce.platform.kit.ids import TenantId, UserId
 from commerce.platform.messaging.channels import USERS
@@ -41,7 +43,7 @@ async def test_a_later_version_in_an_older_transaction_waits_for_the_earlier_one
     probe = await probe_for(settings)
     await probe.watch(USERS.name, stream=True)
     await service.transport.broker.start()
-    relay = service.relay(relay_engine)
+    relay = build_relay(settings, service.transport, relay_engine, tracer=NoOpTracer())
     try:
         async with engine.connect() as old, engine.connect() as between:
             old_tx, between_tx = await old.begin(), await between.begin()

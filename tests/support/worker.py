@@ -7,6 +7,7 @@ from contextlib import asynccontextmanager
 
 from pydantic import BaseModel, SecretStr
 
+from commerce.bootstrap.relay import build_relay, relay_engine
 from commerce.bootstrap.service import Service, build_service
 from commerce.config import (
     BrokerSettings,
@@ -72,9 +73,10 @@ async def running_worker(settings: Settings, *, consuming: bool = True) -> Async
 @asynccontextmanager
 async def running_relay(service: Service) -> AsyncIterator[None]:
     """An outbox relay task beside ``service`` (its broker must be started)."""
-    engine = service.relay_engine()
+    engine = relay_engine(service.settings)
     stop = asyncio.Event()
-    task = asyncio.create_task(service.relay(engine).run(stop))
+    relay = build_relay(service.settings, service.transport, engine, tracer=service.tracer)
+    task = asyncio.create_task(relay.run(stop))
     try:
         yield
     finally:

@@ -57,7 +57,6 @@ from commerce.platform.observability.tracing import (
     trace_consumers,
     trace_context_of,
 )
-from commerce.platform.outbox.relay import OutboxRelay
 from commerce.platform.postgres.engine import create_engine, ping
 from commerce.platform.transactions.group_commit import GroupCommit
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
@@ -80,18 +79,15 @@ class Service:
     open_unit_of_work: SqlUnitOfWorkFactory | SharedUnitOfWorkFactory
     """A transaction per message, or shared ones (group commit, docs/adr/0016)."""
     hasher: Argon2PasswordHasher
+    holds: SequenceHolds
+    """The holds that keep an ordered consumer's aggregate in order (sequenced DLQ)."""
+    read_side: ReadSide
+    """The read models' cache and the query handlers (docs/adr/0013)."""
     clock: SystemClock = field(default_factory=SystemClock)
     faults: FaultInjector = field(default_factory=FaultInjector)
     tracer_provider: TracerProvider = field(default_factory=TracerProvider)
-    holds: SequenceHolds = field(init=False)
     released: asyncio.Event = field(default_factory=asyncio.Event)
     ordered_consumers: dict[str, EventConsumer] = field(default_factory=dict)
-    read_side: ReadSide = field(init=False)
-    """The read models' cache and the query handlers (docs/adr/0013)."""
-
-    def __post_init__(self) -> None:
-        self.holds = SequenceHolds(self.engine)
-        self.read_side = read_side_for(self.settings, self.engine, self.transport)
 
     @cached_property
     def tracer(self) -> Tracer:
@@ -221,29 +217,6 @@ class Service:
         )
         return envelope
 
-    def relay(self, engine: AsyncEngine) -> OutboxRelay:
-        """An outbox relay reading with ``engine`` (the relay role's)."""
-        return OutboxRelay(
-            engine,
-            self.transport,
-            listen_dsn=self.settings.database.relay_url.get_secret_value(),
-            batch_size=self.settings.relay.batch_size,
-            poll_interval=self.settings.relay.poll_interval_seconds,
-            sent_retention=self.settings.relay.sent_retention_hours * 3600,
-            inbox_retention=self.settings.relay.inbox_retention_days * 86_400,
-            purge_interval=self.settings.relay.purge_interval_seconds,
-            tracer=self.tracer,
-        )
-
-    def relay_engine(self) -> AsyncEngine:
-        """An engine logged in as the relay role."""
-        return create_engine(
-            self.settings.database.relay_url.get_secret_value(),
-            pool_size=2,
-            max_overflow=0,
-            application_name=f"{self.settings.service_name}-relay",
-        )
-
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``"ok"`` or the reason it is not ready."""
         checks: dict[str, Callable[[], Awaitable[None]]] = {
@@ -321,6 +294,8 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         transport=transport,
         engine=engine,
         open_unit_of_work=open_unit_of_work,
+        holds=SequenceHolds(engine),
+        read_side=read_side_for(settings, engine, transport),
         hasher=Argon2PasswordHasher(
             memory_kib=settings.passwords.memory_kib,
             time_cost=settings.passwords.time_cost,

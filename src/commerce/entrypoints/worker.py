@@ -11,6 +11,7 @@ import orjson
 from faststream.asgi import AsgiFastStream, AsgiResponse, get
 from faststream.specification import AsyncAPI
 
+from commerce.bootstrap.relay import build_relay, relay_engine
 from commerce.bootstrap.service import Service, build_service
 from commerce.bootstrap.wiring import configure_logging_from
 from commerce.config import Settings, load_settings
@@ -79,7 +80,8 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
         listen = service.read_side.cache.listen(stop)
         tasks.append(asyncio.create_task(listen, name="cache-invalidations"))
         if with_relay:
-            relay = service.relay(service.relay_engine())
+            engine = relay_engine(settings)
+            relay = build_relay(settings, service.transport, engine, tracer=service.tracer)
             tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
 
     async def stop_loops() -> None:
