@@ -27,7 +27,11 @@ from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import events, outbox
 from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
 from commerce.platform.transactions.processing import Outcome, process_command
-from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
+from commerce.platform.transactions.unit_of_work import (
+    OwnTransactionUnitOfWork,
+    SqlUnitOfWorkFactory,
+)
+from commerce.registry.unit_of_work import units_of_work
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.tally import (
     ADDED_V1,
@@ -39,7 +43,7 @@ from tests.support.tally import (
     tally_repository,
     tally_upcasters,
 )
-from tests.support.write_side import PUBLISHED_AS, WRITE_SIDE
+from tests.support.write_side import PUBLISHED_AS
 
 pytestmark = pytest.mark.contract
 
@@ -70,7 +74,11 @@ def harness(request: pytest.FixtureRequest) -> Harness:
             return int(await connection.scalar(query) or 0)
 
     factory = SqlUnitOfWorkFactory(
-        app_engine, source="/contract", upcasters=tally_upcasters(), published_as=PUBLISHED_AS
+        app_engine,
+        kind=OwnTransactionUnitOfWork,
+        source="/contract",
+        upcasters=tally_upcasters(),
+        published_as=PUBLISHED_AS,
     )
     return Harness(factory, postgres_outbox)
 
@@ -336,7 +344,7 @@ async def test_another_tenant_sees_nothing_and_cannot_take_the_stream(harness: H
 
 async def test_events_are_append_only_for_the_app_role(app_engine: AsyncEngine) -> None:
     tenant, stream = TenantId(uuid4()), new_stream()
-    factory = SqlUnitOfWorkFactory(app_engine, source="/contract", **WRITE_SIDE)
+    factory = units_of_work(app_engine, source="/contract")
     async with factory(context(tenant)) as uow:
         await uow.events.append(stream, 0, [added(1)])
         await uow.commit()

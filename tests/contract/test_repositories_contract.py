@@ -16,20 +16,20 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.billing.domain.invoice import Invoice, InvoiceStatus
+from commerce.catalog.domain.errors import ItemAlreadyExists
 from commerce.catalog.domain.item import Item, ItemStatus
 from commerce.identity.application.directory import DirectoryChange, DirectoryEntry
 from commerce.identity.domain.user import Role, UserStatus
 from commerce.platform.eventsourcing.streams import ConcurrencyConflict
-from commerce.platform.kit.errors import ItemAlreadyExists
 from commerce.platform.kit.ids import InvoiceId, ItemId, OrderId, TenantId, UserId
 from commerce.platform.kit.money import Money
 from commerce.platform.postgres.tables import user_directory
 from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
-from commerce.platform.transactions.unit_of_work import SqlUnitOfWork, SqlUnitOfWorkFactory
+from commerce.platform.transactions.unit_of_work import SqlUnitOfWork
+from commerce.registry.unit_of_work import units_of_work
 from tests.support.commands import context_for
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.scenario import Scenario
-from tests.support.write_side import WRITE_SIDE
 
 pytestmark = pytest.mark.contract
 
@@ -41,7 +41,7 @@ def factory(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     if request.param == "memory":
         return InMemoryUnitOfWorkFactory()
     app_engine: AsyncEngine = request.getfixturevalue("app_engine")
-    return SqlUnitOfWorkFactory(app_engine, source="/contract", **WRITE_SIDE)
+    return units_of_work(app_engine, source="/contract")
 
 
 @asynccontextmanager

@@ -25,9 +25,9 @@ from commerce.platform.transactions.processing import Outcome, process_command
 from commerce.platform.transactions.shared_unit_of_work import SharedUnitOfWorkFactory
 from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
 from commerce.registry.events import integration_event_for
+from commerce.registry.unit_of_work import shared_units_of_work, units_of_work
 from tests.support.commands import CONSUMER, context_for, register
 from tests.support.fakes import FakeClock, FakeHasher, InMemoryUnitOfWorkFactory
-from tests.support.write_side import WRITE_SIDE
 
 pytestmark = pytest.mark.contract
 
@@ -98,11 +98,9 @@ def probe(request: pytest.FixtureRequest) -> Probe:
     app_engine: AsyncEngine = request.getfixturevalue("app_engine")
     relay_engine: AsyncEngine = request.getfixturevalue("relay_engine")
     factory = (
-        SqlUnitOfWorkFactory(app_engine, source="/contract", **WRITE_SIDE)
+        units_of_work(app_engine, source="/contract")
         if request.param == "postgres"
-        else SharedUnitOfWorkFactory(
-            GroupCommit(app_engine, max_members=8), source="/contract", **WRITE_SIDE
-        )
+        else shared_units_of_work(GroupCommit(app_engine, max_members=8), source="/contract")
     )
     return PostgresProbe(factory, app_engine, relay_engine)
 

@@ -16,8 +16,9 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
-from commerce.platform.kit.events import UserRegistered
-from commerce.platform.kit.ids import EmailAddress, TenantId, UserId, new_uuid7
+from commerce.identity.domain.events import UserRegistered
+from commerce.identity.domain.values import EmailAddress
+from commerce.platform.kit.ids import TenantId, UserId, new_uuid7
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.messaging.channels import USERS
 from commerce.platform.messaging.envelope import HeaderStyle

@@ -22,11 +22,10 @@ from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import events
 from commerce.platform.read_side.projection_rebuild import rebuild
 from commerce.platform.transactions.processing import Outcome
-from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
 from commerce.registry.projections import REBUILDABLE
+from commerce.registry.unit_of_work import units_of_work
 from tests.support.read_models import rows_of
 from tests.support.scenario import Scenario
-from tests.support.write_side import WRITE_SIDE
 
 pytestmark = pytest.mark.integration
 
@@ -59,7 +58,7 @@ async def _store_as_an_older_release_did(
 async def test_lines_stored_as_v1_load_as_v2_and_the_stream_grows_in_v2(
     app_engine: AsyncEngine, owner_engine: AsyncEngine
 ) -> None:
-    scenario = Scenario(SqlUnitOfWorkFactory(app_engine, source="/tests", **WRITE_SIDE))
+    scenario = Scenario(units_of_work(app_engine, source="/tests"))
     customer = await scenario.register()
     outcome, item_id = await scenario.create_item(price=Money(500, "EUR"), name="Loom")
     assert outcome is Outcome.APPLIED

@@ -21,9 +21,9 @@ from commerce.platform.transactions.shared_unit_of_work import (
     SharedUnitOfWork,
     SharedUnitOfWorkFactory,
 )
+from commerce.registry.unit_of_work import shared_units_of_work
 from tests.support.commands import CONSUMER, context_for, register
 from tests.support.fakes import FakeClock, FakeHasher
-from tests.support.write_side import WRITE_SIDE
 
 pytestmark = pytest.mark.integration
 
@@ -32,7 +32,7 @@ def _factory(
     app_engine: AsyncEngine, max_members: int = 32, transactions: int = 1
 ) -> SharedUnitOfWorkFactory:
     group = GroupCommit(app_engine, max_members=max_members, transactions=transactions)
-    return SharedUnitOfWorkFactory(group, source="/t", **WRITE_SIDE)
+    return shared_units_of_work(group, source="/t")
 
 
 async def _txids(relay_engine: AsyncEngine, tenant: TenantId) -> list[int]:

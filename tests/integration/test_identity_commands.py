@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.identity.domain.values import Role
 from commerce.identity.messages.commands import (
     AssignRole,
     ChangeProfile,
     DeactivateUser,
     RegisterUser,
 )
-from commerce.platform.kit.ids import Role
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import user_directory, users
 from tests.support.database import ProvisionedDatabase

@@ -31,15 +31,14 @@ from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import events, outbox
 from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
 from commerce.platform.transactions.processing import Outcome
-from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
 from commerce.registry.command_channels import ADD_LINE
+from commerce.registry.unit_of_work import units_of_work
 from tests.support.database import ProvisionedDatabase
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.racing import Gate, RacingFactory, retrying
 from tests.support.scenario import Scenario
 from tests.support.shop import Shop, eventually
 from tests.support.worker import running_worker, settings_for
-from tests.support.write_side import WRITE_SIDE
 
 LINE_ADDED = OrderLineAddedV1.message_type
 REJECTED = "commerce.CommandRejected.v1"
@@ -52,7 +51,7 @@ def factory(request: pytest.FixtureRequest) -> UnitOfWorkFactory:
     if request.param == "memory":
         return InMemoryUnitOfWorkFactory()
     app_engine: AsyncEngine = request.getfixturevalue("app_engine")
-    return SqlUnitOfWorkFactory(app_engine, source="/tests", **WRITE_SIDE)
+    return units_of_work(app_engine, source="/tests")
 
 
 async def _outbox_types(relay_engine: AsyncEngine, tenant: TenantId) -> list[str]:
@@ -93,7 +92,7 @@ async def test_two_concurrent_add_lines_on_one_order_both_apply_one_after_a_retr
 async def test_many_racing_add_lines_all_apply_exactly_once(
     app_engine: AsyncEngine, relay_engine: AsyncEngine
 ) -> None:
-    factory = SqlUnitOfWorkFactory(app_engine, source="/tests", **WRITE_SIDE)
+    factory = units_of_work(app_engine, source="/tests")
     scenario = Scenario(factory)
     customer = await scenario.register()
     order_id, _ = await scenario.ordered_item(customer)
@@ -115,7 +114,7 @@ async def test_many_racing_add_lines_all_apply_exactly_once(
 async def test_snapshots_are_saved_in_the_transaction_and_used_on_load(
     app_engine: AsyncEngine,
 ) -> None:
-    factory = SqlUnitOfWorkFactory(app_engine, source="/tests", **WRITE_SIDE)
+    factory = units_of_work(app_engine, source="/tests")
     scenario = Scenario(factory, snapshot_every=2)
     customer = await scenario.register()
     order_id, _ = await scenario.ordered_item(customer)
@@ -135,7 +134,7 @@ async def test_snapshots_are_saved_in_the_transaction_and_used_on_load(
 async def test_events_and_outbox_rows_commit_or_roll_back_together(
     app_engine: AsyncEngine, relay_engine: AsyncEngine
 ) -> None:
-    factory = SqlUnitOfWorkFactory(app_engine, source="/tests", **WRITE_SIDE)
+    factory = units_of_work(app_engine, source="/tests")
     scenario = Scenario(factory)
     customer = await scenario.register()
     order_id, _ = await scenario.ordered_item(customer)

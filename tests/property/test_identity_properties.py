@@ -7,10 +7,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from commerce.identity.domain.events import RoleAssigned, UserDeactivated
 from commerce.identity.domain.user import Role, User, UserStatus
+from commerce.identity.domain.values import EmailAddress
 from commerce.platform.kit.errors import DomainError
-from commerce.platform.kit.events import RoleAssigned, UserDeactivated
-from commerce.platform.kit.ids import EmailAddress, TenantId, UserId
+from commerce.platform.kit.ids import TenantId, UserId
 
 pytestmark = pytest.mark.property
 

@@ -8,9 +8,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from commerce.identity.domain.errors import InvalidEmail
+from commerce.identity.domain.values import EmailAddress
 from commerce.identity.messages.commands import RegisterUser
-from commerce.platform.kit.errors import InvalidEmail
-from commerce.platform.kit.ids import EmailAddress, new_uuid7
+from commerce.platform.kit.ids import new_uuid7
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle, parse_envelope
 
 pytestmark = pytest.mark.property

@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.catalog.domain.item import ItemSnapshot
 from commerce.identity.domain.user import User
+from commerce.identity.domain.values import EmailAddress
 from commerce.orders.domain.events import (
     ORDER_TRANSITIONS,
     OrderCancelled,
@@ -22,10 +22,11 @@ from commerce.orders.domain.events import (
     OrderStatus,
 )
 from commerce.orders.domain.order import Order
+from commerce.orders.domain.ordering import ItemSnapshot
 from commerce.orders.domain.state import OrderSnapshot
 from commerce.platform.kit.errors import DomainError, InconsistentEventStream
 from commerce.platform.kit.events import EventHeader
-from commerce.platform.kit.ids import EmailAddress, ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.ids import ItemId, OrderId, TenantId, UserId
 from commerce.platform.kit.money import Money
 
 pytestmark = pytest.mark.property

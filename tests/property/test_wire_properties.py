@@ -22,6 +22,7 @@ from pydantic.fields import FieldInfo
 
 from commerce.billing.domain.policy import invoice_policy
 from commerce.billing.messages.order_facts import DOMAIN_EVENTS, domain_event_of
+from commerce.identity.domain.values import EmailAddress
 from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.orders.application.use_cases import ORDER_CODEC, ORDER_STREAM
 from commerce.orders.domain.events import (
@@ -32,7 +33,7 @@ from commerce.orders.domain.events import (
 )
 from commerce.platform.eventsourcing.streams import RecordedEvent, StreamId
 from commerce.platform.kit.events import DomainEvent
-from commerce.platform.kit.ids import EmailAddress, TenantId
+from commerce.platform.kit.ids import TenantId
 from commerce.platform.kit.money import Money
 from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle, parse_envelope

@@ -19,13 +19,13 @@ from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.identity.domain.values import Role
 from commerce.identity.messages.commands import (
     AssignRole,
     ChangeProfile,
     DeactivateUser,
     RegisterUser,
 )
-from commerce.platform.kit.ids import Role
 from commerce.platform.messaging.channels import REGISTER_USER, CommandChannel
 from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle

@@ -15,16 +15,14 @@ from dataclasses import dataclass, field
 from typing import Any, Self
 
 from commerce.billing.domain.invoice import Invoice
+from commerce.catalog.domain.errors import ItemAlreadyExists
 from commerce.catalog.domain.item import Item
 from commerce.identity.application.directory import DirectoryChange, DirectoryEntry
+from commerce.identity.domain.errors import EmailAlreadyRegistered, UserAlreadyExists
 from commerce.identity.domain.user import User
+from commerce.identity.domain.values import EmailAddress
 from commerce.platform.eventsourcing.streams import ConcurrencyConflict, StreamId
-from commerce.platform.kit.errors import (
-    EmailAlreadyRegistered,
-    ItemAlreadyExists,
-    UserAlreadyExists,
-)
-from commerce.platform.kit.ids import EmailAddress, InvoiceId, ItemId, TenantId, UserId
+from commerce.platform.kit.ids import InvoiceId, ItemId, TenantId, UserId
 
 __all__ = [
     "FakeDirectory",

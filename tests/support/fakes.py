@@ -17,6 +17,7 @@ from typing import Self
 from commerce.platform.eventsourcing.streams import UpcasterRegistry
 from commerce.platform.kit.events import DomainEvent
 from commerce.platform.kit.message_context import MessageContext, Rejection
+from commerce.registry.ordering import CustomersFromUsers, OrderableItemsFromCatalog
 from tests.support.event_store import InMemoryEventLog, InMemoryEventStore
 from tests.support.fake_repositories import (
     FakeDirectory,
@@ -104,6 +105,14 @@ class InMemoryUnitOfWork:
     @property
     def invoices(self) -> FakeInvoices:
         return FakeInvoices(self._tx)
+
+    @property
+    def customers(self) -> CustomersFromUsers:
+        return CustomersFromUsers(self.users)
+
+    @property
+    def orderable_items(self) -> OrderableItemsFromCatalog:
+        return OrderableItemsFromCatalog(self.items)
 
     @property
     def outbox(self) -> _Outbox:

@@ -4,8 +4,10 @@ from datetime import UTC, datetime
 
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.platform.kit.events import DomainEvent, UserRegistered
-from commerce.platform.kit.ids import EmailAddress, TenantId, UserId, new_uuid7
+from commerce.identity.domain.events import UserRegistered
+from commerce.identity.domain.values import EmailAddress
+from commerce.platform.kit.events import DomainEvent
+from commerce.platform.kit.ids import TenantId, UserId, new_uuid7
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.outbox.writer import OutboxWriter
 from commerce.platform.postgres.engine import set_tenant

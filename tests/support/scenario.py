@@ -39,6 +39,7 @@ from commerce.identity.application.use_cases import (
     deactivate_user,
 )
 from commerce.identity.domain.user import User
+from commerce.identity.domain.values import Role
 from commerce.orders.application.use_cases import (
     AddLineCommand,
     CancelOrderCommand,
@@ -56,7 +57,7 @@ from commerce.orders.application.use_cases import (
 )
 from commerce.orders.domain.order import Order
 from commerce.platform.kit.events import DomainEvent
-from commerce.platform.kit.ids import InvoiceId, ItemId, OrderId, Role, TenantId, UserId, new_uuid7
+from commerce.platform.kit.ids import InvoiceId, ItemId, OrderId, TenantId, UserId, new_uuid7
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.kit.money import Money
 from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory

@@ -5,19 +5,16 @@ from uuid import uuid4
 
 import pytest
 
+from commerce.billing.domain.errors import InvoiceAlreadySettled, PaymentAmountMismatch
 from commerce.billing.domain.events import InvoiceIssued, InvoiceVoided, PaymentCaptured
 from commerce.billing.domain.invoice import Invoice, InvoiceStatus
 from commerce.billing.domain.policy import IssueInvoice, VoidInvoice, invoice_policy
-from commerce.catalog.domain.item import ItemSnapshot
 from commerce.identity.domain.user import User
+from commerce.identity.domain.values import EmailAddress
 from commerce.orders.domain.order import Order
-from commerce.platform.kit.errors import (
-    IllegalTransition,
-    InvalidValue,
-    InvoiceAlreadySettled,
-    PaymentAmountMismatch,
-)
-from commerce.platform.kit.ids import EmailAddress, InvoiceId, ItemId, OrderId, TenantId, UserId
+from commerce.orders.domain.ordering import ItemSnapshot
+from commerce.platform.kit.errors import IllegalTransition, InvalidValue
+from commerce.platform.kit.ids import InvoiceId, ItemId, OrderId, TenantId, UserId
 from commerce.platform.kit.money import Money
 
 pytestmark = pytest.mark.unit

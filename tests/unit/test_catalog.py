@@ -5,19 +5,11 @@ from uuid import uuid4
 
 import pytest
 
+from commerce.catalog.domain.errors import InsufficientStock, ItemIsRetired
 from commerce.catalog.domain.events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
-from commerce.catalog.domain.item import (
-    ITEM_IS_ORDERABLE,
-    Item,
-    ItemSnapshot,
-    ItemStatus,
-)
-from commerce.platform.kit.errors import (
-    CurrencyMismatch,
-    InsufficientStock,
-    InvalidValue,
-    ItemIsRetired,
-)
+from commerce.catalog.domain.item import Item, ItemStatus
+from commerce.orders.domain.ordering import ITEM_IS_ORDERABLE, ItemSnapshot
+from commerce.platform.kit.errors import CurrencyMismatch, InvalidValue
 from commerce.platform.kit.ids import ItemId, TenantId
 from commerce.platform.kit.money import Money
 

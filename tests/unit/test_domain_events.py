@@ -6,10 +6,11 @@ import pytest
 
 from commerce.billing.domain import events as billing_events
 from commerce.catalog.domain import events as catalog_events
+from commerce.identity.domain.events import UserRegistered
 from commerce.identity.messages.events import UserRegisteredV1
 from commerce.orders.domain import events as order_events
 from commerce.platform.kit import events
-from commerce.platform.kit.events import DomainEvent, UserRegistered
+from commerce.platform.kit.events import DomainEvent
 
 pytestmark = pytest.mark.unit
 

@@ -6,10 +6,12 @@ from uuid import uuid4
 
 import pytest
 
+from commerce.identity.domain.errors import UserInactive
+from commerce.identity.domain.events import RoleAssigned, UserDeactivated, UserProfileChanged
 from commerce.identity.domain.user import USER_CAN_PLACE_ORDERS, HasRole, Role, User, UserStatus
-from commerce.platform.kit.errors import InvalidValue, UserInactive
-from commerce.platform.kit.events import RoleAssigned, UserDeactivated, UserProfileChanged
-from commerce.platform.kit.ids import EmailAddress, TenantId, UserId
+from commerce.identity.domain.values import EmailAddress
+from commerce.platform.kit.errors import InvalidValue
+from commerce.platform.kit.ids import TenantId, UserId
 
 pytestmark = pytest.mark.unit
 

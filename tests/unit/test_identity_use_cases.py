@@ -2,8 +2,8 @@
 
 import pytest
 
+from commerce.identity.domain.events import RoleAssigned, UserDeactivated, UserProfileChanged
 from commerce.identity.domain.user import Role, UserStatus
-from commerce.platform.kit.events import RoleAssigned, UserDeactivated, UserProfileChanged
 from commerce.platform.kit.ids import UserId
 from commerce.platform.transactions.processing import Outcome
 from tests.support.fakes import InMemoryUnitOfWorkFactory

@@ -8,8 +8,15 @@ from uuid import uuid4
 
 import pytest
 
-from commerce.catalog.domain.item import ItemSnapshot
 from commerce.identity.domain.user import Role, User
+from commerce.identity.domain.values import EmailAddress
+from commerce.orders.domain.errors import (
+    DuplicateOrderLine,
+    EmptyOrder,
+    ItemNotOrderable,
+    OrderLineNotFound,
+    UserCannotPlaceOrders,
+)
 from commerce.orders.domain.events import (
     ORDER_EVENT_TYPES,
     OrderCancelled,
@@ -20,22 +27,18 @@ from commerce.orders.domain.events import (
     OrderShipped,
 )
 from commerce.orders.domain.order import Order, OrderLine, OrderStatus
+from commerce.orders.domain.ordering import ItemSnapshot
 from commerce.orders.domain.specifications import ORDER_CAN_BE_SHIPPED
 from commerce.orders.domain.state import OrderSnapshot
 from commerce.platform.kit.errors import (
     AmountOutOfRange,
     CurrencyMismatch,
-    DuplicateOrderLine,
-    EmptyOrder,
     IllegalTransition,
     InconsistentEventStream,
     InvalidValue,
-    ItemNotOrderable,
-    OrderLineNotFound,
-    UserCannotPlaceOrders,
 )
 from commerce.platform.kit.events import EventHeader
-from commerce.platform.kit.ids import EmailAddress, ItemId, OrderId, TenantId, UserId
+from commerce.platform.kit.ids import ItemId, OrderId, TenantId, UserId
 from commerce.platform.kit.money import MAX_MINOR_UNITS, Money
 
 pytestmark = pytest.mark.unit

@@ -5,10 +5,12 @@ from uuid import uuid4
 
 import pytest
 
+from commerce.identity.domain.errors import InvalidEmail
+from commerce.identity.domain.events import UserRegistered
 from commerce.identity.domain.user import User, UserStatus
-from commerce.platform.kit.errors import InvalidEmail, InvalidValue
-from commerce.platform.kit.events import UserRegistered
-from commerce.platform.kit.ids import EmailAddress, TenantId, UserId
+from commerce.identity.domain.values import EmailAddress
+from commerce.platform.kit.errors import InvalidValue
+from commerce.platform.kit.ids import TenantId, UserId
 
 pytestmark = pytest.mark.unit
 

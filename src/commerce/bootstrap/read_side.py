@@ -22,6 +22,7 @@ from commerce.platform.read_side.query_client import (
 )
 from commerce.platform.read_side.query_server import QueryResponder, query_subscriber
 from commerce.platform.read_side.query_service import QueryService
+from commerce.platform.transactions.ports import UnitOfWork
 from commerce.platform.transactions.processing import CommandHandler, Outcome
 from commerce.registry.projections import LIVE, Projector
 from commerce.registry.queries import QUERY_ROUTES
@@ -68,7 +69,7 @@ class ReadSide:
 
     async def project(
         self,
-        execute: Callable[[CommandHandler], Awaitable[Outcome]],
+        execute: Callable[[CommandHandler[UnitOfWork]], Awaitable[Outcome]],
         projection: str,
         envelope: Envelope,
         event: IntegrationEvent,

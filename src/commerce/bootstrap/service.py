@@ -18,7 +18,6 @@ from commerce.bootstrap.read_side import ReadSide
 from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
 from commerce.config import Settings
 from commerce.identity.adapters.passwords import Argon2PasswordHasher
-from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.platform.delivery.chaos import FaultInjector
 from commerce.platform.delivery.dead_letter_console import (
     ARCHIVER_GROUP,
@@ -60,9 +59,11 @@ from commerce.platform.observability.tracing import (
 from commerce.platform.postgres.engine import create_engine, ping
 from commerce.platform.transactions.group_commit import GroupCommit
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
-from commerce.platform.transactions.shared_unit_of_work import SharedUnitOfWorkFactory
-from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
-from commerce.registry.events import integration_event_for
+from commerce.registry.unit_of_work import (
+    ServiceUnitOfWork,
+    shared_units_of_work,
+    units_of_work,
+)
 
 __all__ = ["Service", "build_service"]
 
@@ -76,7 +77,7 @@ class Service:
     settings: Settings
     transport: Transport
     engine: AsyncEngine
-    open_unit_of_work: SqlUnitOfWorkFactory | SharedUnitOfWorkFactory
+    open_unit_of_work: Callable[[MessageContext], ServiceUnitOfWork]
     """A transaction per message, or shared ones (group commit, docs/adr/0016)."""
     hasher: Argon2PasswordHasher
     holds: SequenceHolds
@@ -148,7 +149,7 @@ class Service:
         channel: Consumer,
         envelope: Envelope,
         command: Command | IntegrationEvent,
-        handler: CommandHandler,
+        handler: CommandHandler[ServiceUnitOfWork],
     ) -> Outcome:
         """Run ``handler`` for a command or event exactly once, in the message's transaction.
 
@@ -268,8 +269,8 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         statement_timeout_ms=database.statement_timeout_ms,
     )
     tracer = provider.get_tracer(TRACER_NAME)
-    open_unit_of_work: SqlUnitOfWorkFactory | SharedUnitOfWorkFactory = (
-        SharedUnitOfWorkFactory(
+    open_unit_of_work: Callable[[MessageContext], ServiceUnitOfWork] = (
+        shared_units_of_work(
             GroupCommit(
                 engine,
                 max_members=database.group_commit_max_messages,
@@ -277,17 +278,9 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
             ),
             source=SOURCE,
             tracer=tracer,
-            upcasters=STORED_EVENT_UPCASTERS,
-            published_as=integration_event_for,
         )
         if database.group_commit_max_messages > 1
-        else SqlUnitOfWorkFactory(
-            engine,
-            source=SOURCE,
-            tracer=tracer,
-            upcasters=STORED_EVENT_UPCASTERS,
-            published_as=integration_event_for,
-        )
+        else units_of_work(engine, source=SOURCE, tracer=tracer)
     )
     return Service(
         settings=settings,

@@ -16,13 +16,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from commerce.billing.application.ports import BillingUnitOfWork
+from commerce.billing.domain.errors import InvoiceNotFound
 from commerce.billing.domain.invoice import Invoice
 from commerce.billing.domain.policy import IssueInvoice, VoidInvoice, invoice_policy
-from commerce.platform.kit.errors import InvoiceNotFound
 from commerce.platform.kit.events import DomainEvent
 from commerce.platform.kit.ids import InvoiceId
 from commerce.platform.kit.money import Money
-from commerce.platform.transactions.ports import Clock, UnitOfWork
+from commerce.platform.transactions.ports import Clock
 from commerce.platform.transactions.state_changes import save_changes
 
 __all__ = ["CapturePaymentCommand", "apply_billing_policy", "capture_payment"]
@@ -37,7 +38,9 @@ class CapturePaymentCommand:
     reference: str
 
 
-async def capture_payment(command: CapturePaymentCommand, uow: UnitOfWork, *, clock: Clock) -> None:
+async def capture_payment(
+    command: CapturePaymentCommand, uow: BillingUnitOfWork, *, clock: Clock
+) -> None:
     """Mark the invoice paid (the same reference again is a no-op)."""
     invoice = await uow.invoices.get(command.invoice_id)
     if invoice is None:
@@ -46,7 +49,7 @@ async def capture_payment(command: CapturePaymentCommand, uow: UnitOfWork, *, cl
     await save_changes(invoice, uow.invoices, uow.outbox)
 
 
-async def apply_billing_policy(event: DomainEvent, uow: UnitOfWork, *, clock: Clock) -> None:
+async def apply_billing_policy(event: DomainEvent, uow: BillingUnitOfWork, *, clock: Clock) -> None:
     """Do what the billing policy decides for ``event`` (an order event), if anything.
 
     * ``OrderConfirmed``: issue the order's invoice, unless it exists already.

@@ -22,13 +22,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from commerce.billing.domain.errors import InvoiceAlreadySettled, PaymentAmountMismatch
 from commerce.billing.domain.events import InvoiceIssued, InvoiceVoided, PaymentCaptured
-from commerce.platform.kit.errors import (
-    IllegalTransition,
-    InvalidValue,
-    InvoiceAlreadySettled,
-    PaymentAmountMismatch,
-)
+from commerce.platform.kit.errors import IllegalTransition, InvalidValue
 from commerce.platform.kit.events import DomainEvent, EventHeader
 from commerce.platform.kit.ids import InvoiceId, OrderId, TenantId, UserId, require_aware
 from commerce.platform.kit.money import Money

@@ -29,15 +29,16 @@ from pydantic import AwareDatetime
 
 from commerce.billing.domain.events import InvoiceIssued, InvoiceVoided, PaymentCaptured
 from commerce.catalog.domain.events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
-from commerce.orders.domain.events import ORDER_EVENT_TYPES
-from commerce.platform.kit.events import (
-    DomainEvent,
+from commerce.identity.domain.events import (
     RoleAssigned,
     UserDeactivated,
     UserProfileChanged,
     UserRegistered,
 )
-from commerce.platform.kit.ids import EmailAddress, TenantId
+from commerce.identity.domain.values import EmailAddress
+from commerce.orders.domain.events import ORDER_EVENT_TYPES
+from commerce.platform.kit.events import DomainEvent
+from commerce.platform.kit.ids import TenantId
 from commerce.platform.kit.money import Money
 from commerce.platform.messaging.envelope import Envelope, EnvelopeError
 from commerce.platform.messaging.integration_event import IntegrationEvent

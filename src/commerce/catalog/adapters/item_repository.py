@@ -6,9 +6,9 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from commerce.catalog.domain.errors import ItemAlreadyExists
 from commerce.catalog.domain.item import Item, ItemStatus
 from commerce.platform.eventsourcing.streams import StreamId
-from commerce.platform.kit.errors import ItemAlreadyExists
 from commerce.platform.kit.ids import ItemId, TenantId
 from commerce.platform.kit.money import Money
 from commerce.platform.postgres.tables import catalog_items

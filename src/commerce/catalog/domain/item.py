@@ -2,15 +2,15 @@
 
 Invariants: the price is a positive :class:`~commerce.platform.kit.money.Money` whose currency is
 fixed at creation; the stock is a non-negative whole number; a retired item keeps its
-price and cannot be ordered (:data:`ITEM_IS_ORDERABLE`). Stock may still be adjusted after
-retirement (returns, write-offs).
+price and is no longer sold. Stock may still be adjusted after retirement (returns,
+write-offs).
 
 Repeated commands whose effect already holds (the same price, a zero stock delta,
 retiring a retired item) are no-ops without event.
 
-The orders context never sees the aggregate: it receives an :class:`ItemSnapshot` (id,
-active flag, price) taken when a line is added, which is how a line's unit price is
-captured at that moment.
+The orders context never sees the aggregate: the composition root hands it a snapshot of
+the item (id, active flag, price, name) when a line is added, which is how a line's unit
+price is captured at that moment.
 """
 
 from __future__ import annotations
@@ -19,26 +19,14 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
+from commerce.catalog.domain.errors import InsufficientStock, ItemIsRetired
 from commerce.catalog.domain.events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
-from commerce.platform.kit.errors import (
-    CurrencyMismatch,
-    InsufficientStock,
-    InvalidValue,
-    ItemIsRetired,
-)
+from commerce.platform.kit.errors import CurrencyMismatch, InvalidValue
 from commerce.platform.kit.events import DomainEvent, EventHeader
 from commerce.platform.kit.ids import ItemId, TenantId, require_aware
 from commerce.platform.kit.money import Money
-from commerce.platform.kit.specification import Specification
 
-__all__ = [
-    "ITEM_IS_ORDERABLE",
-    "Item",
-    "ItemHasPositivePrice",
-    "ItemIsActive",
-    "ItemSnapshot",
-    "ItemStatus",
-]
+__all__ = ["Item", "ItemStatus"]
 
 _MAX_NAME = 200
 
@@ -48,17 +36,6 @@ class ItemStatus(StrEnum):
 
     ACTIVE = "active"
     RETIRED = "retired"
-
-
-@dataclass(frozen=True, slots=True)
-class ItemSnapshot:
-    """What an order needs to know about an item when a line is added."""
-
-    item_id: ItemId
-    active: bool
-    price: Money
-    name: str
-    """The item's name when the snapshot was taken (an order line keeps it, like the price)."""
 
 
 def _name(name: str) -> str:
@@ -133,17 +110,6 @@ class Item:
         """Whether the item is still sold."""
         return self.status is ItemStatus.ACTIVE
 
-    @property
-    def is_orderable(self) -> bool:
-        """Whether :data:`ITEM_IS_ORDERABLE` holds for the item now."""
-        return ITEM_IS_ORDERABLE.is_satisfied_by(self.snapshot())
-
-    def snapshot(self) -> ItemSnapshot:
-        """The item as an order sees it at this moment."""
-        return ItemSnapshot(
-            item_id=self.id, active=self.is_active, price=self.price, name=self.name
-        )
-
     def change_price(self, price: Money, *, now: datetime) -> None:
         """Set a new positive price in the same currency; record :class:`ItemPriceChanged`."""
         _positive_price(price)
@@ -205,37 +171,3 @@ class Item:
             "version": self.version,
             "occurred_at": now,
         }
-
-
-class ItemIsActive(Specification[ItemSnapshot]):
-    """The item is not retired."""
-
-    __slots__ = ()
-
-    def is_satisfied_by(self, candidate: ItemSnapshot) -> bool:
-        """``candidate.active``."""
-        return candidate.active
-
-    @property
-    def description(self) -> str:
-        """``item is active``."""
-        return "item is active"
-
-
-class ItemHasPositivePrice(Specification[ItemSnapshot]):
-    """The item's price is greater than zero (snapshots may come from a read model)."""
-
-    __slots__ = ()
-
-    def is_satisfied_by(self, candidate: ItemSnapshot) -> bool:
-        """``candidate.price > 0``."""
-        return candidate.price.is_positive
-
-    @property
-    def description(self) -> str:
-        """``item has a positive price``."""
-        return "item has a positive price"
-
-
-ITEM_IS_ORDERABLE: Specification[ItemSnapshot] = ItemIsActive() & ItemHasPositivePrice()
-"""An item can go on an order line: active and with a positive price."""

@@ -16,10 +16,11 @@ from asyncpg.exceptions import UniqueViolationError
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from commerce.identity.domain.errors import EmailAlreadyRegistered, UserAlreadyExists
 from commerce.identity.domain.user import User, UserStatus
+from commerce.identity.domain.values import EmailAddress, Role
 from commerce.platform.eventsourcing.streams import StreamId
-from commerce.platform.kit.errors import EmailAlreadyRegistered, UserAlreadyExists
-from commerce.platform.kit.ids import EmailAddress, Role, TenantId, UserId
+from commerce.platform.kit.ids import TenantId, UserId
 from commerce.platform.postgres.tables import users
 from commerce.platform.postgres.versioned_rows import update_versioned
 

@@ -5,7 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from commerce.platform.kit.ids import Role, UserId
+from commerce.identity.domain.values import Role
+from commerce.platform.kit.ids import UserId
 
 __all__ = ["DirectoryChange", "DirectoryEntry"]
 

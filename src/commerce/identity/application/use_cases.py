@@ -5,10 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from uuid import UUID
 
+from commerce.identity.application.ports import IdentityUnitOfWork, PasswordHasher
+from commerce.identity.domain.errors import EmailAlreadyRegistered, UserNotFound
 from commerce.identity.domain.user import User
-from commerce.platform.kit.errors import EmailAlreadyRegistered, UserNotFound
-from commerce.platform.kit.ids import EmailAddress, Role, TenantId, UserId
-from commerce.platform.transactions.ports import Clock, PasswordHasher, UnitOfWork
+from commerce.identity.domain.values import EmailAddress, Role
+from commerce.platform.kit.ids import TenantId, UserId
+from commerce.platform.transactions.ports import Clock
 from commerce.platform.transactions.state_changes import save_changes
 
 __all__ = [
@@ -39,7 +41,7 @@ class RegisterUserCommand:
 
 async def register_user(
     command: RegisterUserCommand,
-    uow: UnitOfWork,
+    uow: IdentityUnitOfWork,
     *,
     hasher: PasswordHasher,
     clock: Clock,
@@ -83,28 +85,32 @@ class AssignRoleCommand:
     role: Role
 
 
-async def _existing_user(uow: UnitOfWork, user_id: UserId) -> User:
+async def _existing_user(uow: IdentityUnitOfWork, user_id: UserId) -> User:
     user = await uow.users.get(user_id)
     if user is None:
         raise UserNotFound(f"user {user_id} does not exist in this tenant")
     return user
 
 
-async def change_profile(command: ChangeProfileCommand, uow: UnitOfWork, *, clock: Clock) -> None:
+async def change_profile(
+    command: ChangeProfileCommand, uow: IdentityUnitOfWork, *, clock: Clock
+) -> None:
     """Set the display name of an active user (the same name again is a no-op)."""
     user = await _existing_user(uow, command.user_id)
     user.change_profile(display_name=command.display_name, now=clock.now())
     await save_changes(user, uow.users, uow.outbox)
 
 
-async def deactivate_user(command: DeactivateUserCommand, uow: UnitOfWork, *, clock: Clock) -> None:
+async def deactivate_user(
+    command: DeactivateUserCommand, uow: IdentityUnitOfWork, *, clock: Clock
+) -> None:
     """Deactivate the account (already deactivated: no-op); it can no longer order."""
     user = await _existing_user(uow, command.user_id)
     user.deactivate(now=clock.now())
     await save_changes(user, uow.users, uow.outbox)
 
 
-async def assign_role(command: AssignRoleCommand, uow: UnitOfWork, *, clock: Clock) -> None:
+async def assign_role(command: AssignRoleCommand, uow: IdentityUnitOfWork, *, clock: Clock) -> None:
     """Grant an active user a role (a role already held is a no-op)."""
     user = await _existing_user(uow, command.user_id)
     user.assign_role(command.role, now=clock.now())

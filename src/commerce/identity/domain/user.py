@@ -12,16 +12,17 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 
-from commerce.platform.kit.errors import InvalidValue, UserInactive
-from commerce.platform.kit.events import (
-    DomainEvent,
-    EventHeader,
+from commerce.identity.domain.errors import UserInactive
+from commerce.identity.domain.events import (
     RoleAssigned,
     UserDeactivated,
     UserProfileChanged,
     UserRegistered,
 )
-from commerce.platform.kit.ids import EmailAddress, Role, TenantId, UserId, require_aware
+from commerce.identity.domain.values import EmailAddress, Role
+from commerce.platform.kit.errors import InvalidValue
+from commerce.platform.kit.events import DomainEvent, EventHeader
+from commerce.platform.kit.ids import TenantId, UserId, require_aware
 from commerce.platform.kit.specification import Specification
 
 __all__ = [

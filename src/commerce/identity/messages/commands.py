@@ -13,7 +13,7 @@ from pydantic import (
     field_serializer,
 )
 
-from commerce.platform.kit.ids import Role
+from commerce.identity.domain.values import Role
 from commerce.platform.messaging.commands import Command
 
 __all__ = ["AssignRole", "ChangeProfile", "DeactivateUser", "RegisterUser"]

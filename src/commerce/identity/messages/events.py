@@ -7,14 +7,14 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, ConfigDict, Field
 
-from commerce.platform.kit.events import (
-    DomainEvent,
+from commerce.identity.domain.events import (
     RoleAssigned,
     UserDeactivated,
     UserProfileChanged,
     UserRegistered,
 )
-from commerce.platform.kit.ids import Role
+from commerce.identity.domain.values import Role
+from commerce.platform.kit.events import DomainEvent
 from commerce.platform.messaging.channels import USERS, EventStream
 from commerce.platform.messaging.integration_event import IntegrationEvent
 

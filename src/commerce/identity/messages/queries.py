@@ -7,7 +7,7 @@ from uuid import UUID
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, JsonValue
 
-from commerce.platform.kit.ids import Role
+from commerce.identity.domain.values import Role
 from commerce.platform.messaging.queries import Query, QueryReply
 
 __all__ = ["DirectoryUser", "GetUserV1", "ListUsersV1", "UserDetailsV1", "UserPageV1"]

@@ -15,19 +15,20 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import cast
 
+from commerce.orders.application.ports import OrdersUnitOfWork
+from commerce.orders.domain.errors import (
+    CustomerNotFound,
+    OrderAlreadyExists,
+    OrderedItemNotFound,
+    OrderNotFound,
+)
 from commerce.orders.domain.events import ORDER_EVENT_TYPES, OrderEvent
 from commerce.orders.domain.order import Order
 from commerce.orders.domain.state import SNAPSHOT_SCHEMA
 from commerce.platform.eventsourcing.codec import DataclassEventCodec
 from commerce.platform.eventsourcing.repository import EventSourcedRepository
-from commerce.platform.kit.errors import (
-    ItemNotFound,
-    OrderAlreadyExists,
-    OrderNotFound,
-    UserNotFound,
-)
 from commerce.platform.kit.ids import ItemId, OrderId, TenantId, UserId
-from commerce.platform.transactions.ports import Clock, EventStore, UnitOfWork
+from commerce.platform.transactions.ports import Clock, EventStore
 
 __all__ = [
     "ORDER_CODEC",
@@ -118,7 +119,7 @@ class ShipOrderCommand:
 
 
 async def _change(
-    uow: UnitOfWork,
+    uow: OrdersUnitOfWork,
     order_id: OrderId,
     snapshot_every: int,
     decide: Callable[[Order], Awaitable[None]],
@@ -133,15 +134,15 @@ async def _change(
 
 
 async def place_order(
-    command: PlaceOrderCommand, uow: UnitOfWork, *, clock: Clock, snapshot_every: int
+    command: PlaceOrderCommand, uow: OrdersUnitOfWork, *, clock: Clock, snapshot_every: int
 ) -> None:
     """Open the order of an active customer; the order id must be new."""
     orders = order_repository(uow.events, snapshot_every=snapshot_every)
     if await orders.load(command.order_id.value) is not None:
         raise OrderAlreadyExists(f"order {command.order_id} was already placed")
-    customer = await uow.users.get(command.customer_id)
+    customer = await uow.customers.get(command.customer_id)
     if customer is None:
-        raise UserNotFound(f"user {command.customer_id} does not exist in this tenant")
+        raise CustomerNotFound(f"user {command.customer_id} does not exist in this tenant")
     order = Order.place(
         order_id=command.order_id,
         tenant_id=command.tenant_id,
@@ -153,21 +154,21 @@ async def place_order(
 
 
 async def add_line(
-    command: AddLineCommand, uow: UnitOfWork, *, clock: Clock, snapshot_every: int
+    command: AddLineCommand, uow: OrdersUnitOfWork, *, clock: Clock, snapshot_every: int
 ) -> None:
     """Add a line at the item's current price (the item must be active)."""
 
     async def decide(order: Order) -> None:
-        item = await uow.items.get(command.item_id)
+        item = await uow.orderable_items.get(command.item_id)
         if item is None:
-            raise ItemNotFound(f"item {command.item_id} does not exist in this tenant")
-        order.add_line(item.snapshot(), command.quantity, now=clock.now())
+            raise OrderedItemNotFound(f"item {command.item_id} does not exist in this tenant")
+        order.add_line(item, command.quantity, now=clock.now())
 
     await _change(uow, command.order_id, snapshot_every, decide)
 
 
 async def remove_line(
-    command: RemoveLineCommand, uow: UnitOfWork, *, clock: Clock, snapshot_every: int
+    command: RemoveLineCommand, uow: OrdersUnitOfWork, *, clock: Clock, snapshot_every: int
 ) -> None:
     """Remove the item's line from a placed order."""
 
@@ -178,7 +179,7 @@ async def remove_line(
 
 
 async def confirm_order(
-    command: ConfirmOrderCommand, uow: UnitOfWork, *, clock: Clock, snapshot_every: int
+    command: ConfirmOrderCommand, uow: OrdersUnitOfWork, *, clock: Clock, snapshot_every: int
 ) -> None:
     """Confirm a placed order with lines (already confirmed: no-op)."""
 
@@ -189,7 +190,7 @@ async def confirm_order(
 
 
 async def cancel_order(
-    command: CancelOrderCommand, uow: UnitOfWork, *, clock: Clock, snapshot_every: int
+    command: CancelOrderCommand, uow: OrdersUnitOfWork, *, clock: Clock, snapshot_every: int
 ) -> None:
     """Cancel a placed or confirmed order (already cancelled: no-op)."""
 
@@ -200,7 +201,7 @@ async def cancel_order(
 
 
 async def ship_order(
-    command: ShipOrderCommand, uow: UnitOfWork, *, clock: Clock, snapshot_every: int
+    command: ShipOrderCommand, uow: OrdersUnitOfWork, *, clock: Clock, snapshot_every: int
 ) -> None:
     """Ship a confirmed order (already shipped: no-op)."""
 

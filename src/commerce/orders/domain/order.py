@@ -14,7 +14,7 @@ State machine (:data:`~commerce.orders.domain.events.ORDER_TRANSITIONS`)::
 * **Lines are added and removed while placed**, i.e. after ``PlaceOrder`` and before
   ``ConfirmOrder``. One line per item: adding an item again is refused (remove the line
   first). Each line keeps the unit price (and the name) of the
-  :class:`~commerce.catalog.domain.item.ItemSnapshot` it was added from: prices are captured
+  :class:`~commerce.orders.domain.ordering.ItemSnapshot` it was added from: prices are captured
   at AddLine; all lines are in the currency chosen at placement.
 * ``ConfirmOrder`` needs at least one line and freezes the lines. **cancelled** is
   reachable from placed and confirmed (any time before shipping), **shipped** only from
@@ -37,8 +37,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
-from commerce.catalog.domain.item import ITEM_IS_ORDERABLE, ItemSnapshot
-from commerce.identity.domain.user import USER_CAN_PLACE_ORDERS, User
+from commerce.orders.domain.errors import (
+    DuplicateOrderLine,
+    EmptyOrder,
+    ItemNotOrderable,
+    OrderLineNotFound,
+    UserCannotPlaceOrders,
+)
 from commerce.orders.domain.events import (
     OrderCancelled,
     OrderConfirmed,
@@ -49,18 +54,14 @@ from commerce.orders.domain.events import (
     OrderShipped,
     OrderStatus,
 )
+from commerce.orders.domain.ordering import ITEM_IS_ORDERABLE, Customer, ItemSnapshot
 from commerce.orders.domain.specifications import ORDER_CAN_BE_CANCELLED, ORDER_CAN_BE_SHIPPED
 from commerce.orders.domain.state import OrderLine, OrderSnapshot, OrderState, evolve, start
 from commerce.platform.kit.errors import (
     CurrencyMismatch,
-    DuplicateOrderLine,
-    EmptyOrder,
     IllegalTransition,
     InconsistentEventStream,
     InvalidValue,
-    ItemNotOrderable,
-    OrderLineNotFound,
-    UserCannotPlaceOrders,
 )
 from commerce.platform.kit.events import EventHeader
 from commerce.platform.kit.ids import ItemId, OrderId, TenantId, UserId, require_aware
@@ -147,22 +148,22 @@ class Order:
         *,
         order_id: OrderId,
         tenant_id: TenantId,
-        customer: User,
+        customer: Customer,
         currency: str,
         now: datetime,
     ) -> Order:
         """``PlaceOrder``: open an order of ``customer`` in ``currency``; it starts placed.
 
-        The customer must satisfy :data:`~commerce.identity.domain.user.USER_CAN_PLACE_ORDERS`
-        (active, customer role) and belong to ``tenant_id``.
+        The customer must be allowed to order (an active account with the customer role:
+        :attr:`Customer.refusal` is ``None``) and belong to ``tenant_id``.
         """
         require_aware(now)
         Money.zero(currency)  # validates the currency code
         if customer.tenant_id != tenant_id:
             raise UserCannotPlaceOrders(f"user {customer.id} belongs to another tenant")
-        if not USER_CAN_PLACE_ORDERS.is_satisfied_by(customer):
-            rule = USER_CAN_PLACE_ORDERS.description
-            raise UserCannotPlaceOrders(f"user {customer.id} cannot place orders: {rule}")
+        if customer.refusal is not None:
+            reason = customer.refusal
+            raise UserCannotPlaceOrders(f"user {customer.id} cannot place orders: {reason}")
         placed = OrderPlaced(
             tenant_id=tenant_id,
             aggregate_id=str(order_id),

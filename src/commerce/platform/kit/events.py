@@ -18,16 +18,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import ClassVar, TypedDict
 
-from commerce.platform.kit.ids import EmailAddress, Role, TenantId, UserId
+from commerce.platform.kit.ids import TenantId
 
-__all__ = [
-    "DomainEvent",
-    "EventHeader",
-    "RoleAssigned",
-    "UserDeactivated",
-    "UserProfileChanged",
-    "UserRegistered",
-]
+__all__ = ["DomainEvent", "EventHeader"]
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -50,43 +43,3 @@ class EventHeader(TypedDict):
     aggregate_id: str
     version: int
     occurred_at: datetime
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UserRegistered(DomainEvent):
-    """A user account was created."""
-
-    event_type: ClassVar[str] = "commerce.identity.UserRegistered.v1"
-
-    user_id: UserId
-    email: EmailAddress
-    display_name: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UserProfileChanged(DomainEvent):
-    """A user changed the profile shown to others (the display name)."""
-
-    event_type: ClassVar[str] = "commerce.identity.UserProfileChanged.v1"
-
-    user_id: UserId
-    display_name: str
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class UserDeactivated(DomainEvent):
-    """A user account was deactivated: it can no longer place orders or be changed."""
-
-    event_type: ClassVar[str] = "commerce.identity.UserDeactivated.v1"
-
-    user_id: UserId
-
-
-@dataclass(frozen=True, slots=True, kw_only=True)
-class RoleAssigned(DomainEvent):
-    """A user was given a role they did not hold."""
-
-    event_type: ClassVar[str] = "commerce.identity.RoleAssigned.v1"
-
-    user_id: UserId
-    role: Role

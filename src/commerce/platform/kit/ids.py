@@ -3,32 +3,15 @@
 from __future__ import annotations
 
 import os
-import re
 import time
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 from typing import Self
 from uuid import UUID, uuid5
 
-from commerce.platform.kit.errors import InvalidEmail, InvalidValue
+from commerce.platform.kit.errors import InvalidValue
 
-__all__ = [
-    "EmailAddress",
-    "InvoiceId",
-    "ItemId",
-    "OrderId",
-    "Role",
-    "TenantId",
-    "UserId",
-    "new_uuid7",
-    "require_aware",
-]
-
-_EMAIL_LOCAL = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]+$")
-_EMAIL_LABEL = re.compile(r"^(?!-)[A-Za-z0-9-]{1,63}(?<!-)$")
-_MAX_EMAIL_LENGTH = 254
-_MAX_LOCAL_LENGTH = 64
+__all__ = ["InvoiceId", "ItemId", "OrderId", "TenantId", "UserId", "new_uuid7", "require_aware"]
 
 
 def new_uuid7() -> UUID:
@@ -65,53 +48,11 @@ class UserId:
         return str(self.value)
 
 
-@dataclass(frozen=True, slots=True)
-class EmailAddress:
-    """A syntactically valid address, normalised to lower case for uniqueness checks."""
-
-    value: str
-
-    def __post_init__(self) -> None:
-        if self.value != self.value.strip().lower():
-            raise InvalidValue("EmailAddress must be built with EmailAddress.parse")
-
-    @classmethod
-    def parse(cls, text: str) -> EmailAddress:
-        """Validate ``text`` (dot-atom local part, DNS labels, a dotted domain)."""
-        candidate = text.strip().lower()
-        if len(candidate) > _MAX_EMAIL_LENGTH or candidate.count("@") != 1:
-            raise InvalidEmail(f"not an e-mail address: {text!r}")
-        local, domain = candidate.split("@")
-        labels = domain.split(".")
-        local_ok = (
-            0 < len(local) <= _MAX_LOCAL_LENGTH
-            and _EMAIL_LOCAL.match(local) is not None
-            and not local.startswith(".")
-            and not local.endswith(".")
-            and ".." not in local
-        )
-        domain_ok = len(labels) >= 2 and all(_EMAIL_LABEL.match(label) for label in labels)
-        if not (local_ok and domain_ok) or labels[-1].isdigit():
-            raise InvalidEmail(f"not an e-mail address: {text!r}")
-        return cls(candidate)
-
-    def __str__(self) -> str:
-        return self.value
-
-
 def require_aware(moment: datetime) -> datetime:
     """Return ``moment`` unchanged, refusing naive datetimes with :class:`InvalidValue`."""
     if moment.tzinfo is None or moment.utcoffset() is None:
         raise InvalidValue("timestamps must be timezone-aware")
     return moment
-
-
-class Role(StrEnum):
-    """What a user may do. Roles add up; every registered user starts as a customer."""
-
-    CUSTOMER = "customer"
-    STAFF = "staff"
-    ADMIN = "admin"
 
 
 @dataclass(frozen=True, slots=True)

@@ -7,11 +7,11 @@ from enum import StrEnum
 
 from commerce.platform.kit.errors import DomainError
 from commerce.platform.kit.message_context import MessageContext, Rejection
-from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
+from commerce.platform.transactions.ports import UnitOfWork
 
 __all__ = ["CommandHandler", "Outcome", "process_command"]
 
-type CommandHandler = Callable[[UnitOfWork], Awaitable[None]]
+type CommandHandler[U: UnitOfWork] = Callable[[U], Awaitable[None]]
 """The use case, bound to its command and collaborators, run inside the transaction."""
 
 
@@ -23,13 +23,13 @@ class Outcome(StrEnum):
     REJECTED = "rejected"
 
 
-async def process_command(
+async def process_command[U: UnitOfWork](
     *,
     consumer: str,
     context: MessageContext,
     aggregate_id: str,
-    handler: CommandHandler,
-    open_unit_of_work: UnitOfWorkFactory,
+    handler: CommandHandler[U],
+    open_unit_of_work: Callable[[MessageContext], U],
     rejects: bool = True,
 ) -> Outcome:
     """Apply ``handler`` at most once per (consumer, message id).

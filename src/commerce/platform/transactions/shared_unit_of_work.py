@@ -154,26 +154,28 @@ class SharedUnitOfWork(SqlUnitOfWork):
             await asyncio.shield(batch.outcome)
 
 
-class SharedUnitOfWorkFactory:
-    """:class:`UnitOfWorkFactory` of group-committed messages."""
+class SharedUnitOfWorkFactory[U: SharedUnitOfWork]:
+    """:class:`UnitOfWorkFactory` of group-committed messages, units of work of ``kind``."""
 
     def __init__(
         self,
         group: GroupCommit,
         *,
+        kind: type[U],
         source: str,
         tracer: Tracer | None = None,
         upcasters: UpcasterRegistry | None = None,
         published_as: PublishedAs,
     ) -> None:
+        self._kind = kind
         self._group = group
         self._source = source
         self._tracer = tracer
         self._upcasters = upcasters
         self._published_as = published_as
 
-    def __call__(self, context: MessageContext) -> SharedUnitOfWork:
-        return SharedUnitOfWork(
+    def __call__(self, context: MessageContext) -> U:
+        return self._kind(
             self._group,
             context,
             source=self._source,

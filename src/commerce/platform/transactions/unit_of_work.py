@@ -19,10 +19,6 @@ from typing import Any, Self
 from opentelemetry.trace import NoOpTracer, Tracer
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncTransaction
 
-from commerce.billing.adapters.invoice_repository import SqlInvoiceRepository
-from commerce.catalog.adapters.item_repository import SqlItemRepository
-from commerce.identity.adapters.user_directory import SqlUserDirectory
-from commerce.identity.adapters.user_repository import SqlUserRepository
 from commerce.platform.eventsourcing.streams import UpcasterRegistry
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.observability.tracing import database_span
@@ -58,42 +54,19 @@ class SqlUnitOfWork:
         self.outbox = OutboxWriter(context, source=source, published_as=published_as)
 
     def _bind(self, connection: AsyncConnection, raw: Any) -> None:
-        """Bind the repositories to ``connection`` (``raw``: the asyncpg one under it)."""
+        """Bind the event store to ``connection`` (``raw``: the asyncpg one under it), then
+        the bounded contexts' repositories (:meth:`_bind_repositories`)."""
         self._connection = connection
-        self._users = SqlUserRepository(connection, raw)
-        self._items = SqlItemRepository(connection)
-        self._invoices = SqlInvoiceRepository(connection)
-        self._user_directory = SqlUserDirectory(connection, raw, self._context.tenant_id)
         self.events = PostgresEventStore.for_message(
             connection, self._context, upcasters=self._upcasters
         )
+        self._bind_repositories(connection, raw)
+
+    def _bind_repositories(self, connection: AsyncConnection, raw: Any) -> None:
+        """Bind the repositories a subclass hands out (the composition root's; none here)."""
 
     def _touch(self) -> None:
-        """Called whenever a repository is handed out (work may follow)."""
-
-    @property
-    def users(self) -> SqlUserRepository:
-        """Users of the message's tenant."""
-        self._touch()
-        return self._users
-
-    @property
-    def items(self) -> SqlItemRepository:
-        """Catalogue items of the message's tenant."""
-        self._touch()
-        return self._items
-
-    @property
-    def invoices(self) -> SqlInvoiceRepository:
-        """Invoices of the message's tenant."""
-        self._touch()
-        return self._invoices
-
-    @property
-    def user_directory(self) -> SqlUserDirectory:
-        """The user directory read model of the message's tenant."""
-        self._touch()
-        return self._user_directory
+        """Called whenever a repository or the connection is handed out (work may follow)."""
 
     @property
     def connection(self) -> AsyncConnection:
@@ -206,26 +179,29 @@ class OwnTransactionUnitOfWork(SqlUnitOfWork):
             await self._transaction.commit()
 
 
-class SqlUnitOfWorkFactory:
-    """:class:`UnitOfWorkFactory`: a transaction per message."""
+class SqlUnitOfWorkFactory[U: OwnTransactionUnitOfWork]:
+    """:class:`UnitOfWorkFactory`: a transaction per message, units of work of ``kind``
+    (the composition root's subclass, which hands out the contexts' repositories)."""
 
     def __init__(
         self,
         engine: AsyncEngine,
         *,
+        kind: type[U],
         source: str,
         tracer: Tracer | None = None,
         upcasters: UpcasterRegistry | None = None,
         published_as: PublishedAs,
     ) -> None:
+        self._kind = kind
         self._engine = engine
         self._source = source
         self._tracer = tracer
         self._upcasters = upcasters
         self._published_as = published_as
 
-    def __call__(self, context: MessageContext) -> OwnTransactionUnitOfWork:
-        return OwnTransactionUnitOfWork(
+    def __call__(self, context: MessageContext) -> U:
+        return self._kind(
             self._engine,
             context,
             source=self._source,
