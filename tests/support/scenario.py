@@ -19,6 +19,7 @@ from commerce.billing.application.use_cases import (
     capture_payment,
 )
 from commerce.billing.domain.invoice import Invoice
+from commerce.billing.messages.order_translation import order_fact_of
 from commerce.catalog.application.use_cases import (
     AdjustStockCommand,
     ChangePriceCommand,
@@ -56,10 +57,11 @@ from commerce.orders.application.use_cases import (
     ship_order,
 )
 from commerce.orders.domain.order import Order
-from commerce.platform.kit.events import DomainEvent
+from commerce.orders.messages.events import OrderCancelledV1, OrderConfirmedV1
 from commerce.platform.kit.ids import InvoiceId, ItemId, OrderId, TenantId, UserId, new_uuid7
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.kit.money import Money
+from commerce.platform.messaging.envelope import Envelope
 from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
 from commerce.platform.transactions.processing import Outcome, process_command
 from tests.support.commands import context_for, register
@@ -203,12 +205,20 @@ class Scenario:
 
     # -- billing --------------------------------------------------------------------------
 
-    async def react(self, event: DomainEvent, *, message_id: UUID | None = None) -> Outcome:
+    async def react(
+        self, event: OrderConfirmedV1 | OrderCancelledV1, *, message_id: UUID | None = None
+    ) -> Outcome:
         """Feed an order event to the billing policy, as its consumer would."""
-        handler = self._timed(apply_billing_policy, event)
+        envelope = Envelope.new(
+            type=event.message_type,
+            source="/tests",
+            tenant_id=self.tenant.value,
+            subject=str(event.order_id),
+        )
+        handler = self._timed(apply_billing_policy, order_fact_of(event, envelope))
         return await self.run(
-            event.event_type,
-            event.aggregate_id,
+            event.message_type,
+            event.order_id,
             handler,
             message_id=message_id,
             consumer="tests.billing-policy",

@@ -4,10 +4,12 @@ Invoices are state-stored (table ``invoices``, revision 0007): an invoice has th
 and at most two events, so a row with a version is enough, and its events reach
 downstream consumers through the outbox like every other.
 
-:func:`apply_billing_policy` runs for each order event the billing consumer receives, in
-order per order, inside that event's transaction (inbox + state + outbox), so a
-redelivered event has no second effect and a crash mid-way leaves nothing half done. The
-decision is :func:`~commerce.billing.domain.policy.invoice_policy`'s; carrying it out is
+:func:`apply_billing_policy` runs for each order confirmation and cancellation the billing
+consumer receives, as billing's own view of the order
+(:class:`~commerce.billing.domain.policy.OrderFact`), in order per order, inside that
+event's transaction (inbox + state + outbox), so a redelivered event has no second effect
+and a crash mid-way leaves nothing half done. The decision is
+:func:`~commerce.billing.domain.policy.invoice_policy`'s; carrying it out is
 idempotent besides: the invoice id is derived from the order id, an invoice that exists is
 not issued again, and voiding a voided invoice is a no-op.
 """
@@ -19,8 +21,7 @@ from dataclasses import dataclass
 from commerce.billing.application.ports import BillingUnitOfWork
 from commerce.billing.domain.errors import InvoiceNotFound
 from commerce.billing.domain.invoice import Invoice
-from commerce.billing.domain.policy import IssueInvoice, VoidInvoice, invoice_policy
-from commerce.platform.kit.events import DomainEvent
+from commerce.billing.domain.policy import IssueInvoice, OrderFact, VoidInvoice, invoice_policy
 from commerce.platform.kit.ids import InvoiceId
 from commerce.platform.kit.money import Money
 from commerce.platform.transactions.ports import Clock
@@ -49,16 +50,16 @@ async def capture_payment(
     await save_changes(invoice, uow.invoices, uow.outbox)
 
 
-async def apply_billing_policy(event: DomainEvent, uow: BillingUnitOfWork, *, clock: Clock) -> None:
-    """Do what the billing policy decides for ``event`` (an order event), if anything.
+async def apply_billing_policy(fact: OrderFact, uow: BillingUnitOfWork, *, clock: Clock) -> None:
+    """Do what the billing policy decides for ``fact`` (an order's change), if anything.
 
-    * ``OrderConfirmed``: issue the order's invoice, unless it exists already.
-    * ``OrderCancelled`` of a confirmed order: void its invoice. An invoice that is
+    * A confirmed order: issue its invoice, unless it exists already.
+    * A cancelled order that was confirmed: void its invoice. An invoice that is
       missing (issued before billing ran) or already paid is left alone: refunds are out
       of scope, and refusing would only park the order's later events behind a dead
       letter no one can fix.
     """
-    match invoice_policy(event):
+    match invoice_policy(fact):
         case IssueInvoice() as issue:
             if await uow.invoices.get(issue.invoice_id) is not None:
                 return

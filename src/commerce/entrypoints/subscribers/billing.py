@@ -4,11 +4,11 @@ The billing policy is an ordered consumer of the orders stream (``BILLING_POLICY
 order's events arrive one at a time in version order, and each runs through
 ``Service.execute`` (inbox, transaction, outbox), so a redelivery or a restart in the
 middle never issues a second invoice. Of the order events it acts on ``OrderConfirmed``
-and ``OrderCancelled``, rebuilt from the message as the orders context recorded them
-(:func:`~commerce.billing.messages.order_facts.domain_event_of`); the other known order events
-are acknowledged and ignored (not set aside as ``skipped``), while an event type it does
-not know at all, such as a future ``.v2``, still goes to ``skipped`` where an operator
-sees it.
+and ``OrderCancelled``, read as billing's own facts of the order
+(:func:`~commerce.billing.messages.order_translation.order_fact_of`); the other known
+order events are acknowledged and ignored (not set aside as ``skipped``), while an event
+type it does not know at all, such as a future ``.v2``, still goes to ``skipped`` where an
+operator sees it.
 """
 
 from functools import partial
@@ -19,7 +19,7 @@ from commerce.billing.application.use_cases import (
     capture_payment,
 )
 from commerce.billing.messages.commands import CapturePayment
-from commerce.billing.messages.order_facts import domain_event_of
+from commerce.billing.messages.order_translation import order_fact_of
 from commerce.bootstrap.service import Service
 from commerce.entrypoints.subscribers.support import CurrentEnvelope, handles
 from commerce.orders.messages.events import (
@@ -57,13 +57,13 @@ def billing_router(service: Service) -> AnyRouter:
     @handles(policy, OrderConfirmedV1)
     async def on_order_confirmed(body: OrderConfirmedV1, envelope: CurrentEnvelope) -> None:
         """Issue the order's invoice (``OrderConfirmed.v1``)."""
-        handler = partial(apply_billing_policy, domain_event_of(body, envelope), clock=clock)
+        handler = partial(apply_billing_policy, order_fact_of(body, envelope), clock=clock)
         await service.execute(BILLING_POLICY, envelope, body, handler)
 
     @handles(policy, OrderCancelledV1)
     async def on_order_cancelled(body: OrderCancelledV1, envelope: CurrentEnvelope) -> None:
         """Void the invoice of a confirmed order (``OrderCancelled.v1``)."""
-        handler = partial(apply_billing_policy, domain_event_of(body, envelope), clock=clock)
+        handler = partial(apply_billing_policy, order_fact_of(body, envelope), clock=clock)
         await service.execute(BILLING_POLICY, envelope, body, handler)
 
     @handles(policy, OrderPlacedV1, OrderLineAddedV1, OrderLineRemovedV1, OrderShippedV1)
