@@ -112,9 +112,9 @@ promtool_install() {
 }
 
 # ------------------------------------------------------------------ Chromium (a test tool)
-# Headless Chromium renders the /docs page in tests/e2e/test_docs_page.py. Installed only
-# when /usr/bin/chromium is missing; needs root (as in CI), else it says how and goes on
-# (outside CI; under CI it fails).
+# Headless Chromium renders the /docs page in tests/contract/test_docs_page_in_a_browser.py.
+# Installed only when /usr/bin/chromium is missing; needs root (as in CI), else it says how
+# and goes on (outside CI; under CI it fails).
 chromium_install() {
     if [[ -n ${COMMERCE_TEST_CHROMIUM:-} ]]; then
         log "chromium: the tests use COMMERCE_TEST_CHROMIUM=$COMMERCE_TEST_CHROMIUM"

@@ -21,11 +21,39 @@ __all__ = [
     "owner_engine",
     "postgres_admin_url",
     "provisioned_database",
+    "pytest_collection_modifyitems",
     "pytest_runtest_makereport",
     "rabbit_url",
     "redis_url",
     "relay_engine",
 ]
+
+
+KINDS = ("unit", "property", "contract", "integration", "e2e", "performance")
+"""The kinds of test, one a marker: folders say what a test exercises, markers what it needs."""
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Refuse the collection when a test carries none of the kind markers.
+
+    Runs before ``-m`` deselects anything, so a test without a kind cannot slip through a
+    run that selects by kind (and would then never run in any).
+    """
+    unmarked = sorted(
+        {
+            item.nodeid.split("::", 1)[0]
+            for item in items
+            if not any(item.get_closest_marker(kind) for kind in KINDS)
+        }
+    )
+    if unmarked:
+        kinds = ", ".join(KINDS)
+        listed = "\n".join(f"  {path}" for path in unmarked)
+        raise pytest.UsageError(
+            f"every test needs one kind marker ({kinds}); give these modules a "
+            f"`pytestmark = pytest.mark.<kind>`:\n{listed}"
+        )
 
 
 def _serve(spec: ServiceSpec) -> Iterator[str]:

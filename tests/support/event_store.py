@@ -1,4 +1,5 @@
-"""An in-memory event store that behaves like the Postgres one (tests/contract proves it).
+"""An in-memory event store that behaves like the Postgres one (as
+``tests/platform/eventsourcing/test_event_store_contract.py`` proves).
 
 :class:`InMemoryEventLog` is the fake database's committed events and snapshots, shared by
 every open unit of work (deep copies of the fake store keep pointing at it), plus the

@@ -1,6 +1,7 @@
 """In-memory fakes of the application ports, for unit tests.
 
-They pass the same contract tests as the Postgres adapters (tests/contract): a fake that
+They pass the same contract tests as the Postgres adapters (the ``test_*_contract.py``
+suites in tests/platform/transactions and tests/platform/eventsourcing): a fake that
 behaves differently from the real thing would make unit tests lie.
 """
 

@@ -24,11 +24,11 @@ from types import TracebackType
 from typing import NoReturn, Self
 from uuid import uuid4
 
+from tests.support.paths import REPOSITORY
 from tests.support.tansu import free_port
 
 __all__ = ["S3Error", "S3Server"]
 
-_ROOT = Path(__file__).resolve().parents[2]
 _LOG_TAIL_CHARS = 4000
 
 
@@ -103,7 +103,11 @@ class S3Server:
         command = [sys.executable, "-m", "tests.support.s3_server", "--port", str(self.port)]
         with self.log_path.open("ab") as log:
             process = subprocess.Popen(
-                command, cwd=_ROOT, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT
+                command,
+                cwd=REPOSITORY,
+                stdin=subprocess.DEVNULL,
+                stdout=log,
+                stderr=subprocess.STDOUT,
             )
         self._process = process
         deadline = time.monotonic() + self.startup_timeout

@@ -5,10 +5,9 @@ from pathlib import Path
 import pytest
 
 from commerce.entrypoints.cli.actions import export_asyncapi
+from tests.support.paths import REPOSITORY
 
 pytestmark = pytest.mark.unit
-
-REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 def test_the_committed_documents_match_the_code() -> None:

@@ -7,10 +7,11 @@ import pytest
 from pydantic import BaseModel
 
 from commerce.config import Settings
+from tests.support.paths import REPOSITORY
 
 pytestmark = pytest.mark.unit
 
-EXAMPLE = Path(__file__).resolve().parents[2] / ".env.example"
+EXAMPLE = REPOSITORY / ".env.example"
 
 
 def _variables(model: type[BaseModel], prefix: str) -> set[str]:

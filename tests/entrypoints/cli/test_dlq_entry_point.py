@@ -1,7 +1,7 @@
 """``commerce dlq`` as an operator runs it: a process reading ``COMMERCE_*`` variables.
 
 Every command and option is covered in-process by
-``tests/integration/test_dlq_cli_commands.py``; this checks the installed entry point.
+``tests/entrypoints/cli/test_dlq.py``; this checks the installed entry point.
 """
 
 import json

@@ -8,10 +8,9 @@ import pytest
 from commerce.config import BrokerSettings, HttpSettings, Settings
 from commerce.contract.docs_page import ASSETS, DocsAssets, default_assets_dir, docs_routes
 from commerce.entrypoints.worker import create_worker
+from tests.support.paths import REPOSITORY
 
 pytestmark = pytest.mark.unit
-
-REPOSITORY = Path(__file__).resolve().parents[2]
 
 
 async def _get(app: Any, path: str) -> tuple[int, dict[str, str], bytes]:

@@ -184,7 +184,7 @@ async def test_every_valid_command_applied_once_through_crashes_and_restarts(
 
             # One fault at a time, each once the service is back from the previous one; a
             # process starting while a dependency is missing is covered separately
-            # (tests/e2e/test_startup_resilience.py, docs/adr/0015).
+            # (tests/entrypoints/test_startup_resilience.py, docs/adr/0015).
             faults: dict[int, Fault] = {
                 TOTAL * 20 // 100: restart_worker,
                 TOTAL * 35 // 100: restart_relay,

@@ -8,17 +8,17 @@ all set ``COMMERCE_HTTP__DOCS_ASSETS_DIR`` to that directory.
 
 import re
 import shlex
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from typing import Any
 
 import pytest
 import yaml
 
 from commerce.contract.docs_page import ASSETS
+from tests.support.paths import REPOSITORY
 
 pytestmark = pytest.mark.unit
 
-REPOSITORY = Path(__file__).resolve().parents[2]
 DOCKERFILE = REPOSITORY / "deployments/docker/Dockerfile"
 SETTING = "COMMERCE_HTTP__DOCS_ASSETS_DIR"
 

@@ -5,6 +5,7 @@ range, whatever else the headers hold, in any process."""
 import subprocess
 import sys
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +14,8 @@ from commerce.platform.messaging.rabbitmq_publisher import (
     partition_of,
     with_partition,
 )
+
+pytestmark = pytest.mark.property
 
 aggregate_ids = st.one_of(st.uuids().map(str), st.text(max_size=64))
 partition_counts = st.integers(min_value=1, max_value=256)

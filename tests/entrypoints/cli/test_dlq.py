@@ -1,7 +1,8 @@
 """``commerce dlq`` commands in-process (typer's CliRunner), on real Postgres and RabbitMQ.
 
 The process-level behaviour (entry point, exit codes, stderr) is covered by
-``tests/e2e/test_dlq_cli.py``; these tests cover every command and option quickly.
+``test_dlq_entry_point.py``, next to this file; these tests cover every command and option
+quickly.
 """
 
 import asyncio

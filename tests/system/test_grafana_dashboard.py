@@ -11,11 +11,12 @@ import yaml
 from faststream.rabbit import RabbitBroker
 
 from commerce.platform.observability import metrics
+from tests.support.paths import REPOSITORY
 from tests.support.promtool import promtool
 
 pytestmark = pytest.mark.unit
 
-DASHBOARD = Path(__file__).resolve().parents[2] / "deployments/grafana/commerce-dashboard.json"
+DASHBOARD = REPOSITORY / "deployments/grafana/commerce-dashboard.json"
 _METRIC = re.compile(r"\b((?:commerce|faststream|process)_[a-z_]+)\b")
 _SUFFIXES = ("_bucket", "_count", "_sum")
 

@@ -1,8 +1,8 @@
 """Properties of the event store and the event-sourced repository (in-memory store).
 
 The in-memory store passes the same contract as the Postgres one
-(``tests/contract/test_event_store_contract.py``); here Hypothesis explores many histories
-against it. It never suspends, so coroutines are driven without an event loop.
+(``test_event_store_contract.py``, next to this file); here Hypothesis explores many
+histories against it. It never suspends, so coroutines are driven without an event loop.
 """
 
 from collections.abc import Coroutine

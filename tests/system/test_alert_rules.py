@@ -15,11 +15,12 @@ import yaml
 from faststream.rabbit import RabbitBroker
 
 from commerce.platform.observability import metrics
+from tests.support.paths import REPOSITORY
 from tests.support.promtool import promtool
 
 pytestmark = pytest.mark.unit
 
-RULES = Path(__file__).resolve().parents[2] / "deployments/prometheus/commerce-alerts.yaml"
+RULES = REPOSITORY / "deployments/prometheus/commerce-alerts.yaml"
 STREAM = "commerce.identity.user"
 PROJECTION = "commerce.projections.user-directory"
 _LABELS = {"severity": "warning", "stream": STREAM, "projection": PROJECTION}
@@ -93,7 +94,7 @@ def test_the_rules_query_only_exposed_metrics() -> None:
 
 
 def test_the_adr_documents_the_stall_alert_as_it_is() -> None:
-    adr = (RULES.parents[2] / "docs/adr/0010-observability.md").read_text()
+    adr = (REPOSITORY / "docs/adr/0010-observability.md").read_text()
     [documented] = re.findall(r"```promql\n(.*?)```", adr, re.DOTALL)
     [rule] = [
         rule["expr"]

@@ -4,11 +4,14 @@ heartbeat and poll on its own schedule, which operators could not tune."""
 
 from typing import Any
 
+import pytest
 from faststream.kafka import KafkaRouter
 
 from commerce.platform.messaging.channels import CommandChannel, EventConsumer
 from commerce.platform.messaging.kafka import KafkaTransport
 from commerce.registry.channels import CONSUMERS
+
+pytestmark = pytest.mark.unit
 
 
 class RecordingRouter(KafkaRouter):

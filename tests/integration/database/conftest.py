@@ -1,1 +1,0 @@
-"""The persistence tests use the session database fixtures of ``tests/conftest.py``."""
