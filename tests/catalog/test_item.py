@@ -1,4 +1,4 @@
-"""The Item aggregate: price, stock, retirement, orderability."""
+"""The Item aggregate: price, stock, retirement."""
 
 from datetime import UTC, datetime
 from uuid import uuid4
@@ -8,7 +8,6 @@ import pytest
 from commerce.catalog.domain.errors import InsufficientStock, ItemIsRetired
 from commerce.catalog.domain.events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
 from commerce.catalog.domain.item import Item, ItemStatus
-from commerce.orders.domain.ordering import ITEM_IS_ORDERABLE, ItemSnapshot
 from commerce.platform.kit.errors import CurrencyMismatch, InvalidValue
 from commerce.platform.kit.ids import ItemId, TenantId
 from commerce.platform.kit.money import Money
@@ -43,7 +42,7 @@ def test_creating_an_item_records_item_created() -> None:
         1,
     )
     assert item.status is ItemStatus.ACTIVE
-    assert item.is_orderable
+    assert item.is_active
 
 
 @pytest.mark.parametrize("price", [Money(0, "EUR"), Money(-1, "EUR")])
@@ -109,28 +108,15 @@ def test_stock_adjustments_need_a_reason() -> None:
         _item().adjust_stock(1, now=NOW, reason=" ")
 
 
-def test_a_retired_item_keeps_its_price_and_cannot_be_ordered() -> None:
+def test_a_retired_item_keeps_its_price_and_is_no_longer_sold() -> None:
     item = _item()
     item.collect_events()
     item.retire(now=NOW)
     item.retire(now=NOW)
     [event] = item.collect_events()
     assert isinstance(event, ItemRetired)
-    assert not item.is_orderable
-    assert not item.snapshot().active
+    assert not item.is_active
     with pytest.raises(ItemIsRetired):
         item.change_price(Money(999, "EUR"), now=NOW)
     item.adjust_stock(-10, now=NOW, reason="written off")
     assert item.stock == 0
-
-
-def test_orderable_means_active_with_a_positive_price() -> None:
-    item_id = ItemId.new()
-    assert ITEM_IS_ORDERABLE.is_satisfied_by(ItemSnapshot(item_id, True, Money(1, "EUR"), "Loom"))
-    assert not ITEM_IS_ORDERABLE.is_satisfied_by(
-        ItemSnapshot(item_id, False, Money(1, "EUR"), "Loom")
-    )
-    assert not ITEM_IS_ORDERABLE.is_satisfied_by(
-        ItemSnapshot(item_id, True, Money(0, "EUR"), "Loom")
-    )
-    assert ITEM_IS_ORDERABLE.description == "(item is active and item has a positive price)"

@@ -21,6 +21,7 @@ from commerce.platform.messaging.envelope import Envelope, HeaderStyle, message_
 from commerce.platform.messaging.queries import Query, QueryFailedV1
 from commerce.platform.read_side.query_server import QueryResponder
 from commerce.registry.queries import QUERY_ROUTES, query_route_of
+from commerce.registry.query_answers import ANSWERS
 
 pytestmark = pytest.mark.unit
 
@@ -67,6 +68,7 @@ class FakeQueries:
     def __init__(self, error: Exception | None = None) -> None:
         self.error = error
         self.asked: list[tuple[TenantId, Query]] = []
+        self.answers = ANSWERS
 
     async def answer(self, tenant: TenantId, query: Query) -> Ok[bytes]:
         if self.error is not None:

@@ -9,8 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from commerce.identity.domain.user import User
-from commerce.identity.domain.values import EmailAddress
 from commerce.orders.domain.events import (
     ORDER_TRANSITIONS,
     OrderCancelled,
@@ -22,7 +20,7 @@ from commerce.orders.domain.events import (
     OrderStatus,
 )
 from commerce.orders.domain.order import Order
-from commerce.orders.domain.ordering import ItemSnapshot
+from commerce.orders.domain.ordering import Customer, ItemSnapshot
 from commerce.orders.domain.state import OrderSnapshot
 from commerce.platform.kit.errors import DomainError, InconsistentEventStream
 from commerce.platform.kit.events import EventHeader
@@ -59,14 +57,7 @@ COMMANDS: st.SearchStrategy[list[Command]] = st.integers(1, 40).flatmap(
 
 def _place() -> Order:
     tenant = TenantId(uuid4())
-    customer = User.register(
-        user_id=UserId.new(),
-        tenant_id=tenant,
-        email=EmailAddress.parse("ada@example.com"),
-        display_name="Ada",
-        password_hash="h",
-        now=NOW,
-    )
+    customer = Customer(id=UserId.new(), tenant_id=tenant, refusal=None)
     return Order.place(
         order_id=OrderId.new(), tenant_id=tenant, customer=customer, currency="EUR", now=NOW
     )

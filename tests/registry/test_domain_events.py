@@ -6,16 +6,16 @@ import pytest
 
 from commerce.billing.domain import events as billing_events
 from commerce.catalog.domain import events as catalog_events
+from commerce.identity.domain import events as identity_events
 from commerce.identity.domain.events import UserRegistered
 from commerce.identity.messages.events import UserRegisteredV1
 from commerce.orders.domain import events as order_events
-from commerce.platform.kit import events
 from commerce.platform.kit.events import DomainEvent
 
 pytestmark = pytest.mark.unit
 
 _CONTEXT_OF = {
-    events: "identity",
+    identity_events: "identity",
     catalog_events: "catalog",
     order_events: "orders",
     billing_events: "billing",
