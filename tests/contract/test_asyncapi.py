@@ -15,9 +15,9 @@ from commerce.contract.asyncapi import ContractError, contract_document
 from commerce.contract.headers import FAULT_HEADERS, RETRY_HEADERS, TRANSIENT_REASON
 from commerce.entrypoints.cli.actions import ASYNCAPI_SERVERS
 from commerce.entrypoints.worker import include_routers
+from commerce.identity.messages.channels import REGISTER_USER
 from commerce.platform.delivery.faults import fault_headers
 from commerce.platform.delivery.redelivery import RETRY_NOT_BEFORE, RETRY_ROUND
-from commerce.platform.messaging.channels import REGISTER_USER
 from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.messaging.transport import RawMessage

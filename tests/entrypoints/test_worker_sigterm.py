@@ -14,8 +14,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.config import PasswordHashingSettings
+from commerce.identity.messages.channels import REGISTER_USER
 from commerce.identity.messages.commands import RegisterUser
-from commerce.platform.messaging.channels import REGISTER_USER
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import inbox, users

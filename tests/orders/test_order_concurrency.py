@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from commerce.bootstrap.service import Service
 from commerce.bootstrap.wiring import SOURCE
 from commerce.orders.application.use_cases import ORDER_STREAM, AddLineCommand, add_line
+from commerce.orders.messages.channels import ADD_LINE
 from commerce.orders.messages.commands import AddLine
 from commerce.orders.messages.events import OrderLineAddedV1
 from commerce.platform.eventsourcing.streams import StreamId
@@ -31,7 +32,6 @@ from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import events, outbox
 from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
 from commerce.platform.transactions.processing import Outcome
-from commerce.registry.command_channels import ADD_LINE
 from commerce.registry.unit_of_work import units_of_work
 from tests.support.database import ProvisionedDatabase
 from tests.support.fakes import InMemoryUnitOfWorkFactory

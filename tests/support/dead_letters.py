@@ -14,9 +14,9 @@ from uuid import UUID, uuid4
 from pydantic import SecretStr
 from sqlalchemy import insert, select
 
+from commerce.identity.messages.channels import REGISTER_USER
 from commerce.identity.messages.commands import RegisterUser
 from commerce.platform.delivery.dead_letter_store import DeadLetterRecord
-from commerce.platform.messaging.channels import REGISTER_USER
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from commerce.platform.postgres.engine import create_engine
 from commerce.platform.postgres.tables import dead_letters

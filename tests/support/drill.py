@@ -18,7 +18,8 @@ import httpx
 from aio_pika.abc import HeadersType
 
 from commerce.config import Settings
-from commerce.platform.messaging.channels import COMMAND_EXCHANGE, USERS, EventConsumer
+from commerce.identity.messages.channels import USERS
+from commerce.platform.messaging.channels import COMMAND_EXCHANGE, EventConsumer
 from commerce.platform.messaging.transport import namespaced
 from commerce.registry.channels import CONSUMERS
 from tests.support.drill_plan import DRILL_CHANNELS, Message

@@ -14,8 +14,9 @@ from uuid import UUID
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.identity.messages.channels import USER_DIRECTORY, USERS
 from commerce.platform.delivery.chaos import FaultInjector
-from commerce.platform.messaging.channels import REJECTIONS, USER_DIRECTORY, USERS
+from commerce.platform.messaging.channels import REJECTIONS
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import inbox, outbox, user_directory, users
 from tests.support.drill import Published

@@ -20,18 +20,23 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.identity.domain.values import Role
+from commerce.identity.messages.channels import (
+    ASSIGN_ROLE,
+    CHANGE_PROFILE,
+    DEACTIVATE_USER,
+    REGISTER_USER,
+)
 from commerce.identity.messages.commands import (
     AssignRole,
     ChangeProfile,
     DeactivateUser,
     RegisterUser,
 )
-from commerce.platform.messaging.channels import REGISTER_USER, CommandChannel
+from commerce.platform.messaging.channels import CommandChannel
 from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import users
-from commerce.registry.command_channels import ASSIGN_ROLE, CHANGE_PROFILE, DEACTIVATE_USER
 
 __all__ = [
     "DRILL_CHANNELS",

@@ -26,7 +26,7 @@ from faststream.kafka.subscriber.usecase import ConcurrentBetweenPartitionsSubsc
 from commerce.bootstrap.service import build_service
 from commerce.config import Settings
 from commerce.entrypoints.worker import include_routers
-from commerce.platform.messaging.channels import USERS
+from commerce.identity.messages.channels import USERS
 from commerce.platform.messaging.transport import namespaced
 from tests.support.drill import COLLECT_SECONDS, Published
 from tests.support.drill_plan import Message

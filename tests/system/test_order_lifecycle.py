@@ -23,18 +23,21 @@ import pytest
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.billing.messages.channels import INVOICES
 from commerce.bootstrap.operators import query_client
 from commerce.bootstrap.service import Service
+from commerce.catalog.messages.channels import ITEMS
 from commerce.catalog.messages.queries import GetItemAvailabilityV1
 from commerce.config import Settings
+from commerce.identity.messages.channels import USERS
 from commerce.identity.messages.queries import GetUserV1, ListUsersV1
+from commerce.orders.messages.channels import ORDERS
 from commerce.orders.messages.queries import (
     GetDailyRevenueV1,
     GetOrderSummaryV1,
     ListCustomerOrdersV1,
 )
 from commerce.platform.kit.ids import TenantId
-from commerce.platform.messaging.channels import INVOICES, ITEMS, ORDERS, USERS
 from commerce.platform.messaging.envelope import parse_envelope
 from commerce.platform.messaging.queries import Query, QueryReply
 from commerce.platform.observability.metrics import REGISTRY

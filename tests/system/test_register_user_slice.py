@@ -22,7 +22,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.config import Settings
-from commerce.platform.messaging.channels import USERS
+from commerce.identity.messages.channels import USERS
 from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.proxy import TcpProxy

@@ -9,14 +9,31 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from commerce.billing.messages.channels import BILLING_POLICY, CAPTURE_PAYMENT, INVOICES
 from commerce.billing.messages.commands import CapturePayment
 from commerce.billing.messages.events import InvoiceIssuedV1, InvoiceVoidedV1, PaymentCapturedV1
+from commerce.catalog.messages.channels import (
+    ADJUST_STOCK,
+    CHANGE_PRICE,
+    CREATE_ITEM,
+    ITEM_AVAILABILITY,
+    ITEMS,
+    RETIRE_ITEM,
+)
 from commerce.catalog.messages.commands import AdjustStock, ChangePrice, CreateItem, RetireItem
 from commerce.catalog.messages.events import (
     ItemCreatedV1,
     ItemPriceChangedV1,
     ItemRetiredV1,
     StockAdjustedV1,
+)
+from commerce.identity.messages.channels import (
+    ASSIGN_ROLE,
+    CHANGE_PROFILE,
+    DEACTIVATE_USER,
+    REGISTER_USER,
+    USER_DIRECTORY,
+    USERS,
 )
 from commerce.identity.messages.commands import (
     AssignRole,
@@ -29,6 +46,17 @@ from commerce.identity.messages.events import (
     UserDeactivatedV1,
     UserProfileChangedV1,
     UserRegisteredV1,
+)
+from commerce.orders.messages.channels import (
+    ADD_LINE,
+    CANCEL_ORDER,
+    CONFIRM_ORDER,
+    ORDER_SUMMARIES,
+    ORDERS,
+    PLACE_ORDER,
+    REMOVE_LINE,
+    REVENUE,
+    SHIP_ORDER,
 )
 from commerce.orders.messages.commands import (
     AddLine,
@@ -47,14 +75,7 @@ from commerce.orders.messages.events import (
     OrderShippedV1,
 )
 from commerce.platform.messaging.channels import (
-    BILLING_POLICY,
-    INVOICES,
-    ITEMS,
-    ORDERS,
-    REGISTER_USER,
     REJECTIONS,
-    USER_DIRECTORY,
-    USERS,
     CommandChannel,
     Consumer,
     EventConsumer,
@@ -63,23 +84,6 @@ from commerce.platform.messaging.channels import (
 from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.messaging.rejections import CommandRejectedV1
-from commerce.registry.command_channels import (
-    ADD_LINE,
-    ADJUST_STOCK,
-    ASSIGN_ROLE,
-    CANCEL_ORDER,
-    CAPTURE_PAYMENT,
-    CHANGE_PRICE,
-    CHANGE_PROFILE,
-    CONFIRM_ORDER,
-    CREATE_ITEM,
-    DEACTIVATE_USER,
-    PLACE_ORDER,
-    REMOVE_LINE,
-    RETIRE_ITEM,
-    SHIP_ORDER,
-)
-from commerce.registry.projection_channels import ITEM_AVAILABILITY, ORDER_SUMMARIES, REVENUE
 
 __all__ = [
     "COMMANDS_BY_NAME",

@@ -18,7 +18,7 @@ from typer.testing import CliRunner, Result
 from commerce.bootstrap.service import build_service
 from commerce.entrypoints.cli import console
 from commerce.entrypoints.cli.main import app
-from commerce.platform.messaging.channels import USERS
+from commerce.identity.messages.channels import USERS
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from commerce.platform.postgres.engine import create_engine
 from commerce.platform.postgres.provisioning import drop_database

@@ -13,13 +13,13 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.bootstrap.operators import dead_letter_console
+from commerce.identity.messages.channels import REGISTER_USER
 from commerce.identity.messages.commands import RegisterUser
 from commerce.platform.delivery.dead_letter_console import (
     DeadLetterNotFoundError,
     InvalidDeadLetterEditError,
 )
 from commerce.platform.delivery.dead_letter_store import DeadLetterFilter, DeadLetterStatus
-from commerce.platform.messaging.channels import REGISTER_USER
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase

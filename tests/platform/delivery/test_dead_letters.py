@@ -9,8 +9,8 @@ import pytest
 from cloudevents.core.bindings import kafka, rabbitmq
 from cloudevents.core.formats.json import JSONFormat
 
+from commerce.identity.messages.channels import REGISTER_USER, USERS
 from commerce.identity.messages.commands import RegisterUser
-from commerce.platform.messaging.channels import REGISTER_USER, USERS
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import Received, probe_for
 from tests.support.database import ProvisionedDatabase

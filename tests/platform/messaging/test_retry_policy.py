@@ -4,20 +4,19 @@ from pathlib import Path
 
 import pytest
 
+from commerce.billing.messages.channels import BILLING_POLICY, CAPTURE_PAYMENT, PAYMENT_RETRY
 from commerce.config import InvalidSettingsError, load_settings
+from commerce.identity.messages.channels import REGISTER_USER
+from commerce.orders.messages.channels import PLACE_ORDER
 from commerce.platform.kit.errors import DomainError, InconsistentEventStream
 from commerce.platform.messaging.channels import (
-    BILLING_POLICY,
     DEFAULT_RETRY,
-    PAYMENT_RETRY,
     PROJECTION_RETRY,
-    REGISTER_USER,
     CommandChannel,
     RetryPolicy,
     check_inbox_retention,
 )
 from commerce.registry.channels import COMMAND_CHANNELS, CONSUMERS, EVENT_CONSUMERS
-from commerce.registry.command_channels import CAPTURE_PAYMENT, PLACE_ORDER
 
 pytestmark = pytest.mark.unit
 

@@ -5,7 +5,7 @@ import time
 import pytest
 from faststream.rabbit import RabbitBroker
 
-from commerce.platform.messaging.channels import USER_DIRECTORY
+from commerce.identity.messages.channels import USER_DIRECTORY
 from commerce.platform.observability import metrics
 from tests.support.promtool import promtool_check_metrics
 

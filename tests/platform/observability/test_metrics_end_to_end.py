@@ -11,9 +11,9 @@ import pytest
 
 from commerce.bootstrap.operators import query_client
 from commerce.config import BrokerTransport, Settings
+from commerce.identity.messages.channels import REGISTER_USER, USER_DIRECTORY
 from commerce.identity.messages.commands import RegisterUser
 from commerce.identity.messages.queries import GetUserV1
-from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase

@@ -21,8 +21,8 @@ from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
 from commerce.bootstrap.service import Service, build_service
 from commerce.entrypoints.worker import include_routers
+from commerce.identity.messages.channels import REGISTER_USER, USER_DIRECTORY, USERS
 from commerce.identity.messages.commands import RegisterUser
-from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY, USERS
 from commerce.platform.messaging.transport import namespaced
 from tests.support.database import ProvisionedDatabase
 from tests.support.tansu import FAST_GROUP_TIMEOUTS

@@ -20,7 +20,7 @@ import pytest
 from opentelemetry.proto.collector.trace.v1 import trace_service_pb2, trace_service_pb2_grpc
 from opentelemetry.proto.trace.v1.trace_pb2 import Span
 
-from commerce.platform.messaging.channels import USERS
+from commerce.identity.messages.channels import USERS
 from tests.support.database import ProvisionedDatabase
 from tests.support.observed import commerce, environment, get_until, publish_register_user
 from tests.support.tansu import free_port

@@ -14,8 +14,8 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 from commerce.bootstrap.relay import build_relay
 from commerce.bootstrap.service import build_service
 from commerce.bootstrap.wiring import build_transport
+from commerce.identity.messages.channels import USERS
 from commerce.platform.kit.ids import TenantId, UserId
-from commerce.platform.messaging.channels import USERS
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from commerce.platform.postgres.engine import create_engine, set_tenant, tenant_transaction
 from commerce.platform.postgres.tables import inbox, outbox

@@ -19,8 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.bootstrap.relay import build_relay
 from commerce.bootstrap.service import build_service
+from commerce.identity.messages.channels import USERS
 from commerce.platform.kit.ids import TenantId, UserId
-from commerce.platform.messaging.channels import USERS
 from commerce.platform.postgres.engine import create_engine
 from tests.support.brokers import Received, probe_for
 from tests.support.database import ProvisionedDatabase

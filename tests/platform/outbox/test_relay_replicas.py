@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.identity.domain.events import UserRegistered
 from commerce.identity.domain.values import EmailAddress
+from commerce.identity.messages.channels import USERS
 from commerce.platform.kit.ids import TenantId, UserId, new_uuid7
 from commerce.platform.kit.message_context import MessageContext
-from commerce.platform.messaging.channels import USERS
 from commerce.platform.messaging.envelope import HeaderStyle
 from commerce.platform.messaging.transport import namespaced
 from commerce.platform.outbox.writer import OutboxWriter, notify_relay

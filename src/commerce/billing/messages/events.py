@@ -8,8 +8,9 @@ from uuid import UUID
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from commerce.billing.domain.events import InvoiceIssued, InvoiceVoided, PaymentCaptured
+from commerce.billing.messages.channels import INVOICES
 from commerce.platform.kit.events import DomainEvent
-from commerce.platform.messaging.channels import INVOICES, EventStream
+from commerce.platform.messaging.channels import EventStream
 from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.messaging.money import MoneyPayload
 

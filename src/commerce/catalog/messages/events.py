@@ -8,8 +8,9 @@ from uuid import UUID
 from pydantic import AwareDatetime, ConfigDict, Field
 
 from commerce.catalog.domain.events import ItemCreated, ItemPriceChanged, ItemRetired, StockAdjusted
+from commerce.catalog.messages.channels import ITEMS
 from commerce.platform.kit.events import DomainEvent
-from commerce.platform.messaging.channels import ITEMS, EventStream
+from commerce.platform.messaging.channels import EventStream
 from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.messaging.money import MoneyPayload
 

@@ -18,6 +18,7 @@ from commerce.billing.application.use_cases import (
     apply_billing_policy,
     capture_payment,
 )
+from commerce.billing.messages.channels import BILLING_POLICY, CAPTURE_PAYMENT
 from commerce.billing.messages.commands import CapturePayment
 from commerce.billing.messages.order_translation import order_fact_of
 from commerce.bootstrap.service import Service
@@ -31,9 +32,7 @@ from commerce.orders.messages.events import (
     OrderShippedV1,
 )
 from commerce.platform.kit.ids import InvoiceId
-from commerce.platform.messaging.channels import BILLING_POLICY
 from commerce.platform.messaging.transport import AnyRouter
-from commerce.registry.command_channels import CAPTURE_PAYMENT
 
 __all__ = ["billing_router"]
 

@@ -13,11 +13,11 @@ from commerce.catalog.application.use_cases import (
     create_item,
     retire_item,
 )
+from commerce.catalog.messages.channels import ADJUST_STOCK, CHANGE_PRICE, CREATE_ITEM, RETIRE_ITEM
 from commerce.catalog.messages.commands import AdjustStock, ChangePrice, CreateItem, RetireItem
 from commerce.entrypoints.subscribers.support import CurrentEnvelope
 from commerce.platform.kit.ids import ItemId, TenantId
 from commerce.platform.messaging.transport import AnyRouter
-from commerce.registry.command_channels import ADJUST_STOCK, CHANGE_PRICE, CREATE_ITEM, RETIRE_ITEM
 
 __all__ = ["catalog_router"]
 

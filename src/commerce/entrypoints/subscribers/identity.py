@@ -28,6 +28,13 @@ from commerce.identity.application.use_cases import (
 )
 from commerce.identity.application.user_directory import change_in_directory, record_in_directory
 from commerce.identity.domain.user import UserStatus
+from commerce.identity.messages.channels import (
+    ASSIGN_ROLE,
+    CHANGE_PROFILE,
+    DEACTIVATE_USER,
+    REGISTER_USER,
+    USER_DIRECTORY,
+)
 from commerce.identity.messages.commands import (
     AssignRole,
     ChangeProfile,
@@ -41,11 +48,9 @@ from commerce.identity.messages.events import (
     UserRegisteredV1,
 )
 from commerce.platform.kit.ids import TenantId, UserId
-from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY
 from commerce.platform.messaging.envelope import Envelope
 from commerce.platform.messaging.transport import AnyRouter
 from commerce.registry.channels import CONSUMERS
-from commerce.registry.command_channels import ASSIGN_ROLE, CHANGE_PROFILE, DEACTIVATE_USER
 
 __all__ = [
     "CurrentEnvelope",

@@ -25,6 +25,14 @@ from commerce.orders.application.use_cases import (
     remove_line,
     ship_order,
 )
+from commerce.orders.messages.channels import (
+    ADD_LINE,
+    CANCEL_ORDER,
+    CONFIRM_ORDER,
+    PLACE_ORDER,
+    REMOVE_LINE,
+    SHIP_ORDER,
+)
 from commerce.orders.messages.commands import (
     AddLine,
     CancelOrder,
@@ -39,14 +47,6 @@ from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope
 from commerce.platform.messaging.transport import AnyRouter
 from commerce.platform.transactions.ports import UnitOfWork
-from commerce.registry.command_channels import (
-    ADD_LINE,
-    CANCEL_ORDER,
-    CONFIRM_ORDER,
-    PLACE_ORDER,
-    REMOVE_LINE,
-    SHIP_ORDER,
-)
 
 __all__ = ["orders_router"]
 

@@ -12,6 +12,7 @@ from typing import Any
 from uuid import UUID
 
 from commerce.bootstrap.service import Service
+from commerce.catalog.messages.channels import ITEM_AVAILABILITY
 from commerce.catalog.messages.events import (
     ItemCreatedV1,
     ItemPriceChangedV1,
@@ -19,6 +20,7 @@ from commerce.catalog.messages.events import (
     StockAdjustedV1,
 )
 from commerce.entrypoints.subscribers.support import CurrentEnvelope, handles
+from commerce.orders.messages.channels import ORDER_SUMMARIES, REVENUE
 from commerce.orders.messages.events import (
     OrderCancelledV1,
     OrderConfirmedV1,
@@ -32,7 +34,6 @@ from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.messaging.transport import AnyRouter
 from commerce.platform.read_side.ports import USER_DIRECTORY
 from commerce.platform.transactions.processing import Outcome
-from commerce.registry.projection_channels import ITEM_AVAILABILITY, ORDER_SUMMARIES, REVENUE
 
 __all__ = ["directory_changed", "read_models_router"]
 

@@ -14,8 +14,9 @@ from commerce.identity.domain.events import (
     UserRegistered,
 )
 from commerce.identity.domain.values import Role
+from commerce.identity.messages.channels import USERS
 from commerce.platform.kit.events import DomainEvent
-from commerce.platform.messaging.channels import USERS, EventStream
+from commerce.platform.messaging.channels import EventStream
 from commerce.platform.messaging.integration_event import IntegrationEvent
 
 __all__ = [

@@ -22,8 +22,9 @@ from commerce.orders.domain.events import (
     OrderShipped,
     OrderStatus,
 )
+from commerce.orders.messages.channels import ORDERS
 from commerce.platform.kit.events import DomainEvent
-from commerce.platform.messaging.channels import ORDERS, EventStream
+from commerce.platform.messaging.channels import EventStream
 from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.messaging.money import MoneyPayload
 

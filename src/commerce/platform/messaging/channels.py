@@ -15,20 +15,12 @@ from typing import ClassVar
 from commerce.platform.kit.errors import DomainError, InconsistentEventStream
 
 __all__ = [
-    "BILLING_POLICY",
     "COMMAND_EXCHANGE",
     "DEFAULT_RETRY",
     "EVENT_SOURCED_COMMAND_RETRY",
-    "INVOICES",
-    "ITEMS",
-    "ORDERS",
-    "PAYMENT_RETRY",
     "PROCESS_MANAGER_RETRY",
     "PROJECTION_RETRY",
-    "REGISTER_USER",
     "REJECTIONS",
-    "USERS",
-    "USER_DIRECTORY",
     "CommandChannel",
     "Consumer",
     "ConsumerChannels",
@@ -118,11 +110,6 @@ EVENT_SOURCED_COMMAND_RETRY = RetryPolicy(immediate=4, permanent=(InconsistentEv
 as a version conflict that an immediate retry resolves, so more immediate tries; a stream
 that does not replay is corrupt storage, which no redelivery repairs."""
 
-PAYMENT_RETRY = RetryPolicy(
-    immediate=1, initial_delay=5.0, multiplier=4.0, max_delay=900.0, rounds=5
-)
-"""Billing commands: money is at stake, so a capture is not given up after a one-minute
-outage; few immediate tries, then about 5 s, 20 s, 80 s, 320 s and 900 s (≈ 22 min)."""
 
 PROJECTION_RETRY = RetryPolicy(
     immediate=3,
@@ -251,35 +238,6 @@ class EventConsumer(ConsumerChannels):
         return self.stream.name
 
 
-REGISTER_USER = CommandChannel(
-    name="commerce.identity.register-user",
-    description="Register a user account in a tenant.",
-)
-
-USERS = EventStream(
-    name="commerce.identity.user",
-    aggregate_type="identity.user",
-    description="Integration events of user accounts, keyed by user id.",
-)
-
-ITEMS = EventStream(
-    name="commerce.catalog.item",
-    aggregate_type="catalog.item",
-    description="Integration events of catalogue items, keyed by item id.",
-)
-
-ORDERS = EventStream(
-    name="commerce.orders.order",
-    aggregate_type="orders.order",
-    description="Integration events of orders (event sourced), keyed by order id.",
-)
-
-INVOICES = EventStream(
-    name="commerce.billing.invoice",
-    aggregate_type="billing.invoice",
-    description="Integration events of invoices, keyed by invoice id.",
-)
-
 REJECTIONS = EventStream(
     name="commerce.rejections",
     aggregate_type="command",
@@ -289,19 +247,3 @@ REJECTIONS = EventStream(
 
 type Consumer = CommandChannel | EventConsumer
 """Anything that consumes messages under a failure policy."""
-
-
-USER_DIRECTORY = EventConsumer(
-    name="commerce.projections.user-directory",
-    stream=USERS,
-    description="Keeps the user directory read model (users per tenant) from user events.",
-    retry=PROJECTION_RETRY,
-)
-
-BILLING_POLICY = EventConsumer(
-    name="commerce.billing.invoice-policy",
-    stream=ORDERS,
-    description="The billing process manager: issues an order's invoice when the order is "
-    "confirmed and voids it when a confirmed order is cancelled.",
-    retry=PROCESS_MANAGER_RETRY,
-)
