@@ -6,8 +6,8 @@ from uuid import uuid4
 import pytest
 
 from commerce.bootstrap.service import Service, build_service
-from commerce.entrypoints.subscribers.identity import CurrentEnvelope
 from commerce.identity.messages.commands import RegisterUser
+from commerce.identity.subscribers import CurrentEnvelope
 from commerce.platform.messaging.channels import CommandChannel, RetryPolicy
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import probe_for

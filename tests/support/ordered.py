@@ -12,7 +12,7 @@ from uuid import UUID, uuid4
 from commerce.bootstrap.service import Service, build_service
 from commerce.bootstrap.wiring import build_transport
 from commerce.config import Settings
-from commerce.entrypoints.subscribers.identity import CurrentEnvelope
+from commerce.identity.subscribers import CurrentEnvelope
 from commerce.platform.delivery.dead_letter_console import DeadLetterConsole
 from commerce.platform.delivery.dead_letter_store import DeadLetter, DeadLetterFilter
 from commerce.platform.messaging.channels import EventConsumer, EventStream, RetryPolicy

@@ -95,6 +95,10 @@ class Service:
         """The tracer of the service's own spans (handle, commit, relay publish)."""
         return self.tracer_provider.get_tracer(TRACER_NAME)
 
+    def router(self) -> AnyRouter:
+        """A fresh router of the service's transport, for one context's subscribers."""
+        return self.transport.router()
+
     def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
         """Subscribe a handler to ``channel`` under its consumer's failure policy.
 

@@ -17,7 +17,7 @@ from commerce.bootstrap.wiring import configure_logging_from
 from commerce.config import Settings, load_settings
 from commerce.contract.asyncapi import asyncapi_factory, contract_document
 from commerce.contract.docs_page import DocsAssets, default_assets_dir, docs_routes
-from commerce.entrypoints.subscribers.identity import routers
+from commerce.entrypoints.subscribers.routers import routers
 from commerce.platform.observability.metrics import exposition as metrics_exposition
 
 __all__ = ["asyncapi_of", "create_worker", "include_routers", "worker_app"]

@@ -12,8 +12,8 @@ import pytest
 
 from commerce.bootstrap.service import Service, build_service
 from commerce.config import Settings
-from commerce.entrypoints.subscribers.identity import CurrentEnvelope
 from commerce.identity.messages.commands import RegisterUser
+from commerce.identity.subscribers import CurrentEnvelope
 from commerce.platform.messaging.channels import CommandChannel, RetryPolicy
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import BrokerProbe, probe_for

@@ -5,7 +5,7 @@ needs (:class:`OrderConfirmedFact`, :class:`OrderCancelledFact`), read from the 
 context's published events by
 :func:`~commerce.billing.messages.order_translation.order_fact_of`. The process manager,
 the ``commerce.billing.invoice-policy`` ordered consumer of the orders stream
-(``entrypoints/subscribers/billing.py``), hands each fact to
+(``billing/subscribers.py``), hands each fact to
 :func:`~commerce.billing.application.use_cases.apply_billing_policy`, which asks
 :func:`invoice_policy` and carries out the command it returns, if any:
 

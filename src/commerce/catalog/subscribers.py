@@ -2,7 +2,7 @@
 
 from functools import partial
 
-from commerce.bootstrap.service import Service
+from commerce.catalog.application.ports import CatalogUnitOfWork
 from commerce.catalog.application.use_cases import (
     AdjustStockCommand,
     ChangePriceCommand,
@@ -15,19 +15,20 @@ from commerce.catalog.application.use_cases import (
 )
 from commerce.catalog.messages.channels import ADJUST_STOCK, CHANGE_PRICE, CREATE_ITEM, RETIRE_ITEM
 from commerce.catalog.messages.commands import AdjustStock, ChangePrice, CreateItem, RetireItem
-from commerce.entrypoints.subscribers.support import CurrentEnvelope
 from commerce.platform.kit.ids import ItemId, TenantId
+from commerce.platform.messaging.subscribing import CurrentEnvelope
 from commerce.platform.messaging.transport import AnyRouter
+from commerce.platform.transactions.intake import MessageIntake
+from commerce.platform.transactions.ports import Clock
 
 __all__ = ["catalog_router"]
 
 
-def catalog_router(service: Service) -> AnyRouter:
+def catalog_router(intake: MessageIntake[CatalogUnitOfWork], *, clock: Clock) -> AnyRouter:
     """Subscribers of the catalog context."""
-    router = service.transport.router()
-    clock = service.clock
+    router = intake.router()
 
-    @service.command_subscriber(router, CREATE_ITEM)
+    @intake.command_subscriber(router, CREATE_ITEM)
     async def on_create_item(body: CreateItem, envelope: CurrentEnvelope) -> None:
         """Add an item to the catalogue (``CreateItem.v1``)."""
         command = CreateItemCommand(
@@ -37,29 +38,29 @@ def catalog_router(service: Service) -> AnyRouter:
             price=body.price.to_money(),
             stock=body.stock,
         )
-        await service.execute(
+        await intake.execute(
             CREATE_ITEM, envelope, body, partial(create_item, command, clock=clock)
         )
 
-    @service.command_subscriber(router, CHANGE_PRICE)
+    @intake.command_subscriber(router, CHANGE_PRICE)
     async def on_change_price(body: ChangePrice, envelope: CurrentEnvelope) -> None:
         """Give an item a new price (``ChangePrice.v1``)."""
         command = ChangePriceCommand(ItemId(body.item_id), body.price.to_money())
         handler = partial(change_price, command, clock=clock)
-        await service.execute(CHANGE_PRICE, envelope, body, handler)
+        await intake.execute(CHANGE_PRICE, envelope, body, handler)
 
-    @service.command_subscriber(router, ADJUST_STOCK)
+    @intake.command_subscriber(router, ADJUST_STOCK)
     async def on_adjust_stock(body: AdjustStock, envelope: CurrentEnvelope) -> None:
         """Add to or take from an item's stock (``AdjustStock.v1``)."""
         command = AdjustStockCommand(ItemId(body.item_id), body.delta, body.reason)
         handler = partial(adjust_stock, command, clock=clock)
-        await service.execute(ADJUST_STOCK, envelope, body, handler)
+        await intake.execute(ADJUST_STOCK, envelope, body, handler)
 
-    @service.command_subscriber(router, RETIRE_ITEM)
+    @intake.command_subscriber(router, RETIRE_ITEM)
     async def on_retire_item(body: RetireItem, envelope: CurrentEnvelope) -> None:
         """Withdraw an item from sale (``RetireItem.v1``)."""
         command = RetireItemCommand(ItemId(body.item_id))
-        await service.execute(
+        await intake.execute(
             RETIRE_ITEM, envelope, body, partial(retire_item, command, clock=clock)
         )
 

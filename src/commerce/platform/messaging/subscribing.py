@@ -23,9 +23,10 @@ async def current_envelope() -> Envelope:
     """The CloudEvents envelope of the message being handled (validated).
 
     A dependency without parameters, reading the message the service's broker middleware
-    holds (:func:`commerce.bootstrap.current_message`): FastStream's ``Context("message")``
-    is a custom field, which costs FastDepends a task group per message, and a synchronous
-    function would run in a worker thread (docs/performance.md).
+    holds (:func:`~commerce.platform.observability.log_context.current_message`):
+    FastStream's ``Context("message")`` is a custom field, which costs FastDepends a task
+    group per message, and a synchronous function would run in a worker thread
+    (docs/performance.md).
     """
     message = current_message()
     return parse_envelope(message.headers, message.content_type)

@@ -1,21 +1,17 @@
-"""FastStream subscribers: one router per bounded context, one tiny handler per command.
+"""FastStream subscribers of the identity context: its commands and its user directory.
 
 Each handler turns the wire payload and envelope into an application command and runs
-the use case through :meth:`commerce.bootstrap.Service.execute` (inbox, transaction,
-outbox). Decoding, schema and envelope failures never reach the handler body: the
-consumer's dead-letter middleware parks them.
+the use case through :meth:`MessageIntake.execute` (inbox, transaction, outbox).
+Decoding, schema and envelope failures never reach the handler body: the consumer's
+dead-letter middleware parks them.
 """
 
+from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
+from uuid import UUID
 
-from commerce.bootstrap.service import Service
-from commerce.entrypoints.subscribers.billing import billing_router
-from commerce.entrypoints.subscribers.catalog import catalog_router
-from commerce.entrypoints.subscribers.orders import orders_router
-from commerce.entrypoints.subscribers.projections import directory_changed, read_models_router
-from commerce.entrypoints.subscribers.queries import queries_router
-from commerce.entrypoints.subscribers.support import CurrentEnvelope, current_envelope, handles
 from commerce.identity.application.directory import DirectoryChange, DirectoryEntry
+from commerce.identity.application.ports import IdentityUnitOfWork, PasswordHasher
 from commerce.identity.application.use_cases import (
     AssignRoleCommand,
     ChangeProfileCommand,
@@ -49,24 +45,23 @@ from commerce.identity.messages.events import (
 )
 from commerce.platform.kit.ids import TenantId, UserId
 from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.subscribing import CurrentEnvelope, handles
 from commerce.platform.messaging.transport import AnyRouter
-from commerce.registry.channels import CONSUMERS
+from commerce.platform.read_side.ports import USER_DIRECTORY as USER_DIRECTORY_TAGS
+from commerce.platform.transactions.intake import MessageIntake
+from commerce.platform.transactions.ports import Clock
+from commerce.platform.transactions.processing import Outcome
 
-__all__ = [
-    "CurrentEnvelope",
-    "current_envelope",
-    "dead_letter_router",
-    "identity_router",
-    "projections_router",
-    "routers",
-]
+__all__ = ["identity_router", "user_directory_router"]
 
 
-def identity_router(service: Service) -> AnyRouter:
-    """Subscribers of the identity context."""
-    router = service.transport.router()
+def identity_router(
+    intake: MessageIntake[IdentityUnitOfWork], *, clock: Clock, hasher: PasswordHasher
+) -> AnyRouter:
+    """Subscribers of the identity context's commands."""
+    router = intake.router()
 
-    @service.command_subscriber(router, REGISTER_USER)
+    @intake.command_subscriber(router, REGISTER_USER)
     async def on_register_user(body: RegisterUser, envelope: CurrentEnvelope) -> None:
         """Register a user account (``RegisterUser.v1``)."""
         command = RegisterUserCommand(
@@ -76,37 +71,54 @@ def identity_router(service: Service) -> AnyRouter:
             display_name=body.display_name,
             password=body.password.get_secret_value(),
         )
-        handler = partial(register_user, command, hasher=service.hasher, clock=service.clock)
-        await service.execute(REGISTER_USER, envelope, body, handler)
+        handler = partial(register_user, command, hasher=hasher, clock=clock)
+        await intake.execute(REGISTER_USER, envelope, body, handler)
 
-    @service.command_subscriber(router, CHANGE_PROFILE)
+    @intake.command_subscriber(router, CHANGE_PROFILE)
     async def on_change_profile(body: ChangeProfile, envelope: CurrentEnvelope) -> None:
         """Change a user's display name (``ChangeProfile.v1``)."""
         command = ChangeProfileCommand(UserId(body.user_id), body.display_name)
-        handler = partial(change_profile, command, clock=service.clock)
-        await service.execute(CHANGE_PROFILE, envelope, body, handler)
+        handler = partial(change_profile, command, clock=clock)
+        await intake.execute(CHANGE_PROFILE, envelope, body, handler)
 
-    @service.command_subscriber(router, DEACTIVATE_USER)
+    @intake.command_subscriber(router, DEACTIVATE_USER)
     async def on_deactivate_user(body: DeactivateUser, envelope: CurrentEnvelope) -> None:
         """Deactivate a user account (``DeactivateUser.v1``)."""
         command = DeactivateUserCommand(UserId(body.user_id))
-        handler = partial(deactivate_user, command, clock=service.clock)
-        await service.execute(DEACTIVATE_USER, envelope, body, handler)
+        handler = partial(deactivate_user, command, clock=clock)
+        await intake.execute(DEACTIVATE_USER, envelope, body, handler)
 
-    @service.command_subscriber(router, ASSIGN_ROLE)
+    @intake.command_subscriber(router, ASSIGN_ROLE)
     async def on_assign_role(body: AssignRole, envelope: CurrentEnvelope) -> None:
         """Grant a user a role (``AssignRole.v1``)."""
         command = AssignRoleCommand(UserId(body.user_id), body.role)
-        handler = partial(assign_role, command, clock=service.clock)
-        await service.execute(ASSIGN_ROLE, envelope, body, handler)
+        handler = partial(assign_role, command, clock=clock)
+        await intake.execute(ASSIGN_ROLE, envelope, body, handler)
 
     return router
 
 
-def projections_router(service: Service) -> AnyRouter:
-    """Projections: ordered consumers of the event streams, keeping the read models."""
-    router = service.transport.router()
-    directory = service.event_subscriber(router, USER_DIRECTORY)
+def user_directory_router(
+    intake: MessageIntake[IdentityUnitOfWork],
+    *,
+    invalidate: Callable[[Sequence[str]], Awaitable[None]],
+) -> AnyRouter:
+    """The user directory projection: an ordered consumer of the user stream.
+
+    ``invalidate`` drops the cached query answers carrying the given tags (the read side's
+    cache), called after an event changed the user's row.
+    """
+    router = intake.router()
+    directory = intake.event_subscriber(router, USER_DIRECTORY)
+
+    async def directory_changed(envelope: Envelope, user_id: UUID, outcome: Outcome) -> None:
+        """Drop the cached answers built from the user's row (``GetUser``) and from the
+        tenant's list (``ListUsers``), if the event changed the row."""
+        if outcome is Outcome.APPLIED:
+            tenant = TenantId(envelope.tenant_id)
+            await invalidate(
+                [USER_DIRECTORY_TAGS.row(tenant, user_id), USER_DIRECTORY_TAGS.tenant(tenant)]
+            )
 
     @handles(directory, UserRegisteredV1)
     async def on_user_registered(body: UserRegisteredV1, envelope: CurrentEnvelope) -> None:
@@ -118,10 +130,10 @@ def projections_router(service: Service) -> AnyRouter:
             version=envelope.aggregate_version or 1,
             registered_at=body.registered_at,
         )
-        outcome = await service.execute(
+        outcome = await intake.execute(
             USER_DIRECTORY, envelope, body, partial(record_in_directory, entry)
         )
-        await directory_changed(service, envelope, body.user_id, outcome)
+        await directory_changed(envelope, body.user_id, outcome)
 
     async def apply(
         body: UserProfileChangedV1 | UserDeactivatedV1 | RoleAssignedV1,
@@ -129,10 +141,10 @@ def projections_router(service: Service) -> AnyRouter:
         change: DirectoryChange,
     ) -> None:
         """Apply a partial change to the user's directory row, in the event's transaction."""
-        outcome = await service.execute(
+        outcome = await intake.execute(
             USER_DIRECTORY, envelope, body, partial(change_in_directory, change)
         )
-        await directory_changed(service, envelope, body.user_id, outcome)
+        await directory_changed(envelope, body.user_id, outcome)
 
     @handles(directory, UserProfileChangedV1)
     async def on_profile_changed(body: UserProfileChangedV1, envelope: CurrentEnvelope) -> None:
@@ -156,25 +168,3 @@ def projections_router(service: Service) -> AnyRouter:
         await apply(body, envelope, entry)
 
     return router
-
-
-def dead_letter_router(service: Service) -> AnyRouter:
-    """The archivers of every consumer's DLQ (into the dead-letter store)."""
-    router = service.transport.router()
-    for consumer in CONSUMERS:
-        service.archive_dead_letters(router, consumer)
-    return router
-
-
-def routers(service: Service) -> list[AnyRouter]:
-    """Every context's router."""
-    return [
-        identity_router(service),
-        catalog_router(service),
-        orders_router(service),
-        billing_router(service),
-        projections_router(service),
-        read_models_router(service),
-        queries_router(service),
-        dead_letter_router(service),
-    ]

@@ -1,15 +1,14 @@
-"""FastStream subscribers of the read models of issue #4: order summaries, revenue per day
-and item availability, each an ordered consumer of its stream (ADR 0012).
+"""FastStream subscribers of the read models kept through the read side: order summaries,
+revenue per day and item availability, each an ordered consumer of its stream (ADR 0012).
 
 Each handler folds the event into the projection's row through
-:meth:`commerce.bootstrap.ReadSide.project`: in the consumer's inbox transaction, version
+:meth:`commerce.bootstrap.read_side.ReadSide.project`: in the consumer's inbox transaction, version
 guarded, then the cached answers built from the changed rows are invalidated.
 """
 
 from collections.abc import Awaitable
 from functools import partial
 from typing import Any
-from uuid import UUID
 
 from commerce.bootstrap.service import Service
 from commerce.catalog.messages.channels import ITEM_AVAILABILITY
@@ -19,7 +18,6 @@ from commerce.catalog.messages.events import (
     ItemRetiredV1,
     StockAdjustedV1,
 )
-from commerce.entrypoints.subscribers.support import CurrentEnvelope, handles
 from commerce.orders.messages.channels import ORDER_SUMMARIES, REVENUE
 from commerce.orders.messages.events import (
     OrderCancelledV1,
@@ -29,13 +27,11 @@ from commerce.orders.messages.events import (
     OrderPlacedV1,
     OrderShippedV1,
 )
-from commerce.platform.kit.ids import TenantId
 from commerce.platform.messaging.integration_event import IntegrationEvent
+from commerce.platform.messaging.subscribing import CurrentEnvelope, handles
 from commerce.platform.messaging.transport import AnyRouter
-from commerce.platform.read_side.ports import USER_DIRECTORY
-from commerce.platform.transactions.processing import Outcome
 
-__all__ = ["directory_changed", "read_models_router"]
+__all__ = ["read_models_router"]
 
 
 def read_models_router(service: Service) -> AnyRouter:
@@ -131,14 +127,3 @@ async def _project(
     channel = service.ordered_consumers[consumer]
     execute = partial(service.execute, channel, envelope, body)
     await service.read_side.project(execute, projection, envelope, body)
-
-
-async def directory_changed(
-    service: Service, envelope: CurrentEnvelope, user_id: UUID, outcome: Outcome
-) -> None:
-    """After the user directory projection applied an event: drop the cached answers built
-    from the user's row (``GetUser``) and from the tenant's list (``ListUsers``)."""
-    if outcome is Outcome.APPLIED:
-        tenant = TenantId(envelope.tenant_id)
-        tags = [USER_DIRECTORY.row(tenant, user_id), USER_DIRECTORY.tenant(tenant)]
-        await service.read_side.cache.invalidate(tags)

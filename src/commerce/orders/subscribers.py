@@ -9,8 +9,7 @@ from collections.abc import Awaitable, Callable
 from functools import partial
 from typing import Any
 
-from commerce.bootstrap.service import Service
-from commerce.entrypoints.subscribers.support import CurrentEnvelope
+from commerce.orders.application.ports import OrdersUnitOfWork
 from commerce.orders.application.use_cases import (
     AddLineCommand,
     CancelOrderCommand,
@@ -45,15 +44,19 @@ from commerce.platform.kit.ids import ItemId, OrderId, TenantId, UserId
 from commerce.platform.messaging.channels import CommandChannel
 from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.subscribing import CurrentEnvelope
 from commerce.platform.messaging.transport import AnyRouter
-from commerce.platform.transactions.ports import UnitOfWork
+from commerce.platform.transactions.intake import MessageIntake
+from commerce.platform.transactions.ports import Clock
 
 __all__ = ["orders_router"]
 
 
-def orders_router(service: Service) -> AnyRouter:
+def orders_router(
+    intake: MessageIntake[OrdersUnitOfWork], *, clock: Clock, snapshot_every: int
+) -> AnyRouter:
     """Subscribers of the orders context."""
-    router = service.transport.router()
+    router = intake.router()
 
     async def run(
         channel: CommandChannel,
@@ -63,15 +66,12 @@ def orders_router(service: Service) -> AnyRouter:
         command: Any,
     ) -> None:
         """Run an order use case with the clock and the snapshot interval."""
-        handler: Callable[[UnitOfWork], Awaitable[None]] = partial(
-            use_case,
-            command,
-            clock=service.clock,
-            snapshot_every=service.settings.event_store.snapshot_every,
+        handler: Callable[[OrdersUnitOfWork], Awaitable[None]] = partial(
+            use_case, command, clock=clock, snapshot_every=snapshot_every
         )
-        await service.execute(channel, envelope, body, handler)
+        await intake.execute(channel, envelope, body, handler)
 
-    @service.command_subscriber(router, PLACE_ORDER)
+    @intake.command_subscriber(router, PLACE_ORDER)
     async def on_place_order(body: PlaceOrder, envelope: CurrentEnvelope) -> None:
         """Open an order (``PlaceOrder.v1``)."""
         command = PlaceOrderCommand(
@@ -82,31 +82,31 @@ def orders_router(service: Service) -> AnyRouter:
         )
         await run(PLACE_ORDER, envelope, body, place_order, command)
 
-    @service.command_subscriber(router, ADD_LINE)
+    @intake.command_subscriber(router, ADD_LINE)
     async def on_add_line(body: AddLine, envelope: CurrentEnvelope) -> None:
         """Add a line to a placed order (``AddLine.v1``)."""
         command = AddLineCommand(OrderId(body.order_id), ItemId(body.item_id), body.quantity)
         await run(ADD_LINE, envelope, body, add_line, command)
 
-    @service.command_subscriber(router, REMOVE_LINE)
+    @intake.command_subscriber(router, REMOVE_LINE)
     async def on_remove_line(body: RemoveLine, envelope: CurrentEnvelope) -> None:
         """Remove a line from a placed order (``RemoveLine.v1``)."""
         command = RemoveLineCommand(OrderId(body.order_id), ItemId(body.item_id))
         await run(REMOVE_LINE, envelope, body, remove_line, command)
 
-    @service.command_subscriber(router, CONFIRM_ORDER)
+    @intake.command_subscriber(router, CONFIRM_ORDER)
     async def on_confirm_order(body: ConfirmOrder, envelope: CurrentEnvelope) -> None:
         """Confirm a placed order (``ConfirmOrder.v1``)."""
         command = ConfirmOrderCommand(OrderId(body.order_id))
         await run(CONFIRM_ORDER, envelope, body, confirm_order, command)
 
-    @service.command_subscriber(router, CANCEL_ORDER)
+    @intake.command_subscriber(router, CANCEL_ORDER)
     async def on_cancel_order(body: CancelOrder, envelope: CurrentEnvelope) -> None:
         """Cancel a placed or confirmed order (``CancelOrder.v1``)."""
         command = CancelOrderCommand(OrderId(body.order_id), body.reason)
         await run(CANCEL_ORDER, envelope, body, cancel_order, command)
 
-    @service.command_subscriber(router, SHIP_ORDER)
+    @intake.command_subscriber(router, SHIP_ORDER)
     async def on_ship_order(body: ShipOrder, envelope: CurrentEnvelope) -> None:
         """Ship a confirmed order (``ShipOrder.v1``)."""
         command = ShipOrderCommand(OrderId(body.order_id))
