@@ -63,6 +63,7 @@ from commerce.platform.transactions.group_commit import GroupCommit
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
 from commerce.platform.transactions.shared_unit_of_work import SharedUnitOfWorkFactory
 from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
+from commerce.registry.channels import EVENT_STREAMS
 from commerce.registry.events import integration_event_for
 
 __all__ = ["Service", "build_service"]
@@ -243,6 +244,14 @@ class Service:
             max_overflow=0,
             application_name=f"{self.settings.service_name}-relay",
         )
+
+    async def declare_streams(self) -> None:
+        """Declare on the broker every event stream the service publishes (rejections too).
+
+        Each as its publishers declare it, idempotently: a downstream consumer written from
+        the AsyncAPI document may bind to any stream before its first event is published.
+        """
+        await self.transport.declare_streams(EVENT_STREAMS)
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``"ok"`` or the reason it is not ready."""
