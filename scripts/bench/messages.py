@@ -14,8 +14,9 @@ from uuid import UUID, uuid4
 import aio_pika
 from aiokafka import AIOKafkaProducer
 
+from commerce.identity.messages.channels import REGISTER_USER
 from commerce.identity.messages.commands import RegisterUser
-from commerce.platform.messaging.channels import COMMAND_EXCHANGE, REGISTER_USER
+from commerce.platform.messaging.channels import COMMAND_EXCHANGE
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from commerce.platform.messaging.transport import namespaced
 

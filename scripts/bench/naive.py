@@ -43,7 +43,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from tests.support.tansu import FAST_GROUP_TIMEOUTS, ensure_topics
 
-from commerce.platform.messaging.channels import REGISTER_USER
+from commerce.identity.messages.channels import REGISTER_USER
 from commerce.platform.messaging.envelope import HeaderStyle
 
 __all__ = ["run_naive"]

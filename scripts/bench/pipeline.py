@@ -33,7 +33,7 @@ from scripts.bench.profiling import Profiler
 from scripts.bench.service import ServiceUnderTest, service_under_test
 from scripts.bench.stats import rate
 
-from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY
+from commerce.identity.messages.channels import REGISTER_USER, USER_DIRECTORY
 from commerce.platform.messaging.envelope import HeaderStyle
 
 __all__ = ["TENANTS", "preload", "run_pipeline", "wait_for"]

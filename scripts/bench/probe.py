@@ -16,7 +16,7 @@ from typing import Protocol
 import aio_pika
 from aiokafka import AIOKafkaConsumer, TopicPartition
 
-from commerce.platform.messaging.channels import USERS
+from commerce.identity.messages.channels import USERS
 from commerce.platform.messaging.transport import namespaced
 
 __all__ = ["EventProbe", "KafkaEventProbe", "RabbitEventProbe", "start_probe"]

@@ -21,8 +21,8 @@ from uuid import uuid4
 from scripts.bench.processes import Sampler
 from scripts.bench.service import ServiceUnderTest, service_under_test
 
+from commerce.identity.messages.channels import USERS
 from commerce.identity.messages.events import UserRegisteredV1
-from commerce.platform.messaging.channels import USERS
 from commerce.platform.outbox.writer import OUTBOX_CHANNEL
 
 __all__ = ["run_relay"]

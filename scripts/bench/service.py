@@ -27,7 +27,7 @@ from tests.support.database import ProvisionedDatabase
 from tests.support.worker import running_worker
 
 from commerce.config import Settings
-from commerce.platform.messaging.channels import REGISTER_USER, USER_DIRECTORY
+from commerce.identity.messages.channels import REGISTER_USER, USER_DIRECTORY
 
 __all__ = ["Counts", "ServiceUnderTest", "Window", "service_under_test"]
 

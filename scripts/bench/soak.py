@@ -18,7 +18,7 @@ from scripts.bench.pipeline import wait_for
 from scripts.bench.processes import Sampler
 from scripts.bench.service import service_under_test
 
-from commerce.platform.messaging.channels import REGISTER_USER
+from commerce.identity.messages.channels import REGISTER_USER
 
 __all__ = ["rss_drift", "run_soak"]
 

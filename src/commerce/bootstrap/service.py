@@ -59,6 +59,7 @@ from commerce.platform.observability.tracing import (
 from commerce.platform.postgres.engine import create_engine, ping
 from commerce.platform.transactions.group_commit import GroupCommit
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
+from commerce.registry.channels import EVENT_STREAMS
 from commerce.registry.unit_of_work import (
     ServiceUnitOfWork,
     shared_units_of_work,
@@ -221,6 +222,14 @@ class Service:
             ),
         )
         return envelope
+
+    async def declare_streams(self) -> None:
+        """Declare on the broker every event stream the service publishes (rejections too).
+
+        Each as its publishers declare it, idempotently: a downstream consumer written from
+        the AsyncAPI document may bind to any stream before its first event is published.
+        """
+        await self.transport.declare_streams(EVENT_STREAMS)
 
     async def readiness(self) -> dict[str, str]:
         """Each dependency's state: ``"ok"`` or the reason it is not ready."""

@@ -18,9 +18,14 @@ from commerce.config import Settings, load_settings
 from commerce.contract.asyncapi import asyncapi_factory, contract_document
 from commerce.contract.docs_page import DocsAssets, default_assets_dir, docs_routes
 from commerce.entrypoints.subscribers.routers import routers
+from commerce.platform.messaging.startup import start_until_running
 from commerce.platform.observability.metrics import exposition as metrics_exposition
 
 __all__ = ["asyncapi_of", "create_worker", "include_routers", "worker_app"]
+
+
+async def _nothing() -> None:
+    """Nothing to undo after a failed attempt."""
 
 
 def _json(payload: dict[str, Any], status: int) -> AsgiResponse:
@@ -44,7 +49,8 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
 
     Background loops: the releaser of parked events and the cache's invalidation listener
     (always), and the relay (if asked). The broker's start retries until every subscriber
-    runs; until then ``/ready`` answers 503 with ``consumers: starting``.
+    runs, then the declaration of every event stream the service publishes retries until
+    it succeeds; until both are done ``/ready`` answers 503 with ``consumers: starting``.
     """
     service = build_service(settings)
     service.transport.keep_starting()
@@ -60,7 +66,8 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
 
     @get(include_in_schema=False)
     async def ready(scope: Any) -> AsgiResponse:
-        """Consumers running, database and broker reachable: 200, else 503 with reasons."""
+        """Consumers running and streams declared, database and broker reachable: 200,
+        else 503 with reasons."""
         checks = {"consumers": "ok" if consuming.is_set() else "starting"}
         checks |= await service.readiness()
         ok = all(state == "ok" for state in checks.values())
@@ -75,6 +82,7 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
         return AsgiResponse(body, 200, {"Content-Type": content_type})
 
     async def start_loops() -> None:
+        await start_until_running(service.declare_streams, _nothing, what="event streams")
         consuming.set()
         tasks.append(asyncio.create_task(service.releaser().run(stop), name="parked-releaser"))
         listen = service.read_side.cache.listen(stop)

@@ -2,9 +2,10 @@
 
 Every command channel, event stream, dead-letter and skipped channel is a topic of the
 same name, keyed by aggregate id so order holds per aggregate within a partition.
-Event stream topics are created with ``partitions`` partitions; an ordered event consumer
-runs one group member per partition in each worker, each handling its partitions one
-record at a time (``docs/adr/0012-ordered-consumption.md``).
+Event stream topics are created with ``partitions`` partitions, every one when the worker
+starts (:meth:`KafkaTransport.declare_streams`); an ordered event consumer runs one group
+member per partition in each worker, each handling its partitions one record at a time
+(``docs/adr/0012-ordered-consumption.md``).
 """
 
 from __future__ import annotations
@@ -16,11 +17,17 @@ from typing import Any
 
 from aiokafka import ConsumerRecord, TopicPartition
 from aiokafka.admin import NewTopic
+from aiokafka.errors import TopicAlreadyExistsError, for_code
 from faststream import AckPolicy, StreamMessage
 from faststream.exceptions import NackMessage
 from faststream.kafka import KafkaRouter, Topic
 
-from commerce.platform.messaging.channels import CommandChannel, Consumer, EventConsumer
+from commerce.platform.messaging.channels import (
+    CommandChannel,
+    Consumer,
+    EventConsumer,
+    EventStream,
+)
 from commerce.platform.messaging.envelope import HeaderStyle
 from commerce.platform.messaging.kafka_broker import ConcurrentStartKafkaBroker
 from commerce.platform.messaging.transport import (
@@ -189,15 +196,36 @@ class KafkaTransport:
         """Send ``message`` to ``consumer`` alone: its first retry topic, due at once."""
         await self._send(consumer.retry_channels[0], message)
 
+    def _stream_topic(self, name: str) -> NewTopic:
+        """A stream's topic as it is created: the configured partitions."""
+        return NewTopic(name, num_partitions=self._partitions, replication_factor=1)
+
     async def _ensure_stream_topic(self, name: str) -> None:
         """Create a stream's topic with the configured partitions before its first event."""
         if name in self._created:
             return
-        admin = self.broker.config.admin_client
-        await admin.create_topics(
-            [NewTopic(name, num_partitions=self._partitions, replication_factor=1)]
-        )  # an existing topic is answered with an error code, not an exception
+        # an existing topic is answered with an error code, not an exception
+        await self.broker.config.admin_client.create_topics([self._stream_topic(name)])
         self._created.add(name)
+
+    async def declare_streams(self, streams: Sequence[EventStream]) -> None:
+        """Create each stream's topic with the configured partitions unless it exists.
+
+        An existing topic is left as it is; any other refusal raises :class:`RuntimeError`.
+        """
+        names = [namespaced(self._namespace, stream.name) for stream in streams]
+        response = await self.broker.config.admin_client.create_topics(
+            [self._stream_topic(name) for name in names]
+        )
+        refused = [
+            f"{topic} ({for_code(code).__name__}: {rest[0] if rest else code})"
+            for topic, code, *rest in response.topic_errors
+            if code and not issubclass(for_code(code), TopicAlreadyExistsError)
+        ]
+        if refused:
+            msg = f"Kafka refused to create the stream topics {', '.join(refused)}"
+            raise RuntimeError(msg)
+        self._created.update(names)
 
     async def _send(self, topic: str, message: OutgoingMessage, *, confirm: bool = True) -> Any:
         """Produce ``message``; with ``confirm=False`` return the delivery future at once."""

@@ -1,7 +1,8 @@
 """RabbitMQ transport (aio-pika through FastStream), with publisher confirms.
 
 Commands: direct exchange ``commerce.commands`` → one durable queue per command channel.
-Events: one durable topic exchange per stream, routing key = aggregate id.
+Events: one durable topic exchange per stream, routing key = aggregate id, declared when
+the worker starts (:meth:`RabbitTransport.declare_streams`) so consumers can bind at once.
 Dead letters and skipped messages: durable queues reached through the default exchange.
 Ordered event consumers: a headers exchange per consumer, bound to the stream, routes each
 event by the partition its publisher computed from the aggregate id (header
@@ -219,6 +220,17 @@ class RabbitTransport:
             await declared.bind(self._commands.name, routing_key=queue.routing())
             self._declared.add(queue.name)
         await self._send(message, exchange=self._commands, routing_key=queue.routing())
+
+    async def declare_streams(self, streams: Sequence[EventStream]) -> None:
+        """Declare each stream's durable topic exchange, exactly as publishing does.
+
+        Redeclaring an exchange with the same type and flags is a no-op on the broker, so
+        this never conflicts with the publishers, the ordered consumers or another worker.
+        """
+        for stream in streams:
+            exchange = self._stream_exchange(stream)
+            await self.broker.declare_exchange(exchange)
+            self._declared.add(exchange.name)
 
     async def publish_events(self, events: Sequence[tuple[str, OutgoingMessage]]) -> None:
         """Publish to the streams' topic exchanges, routed by aggregate id, all confirmed."""

@@ -14,7 +14,12 @@ from faststream import StreamMessage
 from faststream.kafka import KafkaBroker, KafkaRouter
 from faststream.rabbit import RabbitBroker, RabbitRouter
 
-from commerce.platform.messaging.channels import CommandChannel, Consumer, EventConsumer
+from commerce.platform.messaging.channels import (
+    CommandChannel,
+    Consumer,
+    EventConsumer,
+    EventStream,
+)
 from commerce.platform.messaging.envelope import HeaderStyle
 
 __all__ = [
@@ -121,6 +126,15 @@ class Transport(Protocol):
 
     async def send_command(self, channel: CommandChannel, message: OutgoingMessage) -> None:
         """Send a command to its channel (declaring the channel if needed)."""
+        ...
+
+    async def declare_streams(self, streams: Sequence[EventStream]) -> None:
+        """Make each of ``streams`` exist on the broker, as its publishers declare it.
+
+        Idempotent (what exists is left as it is) and raises if the broker refuses one, so a
+        consumer written from the AsyncAPI document may bind before the stream's first event.
+        The worker calls it at start-up, before ``/ready`` turns 200.
+        """
         ...
 
     async def publish_events(self, events: Sequence[tuple[str, OutgoingMessage]]) -> None:
