@@ -42,7 +42,7 @@ def test_addition_is_associative(triple: list[Money]) -> None:
     assert (a + b) + c == a + (b + c)
 
 
-@given(same_currency(2, SAFE_AMOUNT), st.integers(-4, 4))
+@given(same_currency(2, SAFE_AMOUNT.map(lambda v: v // 2)), st.integers(-4, 4))  # 4·(a + b) fits
 def test_multiplication_distributes_and_zero_is_neutral(pair: list[Money], n: int) -> None:
     """Property: (a + b) * n == a * n + b * n; a + 0 == a; a - a == 0."""
     a, b = pair
