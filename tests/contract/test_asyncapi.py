@@ -12,7 +12,7 @@ from commerce.bootstrap.service import build_service
 from commerce.config import BrokerSettings, Settings
 from commerce.contract import asyncapi as contract
 from commerce.contract.asyncapi import ContractError, contract_document
-from commerce.contract.headers import FAULT_HEADERS, RETRY_HEADERS, TRANSIENT_REASON
+from commerce.contract.header_objects import FAULT_HEADERS, RETRY_HEADERS, TRANSIENT_REASON
 from commerce.entrypoints.cli.actions import ASYNCAPI_SERVERS
 from commerce.entrypoints.worker import include_routers
 from commerce.identity.messages.channels import REGISTER_USER

@@ -11,7 +11,7 @@ from pydantic import SecretStr
 from commerce.bootstrap.service import build_service
 from commerce.config import BrokerSettings, Settings
 from commerce.contract.asyncapi import contract_document
-from commerce.contract.queries import REPLY_CHANNEL
+from commerce.contract.query_objects import REPLY_CHANNEL
 from commerce.entrypoints.cli.actions import ASYNCAPI_SERVERS
 from commerce.entrypoints.worker import include_routers
 from commerce.identity.messages.queries import GetUserV1, UserDetailsV1

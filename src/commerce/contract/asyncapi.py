@@ -10,7 +10,7 @@ port): one per event stream and per consumer's retry, dead-letter and skipped ch
 :func:`contract_document` then completes what FastStream cannot say (ADR 0007): channels
 and operations named after our channel names whatever the namespace, one message per
 CloudEvents type with the binary-mode headers, examples and descriptions
-(:mod:`commerce.contract.messages`), the RabbitMQ routing-key parameter of
+(:mod:`commerce.contract.message_objects`), the RabbitMQ routing-key parameter of
 event streams, and the server named after the environment. Channels it does not know
 are kept as FastStream generated them. The output is deterministic: the committed
 documents are compared with it (``commerce asyncapi export --check``).
@@ -28,9 +28,9 @@ from faststream.rabbit import ExchangeType, RabbitBroker, RabbitExchange, Rabbit
 from faststream.specification import AsyncAPI
 
 from commerce.bootstrap.service import Service
-from commerce.contract import channels as plan
-from commerce.contract.consumers import consumer_channels
-from commerce.contract.queries import QUERY_MODELS, query_channels
+from commerce.contract import channel_objects as plan
+from commerce.contract.consumer_objects import consumer_channels
+from commerce.contract.query_objects import QUERY_MODELS, query_channels
 from commerce.platform.messaging.envelope import HeaderStyle
 from commerce.registry.channels import COMMAND_ROUTES, INTEGRATION_EVENTS
 

@@ -14,7 +14,7 @@ from uuid import UUID, uuid4
 import pytest
 from typer.testing import CliRunner, Result
 
-from commerce.entrypoints.cli import console
+from commerce.entrypoints.cli import common
 from commerce.entrypoints.cli.main import app
 from commerce.platform.messaging.envelope import HeaderStyle
 from tests.support.database import ProvisionedDatabase
@@ -41,7 +41,7 @@ def run(
     provisioned_database: ProvisionedDatabase, rabbit_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> Dlq:
     # Logging set-up would bind the root logger to the runner's captured stdout.
-    monkeypatch.setattr(console, "configure_logging_from", lambda settings: None)
+    monkeypatch.setattr(common, "configure_logging_from", lambda settings: None)
     return Dlq(environment_for(settings_for(provisioned_database, rabbit_url)))
 
 

@@ -16,7 +16,7 @@ from sqlalchemy import delete, select
 from typer.testing import CliRunner, Result
 
 from commerce.bootstrap.service import build_service
-from commerce.entrypoints.cli import console
+from commerce.entrypoints.cli import common
 from commerce.entrypoints.cli.main import app
 from commerce.identity.messages.channels import USERS
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
@@ -125,7 +125,7 @@ class Outbox:
 @pytest.fixture
 def run(outbox_database: ProvisionedDatabase, monkeypatch: pytest.MonkeyPatch) -> Outbox:
     # Logging set-up would bind the root logger to the runner's captured stdout.
-    monkeypatch.setattr(console, "configure_logging_from", lambda settings: None)
+    monkeypatch.setattr(common, "configure_logging_from", lambda settings: None)
     return Outbox(environment_for(settings_for(outbox_database, UNUSED_BROKER)))
 
 
@@ -233,7 +233,7 @@ async def test_a_retried_row_is_published_by_the_relay(
     settings = settings_for(outbox_database, rabbit_url)
     now = datetime.now(UTC)
     [position] = await _write(outbox_database, _row(marker, failed_at=now, last_error="x"))
-    monkeypatch.setattr(console, "configure_logging_from", lambda settings: None)
+    monkeypatch.setattr(common, "configure_logging_from", lambda settings: None)
     probe = await probe_for(settings)
     service = build_service(settings)
     try:

@@ -18,7 +18,7 @@ from sqlalchemy.exc import SAWarning
 from sqlalchemy.ext.asyncio import AsyncEngine
 from typer.testing import CliRunner
 
-from commerce.entrypoints.cli import console
+from commerce.entrypoints.cli import common
 from commerce.entrypoints.cli.main import app
 from commerce.platform.kit.ids import TenantId
 from commerce.platform.kit.specification import Always
@@ -217,7 +217,7 @@ def test_the_cli_rebuilds_with_a_progress_bar(
     redis_url: str,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(console, "configure_logging_from", lambda settings: None)
+    monkeypatch.setattr(common, "configure_logging_from", lambda settings: None)
     settings = settings_for(provisioned_database, rabbit_url)
     env = environment_for(settings) | {"COMMERCE_REDIS__URL": redis_url}
     result = CliRunner().invoke(app, ["projections", "rebuild", "revenue"], env=env)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 from commerce.bootstrap.operators import query_client
 from commerce.bootstrap.service import Service
 from commerce.config import Settings
-from commerce.entrypoints.cli import console
+from commerce.entrypoints.cli import common
 from commerce.entrypoints.cli.main import app
 from commerce.identity.messages.queries import GetUserV1, ListUsersV1, UserDetailsV1, UserPageV1
 from commerce.orders.messages.queries import CustomerOrdersV1, ListCustomerOrdersV1
@@ -187,7 +187,7 @@ async def test_the_cli_asks_a_query_and_prints_the_reply(
     app_engine: AsyncEngine,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(console, "configure_logging_from", lambda settings: None)
+    monkeypatch.setattr(common, "configure_logging_from", lambda settings: None)
     tenant = uuid4()
     ada = await _add_user(app_engine, tenant, "Ada")
     await _ask(client, GetUserV1(user_id=ada), tenant)

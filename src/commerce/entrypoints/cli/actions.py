@@ -66,7 +66,7 @@ _HOW_TO_START = {
     "PostgreSQL": "pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start"
     "  (or: docker compose up -d postgres)",
     "RabbitMQ": "rabbitmq-server -detached  (or: docker compose up -d rabbitmq)",
-    "Kafka": "docker compose up -d kafka",
+    "Kafka": "make kafka  (or, for kafka://localhost:9094: docker compose up -d kafka)",
     "Redis": "redis-server --daemonize yes --port 6379  (or: docker compose up -d redis)",
 }
 

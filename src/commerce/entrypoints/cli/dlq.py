@@ -15,7 +15,7 @@ from typing import Annotated
 import typer
 
 from commerce.bootstrap.operators import dead_letter_console
-from commerce.entrypoints.cli.console import fail, settings_or_exit
+from commerce.entrypoints.cli.common import fail, settings_or_exit
 from commerce.entrypoints.cli.dlq_support import (
     StatusChoice,
     body_text,

@@ -12,7 +12,7 @@ import uvloop
 from pydantic import ValidationError
 
 from commerce.entrypoints.cli import actions as operations
-from commerce.entrypoints.cli.console import fail, settings_or_exit
+from commerce.entrypoints.cli.common import fail, settings_or_exit
 from commerce.entrypoints.cli.dlq import dlq_app
 from commerce.entrypoints.cli.outbox import outbox_app
 from commerce.entrypoints.cli.projections import projections_app

@@ -15,7 +15,7 @@ from typing import Annotated, Any
 import typer
 
 from commerce.bootstrap.operators import outbox_console
-from commerce.entrypoints.cli.console import fail, settings_or_exit
+from commerce.entrypoints.cli.common import fail, settings_or_exit
 
 __all__ = ["outbox_app"]
 

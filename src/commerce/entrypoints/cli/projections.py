@@ -14,7 +14,7 @@ from typing import Annotated, Any
 import typer
 
 from commerce.bootstrap.operators import PROJECTIONS, rebuild_projection
-from commerce.entrypoints.cli.console import fail, settings_or_exit
+from commerce.entrypoints.cli.common import fail, settings_or_exit
 from commerce.platform.read_side.projection_rebuild import RebuildBusyError
 
 __all__ = ["projections_app"]

@@ -11,7 +11,7 @@ import typer
 from pydantic import ValidationError
 
 from commerce.bootstrap.operators import query_client
-from commerce.entrypoints.cli.console import fail, settings_or_exit
+from commerce.entrypoints.cli.common import fail, settings_or_exit
 from commerce.platform.messaging.queries import Query, QueryReply
 from commerce.platform.read_side.query_client import QueryFailedError, QueryUnansweredError
 from commerce.registry.queries import QUERIES_BY_NAME

@@ -4,7 +4,7 @@ the read models, the queries and the dead-letter archivers."""
 from commerce.billing.subscribers import billing_router
 from commerce.bootstrap.service import Service
 from commerce.catalog.subscribers import catalog_router
-from commerce.entrypoints.subscribers.queries import queries_router
+from commerce.entrypoints.subscribers.query_answering import queries_router
 from commerce.entrypoints.subscribers.read_models import read_models_router
 from commerce.identity.subscribers import identity_router, user_directory_router
 from commerce.orders.subscribers import orders_router

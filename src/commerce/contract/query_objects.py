@@ -11,8 +11,8 @@ queue of the channel's name, with the AMQP ``reply_to`` (Direct Reply-to) and
 from collections.abc import Iterator
 from typing import Any
 
-from commerce.contract.channels import PlannedChannel, namespaced
-from commerce.contract.headers import COMMAND_REQUIRED, headers_schema
+from commerce.contract.channel_objects import PlannedChannel, namespaced
+from commerce.contract.header_objects import COMMAND_REQUIRED, headers_schema
 from commerce.platform.messaging.envelope import CONTENT_TYPE, HeaderStyle
 from commerce.platform.messaging.queries import (
     KAFKA_QUERY_GROUP,

@@ -3,15 +3,15 @@ delayed-retry rounds, its dead letters and skipped messages (see ADR 0012)."""
 
 from collections.abc import Iterator
 
-from commerce.contract.channels import PlannedChannel, namespaced
-from commerce.contract.headers import (
+from commerce.contract.channel_objects import PlannedChannel, namespaced
+from commerce.contract.header_objects import (
     EVENT_REQUIRED,
     FAULT_HEADERS,
     RETRY_HEADERS,
     fault_example,
     headers_schema,
 )
-from commerce.contract.messages import Json, event_message, skipped_message
+from commerce.contract.message_objects import Json, event_message, skipped_message
 from commerce.platform.messaging.channels import EventConsumer
 from commerce.platform.messaging.envelope import HeaderStyle
 from commerce.registry.channels import EVENT_CONSUMERS, events_on

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from commerce.contract import messages
+from commerce.contract import message_objects
 from commerce.platform.messaging.channels import COMMAND_EXCHANGE, EventStream
 from commerce.platform.messaging.envelope import HeaderStyle
 from commerce.registry.channels import (
@@ -156,7 +156,7 @@ def _command_channels(
         "transaction commits."
     )
     group = namespaced(namespace, channel.consumer) if kafka else None
-    key, message = messages.command_message(route, style)
+    key, message = message_objects.command_message(route, style)
     yield PlannedChannel(
         channel.name,
         address,
@@ -167,7 +167,7 @@ def _command_channels(
         {"receive": f"{channel.consumer} handles {command} commands"},
         group=group,
     )
-    key, message = messages.retry_message(route, style)
+    key, message = message_objects.retry_message(route, style)
     for number, name in enumerate(channel.retry_channels, 1):
         held = (
             f"on this topic, which consumer group `{namespaced(namespace, channel.consumer)}` "
@@ -193,7 +193,7 @@ def _command_channels(
             },
             group=group,
         )
-    key, message = messages.dead_letter_message(route, style)
+    key, message = message_objects.dead_letter_message(route, style)
     yield PlannedChannel(
         channel.dead_letters,
         namespaced(namespace, channel.dead_letters),
@@ -209,7 +209,7 @@ def _command_channels(
             "receive": "Archive dead letters for the DLQ tooling",
         },
     )
-    key, message = messages.skipped_message(channel, style)
+    key, message = message_objects.skipped_message(channel, style)
     yield PlannedChannel(
         channel.skipped,
         namespaced(namespace, channel.skipped),
@@ -247,7 +247,7 @@ def _stream_channel(stream: EventStream, style: HeaderStyle, namespace: str) -> 
         )
         what = f"the {entity} id" if context else "the aggregate id"
         parameters = {key: {"description": f"The routing key: {what} (= `ce-subject`)."}}
-    catalogued = dict(messages.event_message(event, style) for event in events_on(stream))
+    catalogued = dict(message_objects.event_message(event, style) for event in events_on(stream))
     return PlannedChannel(
         stream.name,
         address,

@@ -7,7 +7,7 @@ payload schema, a description and examples built from the payload models' own ex
 
 from typing import Any
 
-from commerce.contract.headers import (
+from commerce.contract.header_objects import (
     COMMAND_ID,
     COMMAND_REQUIRED,
     EVENT_REQUIRED,
