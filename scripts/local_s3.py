@@ -3,10 +3,11 @@
 The bundled Tansu build stores data in memory or on S3 only (``sqlite://``,
 ``postgres://`` and ``file://`` are not compiled in), so ``make kafka`` keeps its topics
 on this server. It speaks the S3 subset Tansu uses through the tests' in-memory server
-(:mod:`tests.support.s3_server`) and mirrors every successful write to ``--data-dir``
-(one file per object, replaced atomically), from which it is refilled at start. A write
-reaches the disk before it is answered, so a killed server loses nothing acknowledged;
-the files are not fsynced, so a power cut may.
+(:mod:`tests.support.s3_server`: its :class:`~tests.support.s3_server.Store` and
+:func:`~tests.support.s3_server.serve`) and mirrors every successful write to
+``--data-dir`` (one file per object, replaced atomically), from which it is refilled at
+start. A write reaches the disk before it is answered, so a killed server loses nothing
+acknowledged; the files are not fsynced, so a power cut may.
 
     uv run python -m scripts.local_s3 --port 9093 --data-dir .local/tansu/s3
 """
@@ -19,15 +20,13 @@ import os
 from pathlib import Path
 from urllib.parse import quote, unquote, urlsplit
 
-from tests.support import s3_server
+from tests.support.s3_server import Response, Store, serve
 
-__all__ = ["DurableStore", "serve"]
-
-Response = tuple[int, dict[str, str], bytes]
+__all__ = ["DurableStore"]
 
 
 class DurableStore:
-    """The in-memory store, with every bucket and object also kept under ``root``.
+    """The in-memory :class:`Store`, with every bucket and object also kept under ``root``.
 
     ``root/buckets.json`` names the buckets; ``root/objects/<sha256>`` holds one object:
     a JSON line (bucket, key, content type), then the body.
@@ -35,7 +34,7 @@ class DurableStore:
 
     def __init__(self, root: Path) -> None:
         """Open (or create) the store in ``root`` and load what it holds."""
-        self._memory = s3_server._Store()
+        self._memory = Store()
         self._objects = root / "objects"
         self._objects.mkdir(parents=True, exist_ok=True)
         self._buckets_file = root / "buckets.json"
@@ -87,21 +86,9 @@ class DurableStore:
         os.replace(temporary, path)
 
 
-async def serve(port: int, data_dir: Path, host: str = "127.0.0.1") -> None:
-    """Serve the store in ``data_dir`` on ``host:port`` until cancelled."""
-    store = DurableStore(data_dir)
-    server = await asyncio.start_server(
-        lambda reader, writer: s3_server._connection(store, reader, writer),  # type: ignore[arg-type]
-        host,
-        port,
-    )
-    async with server:
-        await server.serve_forever()
-
-
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description="Local S3 server kept in a directory.")
     parser.add_argument("--port", type=int, required=True)
     parser.add_argument("--data-dir", type=Path, required=True)
     arguments = parser.parse_args()
-    asyncio.run(serve(arguments.port, arguments.data_dir))
+    asyncio.run(serve(arguments.port, store=DurableStore(arguments.data_dir)))

@@ -7,6 +7,11 @@ still matches), which Tansu's optimistic concurrency relies on; and ``ListObject
 prefix, delimiter, ``start-after`` and continuation tokens. Requests are served one at a
 time on one event loop, so each conditional write is atomic. It accepts any credentials
 and ignores signatures. Run it with ``python -m tests.support.s3_server --port N``.
+
+The pieces are public for servers that keep the buckets elsewhere (``scripts/local_s3.py``
+keeps them in a directory): :class:`Store` answers one request at a time without awaiting,
+and :func:`serve` speaks HTTP/1.1 for any :class:`Handler`, a fresh :class:`Store` by
+default.
 """
 
 import argparse
@@ -16,14 +21,25 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 from email.utils import formatdate
+from typing import Protocol
 from urllib.parse import parse_qsl, unquote, urlsplit
 from xml.sax.saxutils import escape
 
-__all__ = ["serve"]
+__all__ = ["Handler", "Response", "Store", "serve"]
 
 _REASONS = {200: "OK", 204: "No Content", 304: "Not Modified", 400: "Bad Request"}
 _REASONS |= {404: "Not Found", 405: "Method Not Allowed", 412: "Precondition Failed"}
 Response = tuple[int, dict[str, str], bytes]
+"""An answer: HTTP status, headers (lower-case names) and body."""
+
+
+class Handler(Protocol):
+    """Answers S3 requests one at a time; must not await (conditional writes stay atomic)."""
+
+    def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        """Answer ``method target`` (path and query, percent-encoded) with lower-case
+        ``headers`` and the whole request ``body``."""
+        ...
 
 
 @dataclass(slots=True)
@@ -41,26 +57,29 @@ class _Bucket:
     keys: list[str] = field(default_factory=list)  # sorted, for listing
 
 
-class _Store:
-    """Buckets of objects; every method runs to completion without awaiting."""
+class Store:
+    """Buckets of objects in memory, a :class:`Handler`; every method runs to completion
+    without awaiting."""
 
     def __init__(self) -> None:
-        self.buckets: dict[str, _Bucket] = {}
+        """An empty store: no bucket."""
+        self._buckets: dict[str, _Bucket] = {}
         self._version = 0
 
     def handle(self, method: str, target: str, headers: dict[str, str], body: bytes) -> Response:
+        """Answer one request (see the module's docstring for what is understood)."""
         parts = urlsplit(target)
         bucket_name, _, key = unquote(parts.path).lstrip("/").partition("/")
         query = dict(parse_qsl(parts.query, keep_blank_values=True))
         if not bucket_name:
-            return 200, {"content-type": "application/xml"}, b"<ListAllMyBucketsResult/>"
+            return self._list_buckets()
         if not key:
             if method == "PUT":
-                self.buckets.setdefault(bucket_name, _Bucket())
+                self._buckets.setdefault(bucket_name, _Bucket())
                 return 200, {}, b""
-            if method in ("GET", "HEAD") and bucket_name in self.buckets:
-                return self._list(bucket_name, self.buckets[bucket_name], query)
-        bucket = self.buckets.get(bucket_name)
+            if method in ("GET", "HEAD") and bucket_name in self._buckets:
+                return self._list(bucket_name, self._buckets[bucket_name], query)
+        bucket = self._buckets.get(bucket_name)
         if bucket is None:
             return _error(404, "NoSuchBucket", bucket_name)
         if method == "PUT":
@@ -104,6 +123,17 @@ class _Store:
         if current is None:
             bisect.insort(bucket.keys, key)
         return 200, {"etag": etag}, b""
+
+    def _list_buckets(self) -> Response:
+        """``ListBuckets``: the names only, sorted."""
+        names = "".join(
+            f"<Bucket><Name>{escape(name)}</Name></Bucket>" for name in sorted(self._buckets)
+        )
+        xml = (
+            '<?xml version="1.0" encoding="UTF-8"?>'
+            f"<ListAllMyBucketsResult><Buckets>{names}</Buckets></ListAllMyBucketsResult>"
+        )
+        return 200, {"content-type": "application/xml"}, xml.encode()
 
     def _list(self, name: str, bucket: _Bucket, query: dict[str, str]) -> Response:
         """``ListObjectsV2``; the continuation token is the last key (or prefix) listed."""
@@ -169,7 +199,7 @@ async def _read_body(reader: asyncio.StreamReader, headers: dict[str, str]) -> b
 
 
 async def _connection(
-    store: _Store, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+    store: Handler, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     """Serve HTTP/1.1 requests on one kept-alive connection until the client closes it."""
     with contextlib.suppress(ConnectionError, asyncio.IncompleteReadError, ValueError):
@@ -194,11 +224,11 @@ async def _connection(
     writer.close()
 
 
-async def serve(port: int, host: str = "127.0.0.1") -> None:
-    """Serve an empty store on ``host:port`` until cancelled."""
-    store = _Store()
+async def serve(port: int, host: str = "127.0.0.1", *, store: Handler | None = None) -> None:
+    """Serve ``store`` (an empty :class:`Store` by default) on ``host:port`` until cancelled."""
+    handler = store if store is not None else Store()
     server = await asyncio.start_server(
-        lambda reader, writer: _connection(store, reader, writer), host, port
+        lambda reader, writer: _connection(handler, reader, writer), host, port
     )
     async with server:
         await server.serve_forever()
