@@ -78,3 +78,11 @@ def test_an_unreachable_service_is_named_with_its_address_and_how_to_start_it() 
     assert "PostgreSQL is unreachable at 127.0.0.1:1" in result.stderr
     assert "start it with: pg_ctlcluster" in result.stderr
     assert "pw@" not in result.stderr
+
+
+def test_an_unreachable_local_kafka_says_make_kafka() -> None:
+    result = _run("check", COMMERCE_BROKER__URL="kafka://127.0.0.1:1")
+    assert result.returncode == 1
+    assert "Kafka is unreachable at 127.0.0.1:1" in result.stderr
+    hint = "start it with: make kafka  (or, for kafka://localhost:9094: docker compose up"
+    assert hint in result.stderr
