@@ -1,7 +1,7 @@
 """AsyncAPI message objects of the contract: one per CloudEvents type and channel role.
 
 Commands, their retry and dead-letter forms, skipped messages and integration events, each
-with its binary-mode headers as the ``headers`` schema (:mod:`.contract_headers`), the
+with its binary-mode headers as the ``headers`` schema (:mod:`.header_objects`), the
 payload schema, a description and examples built from the payload models' own examples.
 """
 

@@ -1,7 +1,7 @@
 """Domain events: facts an aggregate records when its state changes.
 
-This module holds the base class and the identity context's events; the other contexts
-keep theirs in ``catalog_events``, ``order_events`` and ``billing_events``.
+This module holds the base class; each context keeps its events in its
+``domain/events.py``.
 
 Every concrete event names its versioned type in ``event_type``,
 ``commerce.<context>.<EventName>.v<N>``: the name an event store records, and, up to the
