@@ -15,12 +15,12 @@ from commerce.orders.application.filters import (
     PlacedSince,
     customer_orders_filter,
 )
+from commerce.orders.application.read_models import OrderSummary
 from commerce.orders.domain.events import OrderStatus
 from commerce.platform.kit.ids import TenantId
 from commerce.platform.kit.specification import Always, Never, Predicate, Specification
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import order_summaries
-from commerce.platform.read_side.ports import OrderSummary
 from commerce.registry.read_queries import SqlReadSessionFactory
 
 pytestmark = pytest.mark.integration

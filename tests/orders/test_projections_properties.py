@@ -14,10 +14,15 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from sqlalchemy import Table
 
-from commerce.orders.adapters.projections import RevenueContribution, summarize
+from commerce.orders.application.read_models import (
+    REVENUE,
+    OrderSummary,
+    RevenueContribution,
+    summarize,
+)
 from commerce.orders.messages.events import order_event_for
 from commerce.platform.kit.ids import TenantId
-from commerce.platform.read_side.ports import REVENUE, OrderSummary, ReadModelTags
+from commerce.platform.read_side.ports import ReadModelTags
 from commerce.platform.read_side.projection_kit import Change, Update, apply_updates
 from commerce.registry.projections import LIVE
 from tests.support.read_models import order_history

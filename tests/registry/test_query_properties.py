@@ -7,11 +7,15 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from commerce.catalog.application.queries import availability_entry
+from commerce.catalog.application.read_models import ItemAvailability
 from commerce.catalog.messages.queries import (
     AvailabilityEntry,
     GetItemAvailabilityV1,
     ItemAvailabilityV1,
 )
+from commerce.identity.application.directory import DirectoryRecord
+from commerce.identity.application.queries import directory_user
 from commerce.identity.messages.queries import (
     DirectoryUser,
     GetUserV1,
@@ -20,6 +24,8 @@ from commerce.identity.messages.queries import (
     UserPageV1,
 )
 from commerce.orders.application.filters import customer_orders_filter
+from commerce.orders.application.queries import order_summary_entry, revenue_day
+from commerce.orders.application.read_models import DailyRevenue, OrderLine, OrderSummary
 from commerce.orders.domain.events import OrderStatus
 from commerce.orders.messages.queries import (
     MAX_REVENUE_DAYS,
@@ -33,20 +39,7 @@ from commerce.orders.messages.queries import (
     RevenueDay,
 )
 from commerce.platform.messaging.queries import Query, QueryFailedV1, QueryReply
-from commerce.platform.read_side.ports import (
-    DailyRevenue,
-    DirectoryRecord,
-    ItemAvailability,
-    OrderLine,
-    OrderSummary,
-)
 from commerce.registry.queries import QUERY_ROUTES
-from commerce.registry.query_answers import (
-    availability_entry,
-    directory_user,
-    order_summary_entry,
-    revenue_day,
-)
 
 pytestmark = pytest.mark.property
 

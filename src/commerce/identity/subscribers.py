@@ -10,6 +10,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from functools import partial
 from uuid import UUID
 
+from commerce.identity.application.directory import USER_DIRECTORY as USER_DIRECTORY_TAGS
 from commerce.identity.application.directory import DirectoryChange, DirectoryEntry
 from commerce.identity.application.ports import IdentityUnitOfWork, PasswordHasher
 from commerce.identity.application.use_cases import (
@@ -47,7 +48,6 @@ from commerce.platform.kit.ids import TenantId, UserId
 from commerce.platform.messaging.envelope import Envelope
 from commerce.platform.messaging.subscribing import CurrentEnvelope, handles
 from commerce.platform.messaging.transport import AnyRouter
-from commerce.platform.read_side.ports import USER_DIRECTORY as USER_DIRECTORY_TAGS
 from commerce.platform.transactions.intake import MessageIntake
 from commerce.platform.transactions.ports import Clock
 from commerce.platform.transactions.processing import Outcome

@@ -18,15 +18,11 @@ from uuid import UUID
 from commerce.catalog.adapters.projections import (
     ITEM_AVAILABILITY_PROJECTION,
     availability_from_item,
-    track_availability,
 )
+from commerce.catalog.application.read_models import track_availability
 from commerce.identity.adapters.projections import USER_DIRECTORY_PROJECTION, directory_from_user
-from commerce.orders.adapters.projections import (
-    ORDER_SUMMARY_PROJECTION,
-    REVENUE_PROJECTION,
-    contribute,
-    summarize,
-)
+from commerce.orders.adapters.projections import ORDER_SUMMARY_PROJECTION, REVENUE_PROJECTION
+from commerce.orders.application.read_models import contribute, summarize
 from commerce.orders.application.upcasters import STORED_EVENT_UPCASTERS
 from commerce.orders.application.use_cases import ORDER_CODEC, ORDER_STREAM
 from commerce.orders.messages.events import order_event_for

@@ -18,6 +18,7 @@ from commerce.bootstrap.service import Service
 from commerce.config import Settings
 from commerce.entrypoints.cli import common
 from commerce.entrypoints.cli.main import app
+from commerce.identity.application.directory import USER_DIRECTORY
 from commerce.identity.messages.queries import GetUserV1, ListUsersV1, UserDetailsV1, UserPageV1
 from commerce.orders.messages.queries import CustomerOrdersV1, ListCustomerOrdersV1
 from commerce.platform.kit.ids import TenantId, new_uuid7
@@ -25,7 +26,6 @@ from commerce.platform.messaging.envelope import Envelope
 from commerce.platform.messaging.queries import Query
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import order_summaries, user_directory
-from commerce.platform.read_side.ports import USER_DIRECTORY
 from commerce.platform.read_side.query_client import QueryClient, QueryFailedError
 from commerce.registry.queries import query_route_of
 from tests.support.database import ProvisionedDatabase

@@ -8,60 +8,19 @@ projection converges to (see ``docs/adr/0013-projections-and-read-side.md``).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import replace
-from datetime import datetime
 from typing import Any
 from uuid import UUID
 
 from sqlalchemy import Row, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.catalog.adapters.availability_rows import availability_of
-from commerce.catalog.messages.events import (
-    ItemCreatedV1,
-    ItemPriceChangedV1,
-    ItemRetiredV1,
-    StockAdjustedV1,
-)
+from commerce.catalog.adapters.availability_reader import availability_of
+from commerce.catalog.application.read_models import ITEM_AVAILABILITY, ItemAvailability
 from commerce.platform.kit.ids import TenantId
-from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.postgres.tables import item_availability
-from commerce.platform.read_side.ports import (
-    ITEM_AVAILABILITY,
-    ItemAvailability,
-)
 from commerce.platform.read_side.projection_kit import Change, locked_rows, upsert_newer
 
-__all__ = ["ITEM_AVAILABILITY_PROJECTION", "availability_from_item", "track_availability"]
-
-
-def track_availability(
-    item: ItemAvailability | None, event: IntegrationEvent, *, version: int, at: datetime
-) -> ItemAvailability | None:
-    """The item's availability after ``event``; ``None``: no creation seen, or not an item
-    event."""
-    if isinstance(event, ItemCreatedV1):
-        return ItemAvailability(
-            item_id=event.item_id,
-            name=event.name,
-            status="active",
-            stock=event.stock,
-            price=event.price.amount,
-            currency=event.price.currency,
-            updated_at=at,
-            version=version,
-        )
-    if item is None:
-        return None
-    moved = replace(item, updated_at=at, version=version)
-    match event:
-        case StockAdjustedV1():
-            return replace(moved, stock=event.stock)
-        case ItemPriceChangedV1():
-            return replace(moved, price=event.new_price.amount, currency=event.new_price.currency)
-        case ItemRetiredV1():
-            return replace(moved, status="retired")
-    return None
+__all__ = ["ITEM_AVAILABILITY_PROJECTION", "availability_from_item"]
 
 
 def availability_from_item(row: Row[Any]) -> ItemAvailability:

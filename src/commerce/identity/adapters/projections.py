@@ -14,13 +14,10 @@ from uuid import UUID
 from sqlalchemy import Row, Table
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.identity.adapters.directory_rows import directory_record_of
+from commerce.identity.adapters.directory_reader import directory_record_of
+from commerce.identity.application.directory import USER_DIRECTORY, DirectoryRecord
 from commerce.platform.kit.ids import TenantId
 from commerce.platform.postgres.tables import user_directory
-from commerce.platform.read_side.ports import (
-    USER_DIRECTORY,
-    DirectoryRecord,
-)
 from commerce.platform.read_side.projection_kit import Change, locked_rows, upsert_newer
 
 __all__ = ["USER_DIRECTORY_PROJECTION", "_UserDirectory", "directory_from_user"]

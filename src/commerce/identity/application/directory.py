@@ -4,11 +4,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Protocol
+from uuid import UUID
 
 from commerce.identity.domain.values import Role
 from commerce.platform.kit.ids import UserId
+from commerce.platform.read_side.ports import ReadModelTags
 
-__all__ = ["DirectoryChange", "DirectoryEntry"]
+__all__ = [
+    "USER_DIRECTORY",
+    "DirectoryChange",
+    "DirectoryEntry",
+    "DirectoryRecord",
+    "UserDirectoryReader",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,3 +46,32 @@ class DirectoryChange:
     display_name: str | None = None
     status: str | None = None
     added_role: Role | None = None
+
+
+USER_DIRECTORY = ReadModelTags("user-directory")
+"""Tags of the user directory: rows by user; the tenant tag covers list pages."""
+
+
+@dataclass(frozen=True, slots=True)
+class DirectoryRecord:
+    """A user as the user directory holds it."""
+
+    user_id: UUID
+    email: str
+    display_name: str
+    status: str
+    roles: tuple[str, ...]
+    registered_at: datetime
+    version: int
+
+
+class UserDirectoryReader(Protocol):
+    """The user directory of the session's tenant."""
+
+    async def get(self, user_id: UUID) -> DirectoryRecord | None:
+        """The user, or ``None``."""
+        ...
+
+    async def page(self, *, after: UUID | None, limit: int) -> list[DirectoryRecord]:
+        """Up to ``limit`` users with an id above ``after``, in id order."""
+        ...

@@ -14,111 +14,25 @@ events change nothing, and orders may be applied in any order (sums commute).
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from datetime import UTC, date, datetime
+from datetime import date
 from uuid import UUID
 
 from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncConnection
 
-from commerce.orders.adapters.summary_rows import order_summary_of
-from commerce.orders.messages.events import (
-    OrderCancelledV1,
-    OrderConfirmedV1,
-    OrderLineAddedV1,
-    OrderLineRemovedV1,
-    OrderPlacedV1,
-    OrderShippedV1,
+from commerce.orders.adapters.readers import order_summary_of
+from commerce.orders.application.read_models import (
+    ORDER_SUMMARIES,
+    REVENUE,
+    OrderSummary,
+    RevenueContribution,
 )
 from commerce.platform.kit.ids import TenantId
-from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.postgres.tables import order_summaries, revenue_contributions, revenue_daily
-from commerce.platform.read_side.ports import ORDER_SUMMARIES, REVENUE, OrderLine, OrderSummary
 from commerce.platform.read_side.projection_kit import Change, locked_rows, upsert_newer
 
-__all__ = [
-    "ORDER_SUMMARY_PROJECTION",
-    "REVENUE_PROJECTION",
-    "RevenueContribution",
-    "contribute",
-    "summarize",
-]
-
-
-def _with_lines(summary: OrderSummary, lines: tuple[OrderLine, ...]) -> OrderSummary:
-    return replace(summary, lines=lines, total=sum(line.subtotal for line in lines))
-
-
-def summarize(
-    summary: OrderSummary | None, event: IntegrationEvent, *, version: int, at: datetime
-) -> OrderSummary | None:
-    """The order's summary after ``event`` (version ``version``, at ``at``); ``None``:
-    nothing to show (no placement seen) or not an order event."""
-    if isinstance(event, OrderPlacedV1):
-        return OrderSummary(
-            order_id=event.order_id,
-            customer_id=event.customer_id,
-            status="placed",
-            currency=event.currency,
-            lines=(),
-            total=0,
-            placed_at=event.placed_at,
-            updated_at=at,
-            version=version,
-        )
-    if summary is None:
-        return None
-    moved = replace(summary, updated_at=at, version=version)
-    result: OrderSummary | None = None
-    match event:
-        case OrderLineAddedV1():
-            kept = tuple(line for line in summary.lines if line.item_id != event.item_id)
-            added = OrderLine(event.item_id, event.quantity, event.subtotal.amount)
-            result = _with_lines(moved, (*kept, added))
-        case OrderLineRemovedV1():
-            kept = tuple(line for line in summary.lines if line.item_id != event.item_id)
-            result = _with_lines(moved, kept)
-        case OrderConfirmedV1():
-            result = replace(moved, status="confirmed", total=event.total.amount)
-        case OrderCancelledV1():
-            result = replace(moved, status="cancelled")
-        case OrderShippedV1():
-            result = replace(moved, status="shipped")
-    return result
-
-
-@dataclass(frozen=True, slots=True)
-class RevenueContribution:
-    """What one order adds to its confirmation day's revenue (0 once cancelled)."""
-
-    order_id: UUID
-    day: date | None
-    currency: str | None
-    amount: int
-    version: int
-
-    @property
-    def counted(self) -> bool:
-        """Whether the order counts towards its day (confirmed, not cancelled)."""
-        return self.amount != 0 and self.day is not None and self.currency is not None
-
-
-def contribute(
-    contribution: RevenueContribution | None, event: IntegrationEvent, *, version: int
-) -> RevenueContribution | None:
-    """The order's contribution after ``event``; ``None``: the event changes nothing."""
-    match event:
-        case OrderConfirmedV1():
-            day = event.confirmed_at.astimezone(UTC).date()
-            return RevenueContribution(
-                event.order_id, day, event.total.currency, event.total.amount, version
-            )
-        case OrderCancelledV1() if contribution is not None:
-            return replace(contribution, amount=0, version=version)
-        case OrderCancelledV1() if event.previous_status == "confirmed":
-            return RevenueContribution(event.order_id, None, None, 0, version)
-    return None
+__all__ = ["ORDER_SUMMARY_PROJECTION", "REVENUE_PROJECTION"]
 
 
 class _OrderSummaries:

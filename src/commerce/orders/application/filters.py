@@ -14,10 +14,10 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import datetime
 
+from commerce.orders.application.read_models import OrderSummary
 from commerce.orders.domain.events import OrderStatus
 from commerce.platform.kit.ids import require_aware
 from commerce.platform.kit.specification import Always, Specification
-from commerce.platform.read_side.ports import OrderSummary
 
 __all__ = ["OrderStatusIs", "PlacedSince", "customer_orders_filter"]
 

@@ -26,7 +26,7 @@ class QueryService:
     def __init__(
         self,
         cache: QueryCache,
-        sessions: ReadSessionFactory,
+        sessions: ReadSessionFactory[Any],
         answers: Mapping[type[Query], Answer[Query, Any, Any]],
     ) -> None:
         self._cache = cache
