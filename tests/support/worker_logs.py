@@ -4,7 +4,7 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
-__all__ = ["LoggedMessage", "log_records", "processed", "redelivery_scheduled"]
+__all__ = ["LoggedMessage", "log_records", "processed", "redelivery_scheduled", "unrouted"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,3 +45,9 @@ def processed(log: str) -> list[LoggedMessage]:
 def redelivery_scheduled(log: str) -> list[LoggedMessage]:
     """Each message sent to a delayed retry round through the broker, ``detail`` = round."""
     return _about(log, "message redelivery scheduled", "round")
+
+
+def unrouted(log: str) -> list[LoggedMessage]:
+    """Each failed message the worker could not send on (the broker or the database was
+    away), so the broker delivered it again; ``detail`` = where it was to go."""
+    return _about(log, "failure not routed; the broker delivers the message again", "target")

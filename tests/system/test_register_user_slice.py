@@ -53,7 +53,7 @@ class Worker:
         async with httpx.AsyncClient(timeout=5) as client:
             return await client.get(f"{self.url}/ready")
 
-    async def wait_ready(self, expected: int = 200, timeout: float = 30) -> httpx.Response:
+    async def wait_ready(self, expected: int = 200, timeout: float = 120) -> httpx.Response:
         deadline = asyncio.get_running_loop().time() + timeout
         response: httpx.Response | None = None
         while asyncio.get_running_loop().time() < deadline:

@@ -34,7 +34,7 @@ from commerce.platform.delivery.faults import FAULT_PREFIX, PERMANENT_ERRORS, fa
 from commerce.platform.delivery.sequence_gate import sequence_of
 from commerce.platform.delivery.sequence_holds import HoldState, SequenceHolds
 from commerce.platform.messaging.channels import Consumer
-from commerce.platform.messaging.transport import OutgoingMessage, Transport
+from commerce.platform.messaging.transport import OutgoingMessage, RawMessage, Transport
 from commerce.platform.observability.metrics import record_dead_letter, record_retry
 
 __all__ = [
@@ -142,20 +142,25 @@ class _FailurePolicyMiddleware(BaseMiddleware):
                 exhausted=not permanent and target == "dead-letter",
             ),
         }
-        if target != "skipped":
-            await self._hold(original.headers, target)
-        if target == "retry":
-            delay = self._channel.retry.delay(next_round, self._random())
-            headers[RETRY_ROUND] = str(next_round)
-            headers[RETRY_NOT_BEFORE] = str(int((now.timestamp() + delay) * 1000))
-            message = _copy(original.body, original.key, headers, original.content_type)
-            await self._transport.send_for_retry(self._channel, next_round, message, delay)
-            record_retry(self._channel.consumer, "delayed", exc_val)
-        else:
-            channel = self._channel.skipped if target == "skipped" else self._channel.dead_letters
-            message = _copy(original.body, original.key, headers, original.content_type)
-            await self._transport.send_to_channel(channel, message)
-            record_dead_letter(self._channel.consumer, headers[f"{FAULT_PREFIX}reason"])
+        try:
+            await self._route(
+                target,
+                original=original,
+                headers=headers,
+                next_round=next_round,
+                now=now,
+                error=exc_val,
+            )
+        except Exception as error:
+            # Not acked: the broker delivers the message again once it (or the database
+            # holding the aggregate's hold) answers, and the policy starts over.
+            _log.warning(
+                "failure not routed; the broker delivers the message again",
+                consumer=self._channel.consumer,
+                target=target,
+                error=f"{type(error).__name__}: {error}",
+            )
+            raise
         _log.warning(
             "message redelivery scheduled" if target == "retry" else "message dead-lettered",
             consumer=self._channel.consumer,
@@ -165,6 +170,32 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             error=headers[f"{FAULT_PREFIX}message"],
         )
         return True
+
+    async def _route(
+        self,
+        target: str,
+        *,
+        original: RawMessage,
+        headers: dict[str, str],
+        next_round: int,
+        now: datetime,
+        error: Exception,
+    ) -> None:
+        """Hold the aggregate (ordered consumers), then send the copy where it goes."""
+        if target != "skipped":
+            await self._hold(original.headers, target)
+        if target == "retry":
+            delay = self._channel.retry.delay(next_round, self._random())
+            headers[RETRY_ROUND] = str(next_round)
+            headers[RETRY_NOT_BEFORE] = str(int((now.timestamp() + delay) * 1000))
+            message = _copy(original.body, original.key, headers, original.content_type)
+            await self._transport.send_for_retry(self._channel, next_round, message, delay)
+            record_retry(self._channel.consumer, "delayed", error)
+        else:
+            channel = self._channel.skipped if target == "skipped" else self._channel.dead_letters
+            message = _copy(original.body, original.key, headers, original.content_type)
+            await self._transport.send_to_channel(channel, message)
+            record_dead_letter(self._channel.consumer, headers[f"{FAULT_PREFIX}reason"])
 
     async def _hold(self, headers: dict[str, str], target: str) -> None:
         """Before the message leaves the line: hold its aggregate (ordered consumers)."""
