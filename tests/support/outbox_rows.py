@@ -11,7 +11,7 @@ from commerce.platform.kit.ids import TenantId, UserId, new_uuid7
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.outbox.writer import OutboxWriter
 from commerce.platform.postgres.engine import set_tenant
-from tests.support.write_side import PUBLISHED_AS
+from commerce.registry.events import integration_event_for
 
 __all__ = ["registered", "stage"]
 
@@ -37,6 +37,6 @@ async def stage(connection: AsyncConnection, events: list[DomainEvent]) -> None:
     await set_tenant(connection, tenant.value)
     message_id = new_uuid7()
     context = MessageContext(message_id, "test", tenant, correlation_id=message_id)
-    writer = OutboxWriter(context, source="/tests", published_as=PUBLISHED_AS)
+    writer = OutboxWriter(context, source="/tests", published_as=integration_event_for)
     writer.publish(events)
     await writer.flush(connection)

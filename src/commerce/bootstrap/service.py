@@ -58,6 +58,7 @@ from commerce.platform.observability.tracing import (
 )
 from commerce.platform.postgres.engine import create_engine, ping
 from commerce.platform.transactions.group_commit import GroupCommit
+from commerce.platform.transactions.ports import UnitOfWorkFactory
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
 from commerce.registry.channels import EVENT_STREAMS
 from commerce.registry.unit_of_work import (
@@ -78,7 +79,7 @@ class Service:
     settings: Settings
     transport: Transport
     engine: AsyncEngine
-    open_unit_of_work: Callable[[MessageContext], ServiceUnitOfWork]
+    open_unit_of_work: UnitOfWorkFactory[ServiceUnitOfWork]
     """A transaction per message, or shared ones (group commit, docs/adr/0016)."""
     hasher: Argon2PasswordHasher
     holds: SequenceHolds
@@ -282,7 +283,7 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         statement_timeout_ms=database.statement_timeout_ms,
     )
     tracer = provider.get_tracer(TRACER_NAME)
-    open_unit_of_work: Callable[[MessageContext], ServiceUnitOfWork] = (
+    open_unit_of_work: UnitOfWorkFactory[ServiceUnitOfWork] = (
         shared_units_of_work(
             GroupCommit(
                 engine,

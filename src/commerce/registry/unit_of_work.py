@@ -58,8 +58,6 @@ class _ContextRepositories(SqlUnitOfWork):
         self._items = SqlItemRepository(connection)
         self._invoices = SqlInvoiceRepository(connection)
         self._user_directory = SqlUserDirectory(connection, raw, self._context.tenant_id)
-        self._customers = CustomersFromUsers(self._users)
-        self._orderable_items = OrderableItemsFromCatalog(self._items)
 
     @property
     def users(self) -> SqlUserRepository:
@@ -88,14 +86,12 @@ class _ContextRepositories(SqlUnitOfWork):
     @property
     def customers(self) -> CustomersFromUsers:
         """The message tenant's users, as the orders context sees them."""
-        self._touch()
-        return self._customers
+        return CustomersFromUsers(self.users)
 
     @property
     def orderable_items(self) -> OrderableItemsFromCatalog:
         """The message tenant's catalogue, as an order line sees it."""
-        self._touch()
-        return self._orderable_items
+        return OrderableItemsFromCatalog(self.items)
 
 
 class OwnTransactionServiceUnitOfWork(_ContextRepositories, OwnTransactionUnitOfWork):

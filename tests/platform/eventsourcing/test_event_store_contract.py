@@ -31,6 +31,7 @@ from commerce.platform.transactions.unit_of_work import (
     OwnTransactionUnitOfWork,
     SqlUnitOfWorkFactory,
 )
+from commerce.registry.events import integration_event_for
 from commerce.registry.unit_of_work import units_of_work
 from tests.support.fakes import InMemoryUnitOfWorkFactory
 from tests.support.tally import (
@@ -43,7 +44,6 @@ from tests.support.tally import (
     tally_repository,
     tally_upcasters,
 )
-from tests.support.write_side import PUBLISHED_AS
 
 pytestmark = pytest.mark.contract
 
@@ -78,7 +78,7 @@ def harness(request: pytest.FixtureRequest) -> Harness:
         kind=OwnTransactionUnitOfWork,
         source="/contract",
         upcasters=tally_upcasters(),
-        published_as=PUBLISHED_AS,
+        published_as=integration_event_for,
     )
     return Harness(factory, postgres_outbox)
 

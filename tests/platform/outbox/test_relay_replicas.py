@@ -26,13 +26,13 @@ from commerce.platform.messaging.transport import namespaced
 from commerce.platform.outbox.writer import OutboxWriter, notify_relay
 from commerce.platform.postgres.engine import create_engine, set_tenant, tenant_transaction
 from commerce.platform.postgres.tables import outbox
+from commerce.registry.events import integration_event_for
 from tests.support.brokers import Received, probe_for
 from tests.support.database import ProvisionedDatabase
 from tests.support.processes import ServiceProcesses
 from tests.support.tansu import ensure_topics
 from tests.support.waiting import eventually
 from tests.support.worker import environment_for, settings_for
-from tests.support.write_side import PUBLISHED_AS
 
 pytestmark = pytest.mark.e2e
 
@@ -64,7 +64,9 @@ async def _stage(connection: AsyncConnection, events: list[UserRegistered]) -> N
     await set_tenant(connection, tenant.value)
     message_id = new_uuid7()
     context = MessageContext(message_id, "test", tenant, correlation_id=message_id)
-    writer = OutboxWriter(context, source="/tests/relay-replicas", published_as=PUBLISHED_AS)
+    writer = OutboxWriter(
+        context, source="/tests/relay-replicas", published_as=integration_event_for
+    )
     writer.publish(events)
     await writer.flush(connection)
     await notify_relay(connection)

@@ -1,4 +1,4 @@
-"""Command payloads (the JSON body of a command message)."""
+"""Command payloads of the identity context (the JSON body of a command message)."""
 
 from __future__ import annotations
 

@@ -1,8 +1,9 @@
 """Projections of order events: order summaries per customer, and revenue per day.
 
-The folds are pure functions of (row, integration event); the live consumer feeds them
-the events of ``commerce.orders.order``, a rebuild the same events re-derived from the
-event store (``order_event_for`` of each stored domain event).
+The folds (:mod:`commerce.orders.application.read_models`) are pure functions of (row,
+integration event); the live consumer feeds them the events of ``commerce.orders.order``,
+a rebuild the same events re-derived from the event store (``order_event_for`` of each
+stored domain event). This module keeps their rows in Postgres.
 
 Revenue is booked on the day (UTC) an order is confirmed, in its currency; a confirmed
 order cancelled later no longer counts. Each order's *contribution* is a row of its own

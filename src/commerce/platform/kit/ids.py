@@ -1,4 +1,4 @@
-"""Value objects shared by the aggregates: identifiers, e-mail addresses and roles."""
+"""Identifiers: the tenant, and the aggregates every context refers to by id (UUIDv7)."""
 
 from __future__ import annotations
 

@@ -108,7 +108,7 @@ class UnitOfWork(Protocol):
         ...
 
 
-class UnitOfWorkFactory(Protocol):
-    """Opens a unit of work for the message described by ``context``."""
+class UnitOfWorkFactory[U: UnitOfWork](Protocol):
+    """Opens a unit of work (of type ``U``) for the message described by ``context``."""
 
-    def __call__(self, context: MessageContext) -> UnitOfWork: ...
+    def __call__(self, context: MessageContext) -> U: ...

@@ -7,7 +7,7 @@ from enum import StrEnum
 
 from commerce.platform.kit.errors import DomainError
 from commerce.platform.kit.message_context import MessageContext, Rejection
-from commerce.platform.transactions.ports import UnitOfWork
+from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
 
 __all__ = ["CommandHandler", "Outcome", "process_command"]
 
@@ -29,7 +29,7 @@ async def process_command[U: UnitOfWork](
     context: MessageContext,
     aggregate_id: str,
     handler: CommandHandler[U],
-    open_unit_of_work: Callable[[MessageContext], U],
+    open_unit_of_work: UnitOfWorkFactory[U],
     rejects: bool = True,
 ) -> Outcome:
     """Apply ``handler`` at most once per (consumer, message id).
