@@ -1,0 +1,1 @@
+"""Staying up through outages: kill switches, circuit breakers, bulkheads, rate limits."""
