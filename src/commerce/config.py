@@ -27,6 +27,8 @@ __all__ = [
     "EventStoreSettings",
     "HttpSettings",
     "InvalidSettingsError",
+    "KillSwitchSettings",
+    "KillSwitchTuning",
     "LogSettings",
     "OtelSettings",
     "PasswordHashingSettings",
@@ -202,6 +204,41 @@ class EventStoreSettings(BaseModel):
     """Take a snapshot when an aggregate's version crosses a multiple of this many events."""
 
 
+class KillSwitchTuning(BaseModel):
+    """When a consumer pauses for an outage and how it comes back (docs/adr/0023)."""
+
+    trip_after: Annotated[int, Field(ge=1, le=1_000)] = 3
+    """Consecutive failures confirmed as an outage (a probe of the dependency fails too)."""
+    probe_interval_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
+    hold_seconds: Annotated[float, Field(gt=0, le=240)] = 20.0
+    """How long a message arriving at a paused consumer waits before going back to the
+    broker (below RabbitMQ's consumer timeout and Kafka's max poll interval)."""
+    recovering_concurrency: Annotated[int, Field(ge=1, le=1_000)] = 1
+    recovered_after: Annotated[int, Field(ge=1, le=100_000)] = 10
+    """Consecutive successes at reduced concurrency before full concurrency returns."""
+
+
+_TUNING_FIELDS = tuple(KillSwitchTuning.model_fields)
+
+
+class KillSwitchSettings(KillSwitchTuning):
+    """The consumers' kill switch: defaults, and tuning per consumer."""
+
+    enabled: bool = True
+    probe_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    consumers: dict[str, KillSwitchTuning] = {}
+    """Per consumer name, e.g. ``{"commerce.orders.place-order": {"trip_after": 5}}``;
+    unset fields take the defaults above."""
+
+    def tuning_for(self, consumer: str) -> KillSwitchTuning:
+        """The tuning of ``consumer``: its own values over the defaults."""
+        own = self.consumers.get(consumer)
+        defaults = KillSwitchTuning(**{name: getattr(self, name) for name in _TUNING_FIELDS})
+        if own is None:
+            return defaults
+        return defaults.model_copy(update=own.model_dump(exclude_unset=True))
+
+
 class OtelSettings(BaseModel):
     """OpenTelemetry export; off unless an endpoint is set."""
 
@@ -240,6 +277,7 @@ class Settings(BaseSettings):
     passwords: PasswordHashingSettings = PasswordHashingSettings()
     chaos: ChaosSettings = ChaosSettings()
     event_store: EventStoreSettings = EventStoreSettings()
+    kill_switch: KillSwitchSettings = KillSwitchSettings()
 
 
 class InvalidSettingsError(Exception):

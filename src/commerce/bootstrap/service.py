@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.bootstrap.kill_switches import KillSwitches
 from commerce.bootstrap.read_side import ReadSide
 from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
 from commerce.config import Settings
@@ -97,6 +98,12 @@ class Service:
         """The tracer of the service's own spans (handle, commit, relay publish)."""
         return self.tracer_provider.get_tracer(TRACER_NAME)
 
+    @cached_property
+    def kill_switches(self) -> KillSwitches:
+        """Each consumer's kill switch, probing the database and the broker."""
+        probes = {"postgres": lambda: ping(self.engine), "broker": self._ping_broker}
+        return KillSwitches(self.settings.kill_switch, probes)
+
     def router(self) -> AnyRouter:
         """A fresh router of the service's transport, for one context's subscribers."""
         return self.transport.router()
@@ -109,7 +116,13 @@ class Service:
         (:mod:`commerce.platform.messaging.command_filter`).
         """
         consumer_router: Any = self.transport.router(
-            middlewares=(failure_policy_middleware(channel=channel, transport=self.transport),)
+            middlewares=(
+                failure_policy_middleware(
+                    channel=channel,
+                    transport=self.transport,
+                    guard=self.kill_switches.guard(channel.consumer),
+                ),
+            )
         )
         router.include_router(consumer_router)
         return only_its_command(self.transport.command_subscriber(consumer_router, channel))
@@ -130,7 +143,10 @@ class Service:
         consumer_router: Any = self.transport.router(
             middlewares=(
                 failure_policy_middleware(
-                    channel=consumer, transport=self.transport, holds=self.holds
+                    channel=consumer,
+                    transport=self.transport,
+                    holds=self.holds,
+                    guard=self.kill_switches.guard(consumer.consumer),
                 ),
                 sequence_gate_middleware(
                     consumer=consumer,
@@ -245,6 +261,8 @@ class Service:
                 report[name] = "ok"
             except Exception as error:
                 report[name] = str(error) or type(error).__name__
+        for consumer, why in self.kill_switches.paused().items():
+            report[f"consumer {consumer}"] = why
         return report
 
     async def _ping_broker(self) -> None:
@@ -254,6 +272,7 @@ class Service:
 
     async def close(self) -> None:
         """Release pooled connections; hand finished spans to the exporter."""
+        await self.kill_switches.close()
         await self.read_side.close()
         await self.engine.dispose()
         self.tracer_provider.force_flush(5_000)
