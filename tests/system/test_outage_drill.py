@@ -1,11 +1,13 @@
 """The outage drill: commands flow on RabbitMQ and on Kafka side by side; the database
-stops for five minutes and starts again. Nobody touches anything: afterwards every valid
-command was applied exactly once, none of them is in the DLQ, every caused event was
-published in order, and the worker's metrics show its consumers paused and resumed.
+stops for five minutes and starts again, then Redis stops for a while. Nobody touches
+anything: afterwards every valid command was applied exactly once, none of them is in the
+DLQ, every caused event was published in order, and the worker's metrics show its
+consumers paused and resumed. While Redis is down, commands still flow and queries answer
+from the database.
 
-The database is a cluster of the drill's own (stopping the shared one would break every
-test running beside it). ``COMMERCE_TEST_OUTAGE_SECONDS`` shortens the outage on a
-developer's machine; CI runs the full five minutes.
+The database and Redis are servers of the drill's own (stopping the shared ones would break
+every test running beside it). ``COMMERCE_TEST_OUTAGE_SECONDS`` shortens the database
+outage on a developer's machine; CI runs the full five minutes.
 """
 
 import asyncio
@@ -19,11 +21,15 @@ from datetime import UTC, datetime
 from pathlib import Path
 from pprint import pformat
 from typing import NoReturn
+from uuid import UUID
 
 import httpx
 import pytest
+from pydantic import SecretStr
 
+from commerce.bootstrap.operators import query_client
 from commerce.config import Settings
+from commerce.identity.messages.queries import GetUserV1, UserDetailsV1
 from commerce.platform.messaging.envelope import HeaderStyle
 from commerce.platform.postgres.engine import create_engine
 from tests.support.database import provision_and_migrate, unique_database_name
@@ -32,7 +38,7 @@ from tests.support.drill_checks import judge, read_state
 from tests.support.drill_plan import Drill, plan_drill
 from tests.support.drill_sender import applied, wait_for
 from tests.support.kafka_drill import KafkaDrill
-from tests.support.private_services import PrivatePostgres, PrivateServiceError
+from tests.support.private_services import PrivatePostgres, PrivateRedis, PrivateServiceError
 from tests.support.processes import ServiceProcesses
 from tests.support.tansu import TansuBroker, TansuError, free_port
 from tests.support.worker import environment_for, settings_for
@@ -40,7 +46,8 @@ from tests.support.worker import environment_for, settings_for
 pytestmark = pytest.mark.e2e
 
 OUTAGE_SECONDS = float(os.environ.get("COMMERCE_TEST_OUTAGE_SECONDS", "300"))
-TOTAL = 900  # per transport, a third before, during and after the outage
+REDIS_OUTAGE_SECONDS = 30.0
+TOTAL = 1_000  # per transport: a quarter before, during and after the outage, and without Redis
 READY_SECONDS = 180
 
 
@@ -57,6 +64,15 @@ def private_postgres() -> Iterator[PrivatePostgres]:
             yield postgres
     except PrivateServiceError as error:
         _cannot(f"cannot run a private PostgreSQL cluster: {error}")
+
+
+@pytest.fixture
+def private_redis() -> Iterator[PrivateRedis]:
+    try:
+        with PrivateRedis() as redis:
+            yield redis
+    except PrivateServiceError as error:
+        _cannot(f"cannot run a private Redis server: {error}")
 
 
 @pytest.fixture
@@ -86,10 +102,15 @@ class Side:
         self.name = "kafka" if broker.url.startswith("kafka") else "rabbitmq"
         self.metrics_during: str = ""
         self.ready_during: str = ""
+        self.answered_without_redis: list[object] = []
+        self.sent_keys: list[str] = []
+        """Partition keys of the commands sent so far: each registers the user of that id."""
 
     async def publish(self, count: int) -> None:
         for _ in range(count):
-            await self.broker.publish(self.settings, self.drill.first_wave.pop(0))
+            message = self.drill.first_wave.pop(0)
+            await self.broker.publish(self.settings, message)
+            self.sent_keys.append(message.key)
 
     async def scrape(self, path: str) -> str:
         async with httpx.AsyncClient(timeout=5) as client:
@@ -99,10 +120,11 @@ class Side:
 
 @asynccontextmanager
 async def _running(
-    broker: DrillBroker, admin_url: str, tmp_path: Path
+    broker: DrillBroker, admin_url: str, redis_url: str, tmp_path: Path
 ) -> AsyncIterator[tuple[Side, ServiceProcesses]]:
     database = await provision_and_migrate(admin_url, unique_database_name())
     settings = settings_for(database, broker.url)
+    settings.redis.url = SecretStr(redis_url)
     settings.http.port = free_port()
     settings.broker.kafka_command_members = 1
     settings.broker.kafka_heartbeat_interval_ms = 1_500
@@ -138,6 +160,7 @@ async def _applied(side: Side, engine_url: str, count: int, timeout: float, what
 @pytest.mark.timeout(int(OUTAGE_SECONDS) + 900)
 async def test_a_five_minute_database_outage_needs_no_operator(
     private_postgres: PrivatePostgres,
+    private_redis: PrivateRedis,
     rabbit_url: str,
     kafka_drill: KafkaDrill,
     tmp_path: Path,
@@ -145,11 +168,11 @@ async def test_a_five_minute_database_outage_needs_no_operator(
     brokers: list[DrillBroker] = [RabbitDrill(rabbit_url), kafka_drill]
     admin = private_postgres.admin_url
     async with (
-        _running(brokers[0], admin, tmp_path) as (rabbit, rabbit_services),
-        _running(brokers[1], admin, tmp_path) as (kafka, kafka_services),
+        _running(brokers[0], admin, private_redis.url, tmp_path) as (rabbit, rabbit_services),
+        _running(brokers[1], admin, private_redis.url, tmp_path) as (kafka, kafka_services),
     ):
         sides = (rabbit, kafka)
-        third = len(rabbit.drill.first_wave) // 3
+        third = len(rabbit.drill.first_wave) // 4
         await asyncio.gather(*(side.publish(third) for side in sides))
         await asyncio.gather(
             *(
@@ -172,7 +195,23 @@ async def test_a_five_minute_database_outage_needs_no_operator(
         print("drill: database started again", file=sys.stderr)
         started_again = datetime.now(UTC)
 
+        await asyncio.gather(*(side.publish(third) for side in sides))
+        await asyncio.gather(
+            *(
+                _applied(side, side.settings.database.url.get_secret_value(), 3 * third // 2,
+                         300, f"{side.name}: commands after the outage applied")
+                for side in sides
+            )
+        )  # fmt: skip
+
+        private_redis.stop()
+        print(f"drill: Redis stopped for {REDIS_OUTAGE_SECONDS:.0f} s", file=sys.stderr)
+        redis_stopped = time.monotonic()
         await asyncio.gather(*(side.publish(len(side.drill.first_wave)) for side in sides))
+        for side in sides:
+            side.answered_without_redis = await _ask_users(side)
+        await asyncio.sleep(max(0.0, REDIS_OUTAGE_SECONDS - (time.monotonic() - redis_stopped)))
+        private_redis.start()
         results = await asyncio.gather(*(_outcome(side) for side in sides))
         for services in (rabbit_services, kafka_services):
             services.stop("worker")
@@ -190,7 +229,27 @@ async def test_a_five_minute_database_outage_needs_no_operator(
         assert sum(pauses) >= 1, f"{name}: the pauses were not counted"
         states = _metric(metrics_after, "commerce_consumer_state")
         assert set(states) == {0.0}, f"{name}: a consumer is not running again: {states}"
+        answers = side.answered_without_redis
+        assert all(isinstance(reply, UserDetailsV1) and reply.user for reply in answers), (
+            f"{name}: queries failed without Redis: {answers}"
+        )
     assert started_again is not None
+
+
+ASKED = 5
+
+
+async def _ask_users(side: Side) -> list[object]:
+    """Ask for users registered before the outages while Redis is down: the replies."""
+    users = [UUID(key) for key in side.sent_keys[:ASKED]]
+    answered: list[object] = []
+    async with query_client(side.settings) as client:
+        for user in users:
+            reply = await client.ask(
+                GetUserV1(user_id=user), tenant_id=side.drill.tenant, within=10
+            )
+            answered.append(reply)
+    return answered
 
 
 async def _outcome(side: Side) -> tuple[dict[str, object], str]:
