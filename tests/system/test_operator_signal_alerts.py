@@ -243,3 +243,15 @@ def test_every_operator_signal_rule_is_tested_and_has_a_severity_and_summary() -
         assert rule["labels"]["severity"] in {"warning", "critical"}
         assert rule["annotations"]["summary"]
         assert rule["annotations"]["description"]
+
+
+@pytest.mark.parametrize("document", ["README.md", "docs/adr/0022-operator-signals.md"])
+def test_the_operators_docs_list_every_alert(document: str) -> None:
+    text = (REPOSITORY / document).read_text()
+    alerts = {
+        rule["alert"]
+        for group in yaml.safe_load(RULES.read_text())["groups"]
+        for rule in group["rules"]
+        if group["name"] == "commerce-operator-signals"
+    }
+    assert {alert for alert in alerts if f"`{alert}`" not in text} == set()

@@ -1,6 +1,7 @@
 """The operator's view of metrics, end to end with ``commerce`` processes: ``/metrics``
-after commands, a retry, a dead letter (counted in the store too) and cached queries (names, labelled series, and
-``promtool check metrics``), and the standalone relay's metrics port."""
+after commands, a retry, a dead letter (counted in the store too) and cached queries
+(names, labelled series, and ``promtool check metrics``), and the standalone relay's
+metrics port."""
 
 import re
 from pathlib import Path
