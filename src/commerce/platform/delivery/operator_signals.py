@@ -94,13 +94,17 @@ async def read_waiting_work(engine: AsyncEngine) -> WaitingWork:
         row.consumer: HeldBack(
             holds=int(row.holds),
             oldest_age_seconds=float(row.oldest_age or 0.0),
-            parked_messages=parked.pop(row.consumer, 0),
+            parked_messages=parked.get(row.consumer, 0),
         )
         for row in holds
     }
-    # A parked row always has its hold (foreign key); between the two reads a hold may
-    # have begun, so its messages still count.
-    held_back |= {consumer: HeldBack(parked_messages=count) for consumer, count in parked.items()}
+    # A parked row always has its hold (foreign key), but the hold may have begun between
+    # the two reads: its messages count all the same.
+    held_back |= {
+        consumer: HeldBack(parked_messages=count)
+        for consumer, count in parked.items()
+        if consumer not in held_back
+    }
     return WaitingWork(dead_letters=unresolved, held_back=held_back)
 
 
