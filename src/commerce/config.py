@@ -35,6 +35,7 @@ __all__ = [
     "RedisSettings",
     "RelaySettings",
     "Settings",
+    "SignalsSettings",
     "load_settings",
 ]
 
@@ -250,6 +251,13 @@ class OtelSettings(BaseModel):
     starts; downstream spans follow their parent's decision."""
 
 
+class SignalsSettings(BaseModel):
+    """Operator signals: the gauges of what waits for an operator, read from the stores."""
+
+    refresh_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    """How often each worker counts unresolved dead letters, holds and parked messages."""
+
+
 class Settings(BaseSettings):
     """Every setting of the service. Environment: ``COMMERCE_<SECTION>__<NAME>``."""
 
@@ -278,6 +286,7 @@ class Settings(BaseSettings):
     chaos: ChaosSettings = ChaosSettings()
     event_store: EventStoreSettings = EventStoreSettings()
     kill_switch: KillSwitchSettings = KillSwitchSettings()
+    signals: SignalsSettings = SignalsSettings()
 
 
 class InvalidSettingsError(Exception):
