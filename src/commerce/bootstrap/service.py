@@ -27,6 +27,7 @@ from commerce.platform.delivery.dead_letter_console import (
 from commerce.platform.delivery.dead_letter_store import (
     DeadLetterStore,
 )
+from commerce.platform.delivery.fault_events import FaultAnnouncer
 from commerce.platform.delivery.redelivery import failure_policy_middleware
 from commerce.platform.delivery.sequence_gate import ParkedReleaser, sequence_gate_middleware
 from commerce.platform.delivery.sequence_holds import SequenceHolds
@@ -129,8 +130,14 @@ class Service:
 
     def archive_dead_letters(self, router: AnyRouter, channel: Consumer) -> None:
         """Subscribe the archiver of ``channel``'s DLQ and ``skipped`` channel: each message
-        set aside becomes a store row that ``commerce dlq`` lists and replays."""
-        archiver = DeadLetterArchiver(DeadLetterStore(self.engine), self.transport, channel)
+        set aside becomes a store row that ``commerce dlq`` lists and replays; a command's
+        technical fault is announced as ``CommandFaulted`` (docs/adr/0020)."""
+        archiver = DeadLetterArchiver(
+            DeadLetterStore(self.engine),
+            self.transport,
+            channel,
+            faults=FaultAnnouncer(source=SOURCE),
+        )
         for set_aside in (channel.dead_letters, channel.skipped):
             self.transport.channel_subscriber(router, set_aside, ARCHIVER_GROUP)(archiver)
 
