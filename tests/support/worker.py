@@ -11,6 +11,8 @@ from commerce.bootstrap.relay import build_relay, relay_engine
 from commerce.bootstrap.service import Service, build_service
 from commerce.config import (
     BrokerSettings,
+    BulkheadSettings,
+    BulkheadsSettings,
     DatabaseSettings,
     PasswordHashingSettings,
     RelaySettings,
@@ -20,7 +22,20 @@ from commerce.entrypoints.worker import include_routers
 from tests.support.database import ProvisionedDatabase
 from tests.support.namespaces import fresh_namespace
 
-__all__ = ["environment_for", "running_relay", "running_worker", "settings_for"]
+__all__ = [
+    "TEST_BULKHEADS",
+    "environment_for",
+    "running_relay",
+    "running_worker",
+    "settings_for",
+]
+
+TEST_BULKHEADS = BulkheadsSettings(
+    commands=BulkheadSettings(concurrency=64, pool_size=4, max_overflow=4),
+    projections=BulkheadSettings(concurrency=4, pool_size=2, max_overflow=2),
+    policies=BulkheadSettings(concurrency=2, pool_size=1, max_overflow=1),
+)
+"""Small pools: many test workers share the one Postgres (18 connections each at most)."""
 
 
 def settings_for(
@@ -38,8 +53,10 @@ def settings_for(
             migration_url=SecretStr(database.owner_url),
             relay_url=SecretStr(database.relay_url),
             admin_url=None,
-            pool_size=5,
+            pool_size=2,
+            max_overflow=2,
         ),
+        bulkheads=TEST_BULKHEADS,
         broker=BrokerSettings(
             url=SecretStr(broker_url),
             namespace=namespace if namespace is not None else fresh_namespace(),
