@@ -78,8 +78,9 @@ class DatabaseSettings(BaseModel):
     )
     admin_url: SecretStr | None = SecretStr("postgresql://postgres@127.0.0.1:5432/postgres")
     pool_size: Annotated[int, Field(ge=1, le=200)] = 5
-    """The worker's shared pool: query answering, dead-letter archiving, releasing parked
-    events and readiness. Message handling uses its group's pool (``bulkheads``)."""
+    """The worker's shared pool: query answering, the ordered consumers' sequence gate,
+    dead-letter archiving, releasing parked events, readiness. Messages are handled on
+    their consumer group's own pool (``bulkheads``)."""
     max_overflow: Annotated[int, Field(ge=0, le=200)] = 5
     statement_timeout_ms: Annotated[int, Field(ge=100)] = 15_000
     group_commit_max_messages: Annotated[int, Field(ge=1, le=60)] = 32

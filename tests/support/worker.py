@@ -22,20 +22,7 @@ from commerce.entrypoints.worker import include_routers
 from tests.support.database import ProvisionedDatabase
 from tests.support.namespaces import fresh_namespace
 
-__all__ = [
-    "TEST_BULKHEADS",
-    "environment_for",
-    "running_relay",
-    "running_worker",
-    "settings_for",
-]
-
-TEST_BULKHEADS = BulkheadsSettings(
-    commands=BulkheadSettings(concurrency=64, pool_size=4, max_overflow=4),
-    projections=BulkheadSettings(concurrency=4, pool_size=2, max_overflow=2),
-    policies=BulkheadSettings(concurrency=2, pool_size=1, max_overflow=1),
-)
-"""Small pools: many test workers share the one Postgres (18 connections each at most)."""
+__all__ = ["environment_for", "running_relay", "running_worker", "settings_for"]
 
 
 def settings_for(
@@ -56,7 +43,11 @@ def settings_for(
             pool_size=2,
             max_overflow=2,
         ),
-        bulkheads=TEST_BULKHEADS,
+        bulkheads=BulkheadsSettings(  # small pools: test workers share one Postgres
+            commands=BulkheadSettings(concurrency=64, pool_size=4, max_overflow=4),
+            projections=BulkheadSettings(concurrency=4, pool_size=2, max_overflow=2),
+            policies=BulkheadSettings(concurrency=2, pool_size=1, max_overflow=1),
+        ),
         broker=BrokerSettings(
             url=SecretStr(broker_url),
             namespace=namespace if namespace is not None else fresh_namespace(),

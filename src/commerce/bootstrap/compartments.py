@@ -16,7 +16,6 @@ from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.config import Settings
-from commerce.platform.delivery.sequence_holds import SequenceHolds
 from commerce.platform.postgres.engine import create_engine
 from commerce.platform.resilience.bulkhead import Bulkhead
 from commerce.platform.transactions.group_commit import GroupCommit
@@ -42,8 +41,6 @@ class Compartment:
     """The group's own pool (``pool_size`` + ``max_overflow`` connections at most)."""
     open_unit_of_work: UnitOfWorkFactory[ServiceUnitOfWork]
     """A transaction per message, or shared ones (commands with group commit)."""
-    holds: SequenceHolds
-    """The sequence holds of the group's ordered consumers, looked up on the group's pool."""
 
 
 def build_compartments(
@@ -78,6 +75,5 @@ def build_compartments(
             bulkhead=Bulkhead(group, limits.concurrency),
             engine=engine,
             open_unit_of_work=open_unit_of_work,
-            holds=SequenceHolds(engine),
         )
     return compartments

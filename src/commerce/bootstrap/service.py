@@ -75,7 +75,9 @@ class Service:
     settings: Settings
     transport: Transport
     engine: AsyncEngine
-    """The shared pool: query answering, dead-letter archiving, releasing parked events."""
+    """The shared pool: query answering, the ordered consumers' sequence gate (outside any
+    bulkhead: a lookup that waited for a stalled group's pool would time out), dead-letter
+    archiving, releasing parked events."""
     compartments: Mapping[str, Compartment]
     """Each consumer group's bulkhead, pool and units of work, by group (docs/adr/0021)."""
     hasher: Argon2PasswordHasher
@@ -134,14 +136,16 @@ class Service:
         Events of one aggregate are handled in order; one that leaves the line holds its
         aggregate, and later ones are parked behind it until it is resolved.
         """
-        holds = self.compartment(consumer).holds
+        self.compartment(consumer)  # a consumer without a group fails here, not per message
         consumer_router: Any = self.transport.router(
             middlewares=(
-                failure_policy_middleware(channel=consumer, transport=self.transport, holds=holds),
+                failure_policy_middleware(
+                    channel=consumer, transport=self.transport, holds=self.holds
+                ),
                 sequence_gate_middleware(
                     consumer=consumer,
                     transport=self.transport,
-                    holds=holds,
+                    holds=self.holds,
                     released=self.released,
                 ),
             )
