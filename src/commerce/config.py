@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 from pydantic import (
@@ -131,6 +131,20 @@ class BulkheadsSettings(BaseModel):
     def connections(self) -> int:
         """The most connections every group's pool together opens."""
         return sum(group.connections for group in self.groups.values())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unset_values_keep_their_groups_defaults(cls, data: Any) -> Any:
+        """``COMMERCE_BULKHEADS__PROJECTIONS__POOL_SIZE`` alone keeps the projections'
+        default concurrency and overflow (each group has defaults of its own)."""
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, field in cls.model_fields.items():
+            given = data.get(name)
+            if isinstance(given, dict) and isinstance(field.default, BulkheadSettings):
+                merged[name] = {**field.default.model_dump(), **given}
+        return merged
 
     @model_validator(mode="after")
     def _own_transactions_fit_their_pool(self) -> BulkheadsSettings:
@@ -285,7 +299,6 @@ class Settings(BaseSettings):
         env_file=".env",
         env_ignore_empty=True,
         extra="ignore",
-        nested_model_default_partial_update=True,  # one variable keeps its section's defaults
     )
 
     service_name: str = "commerce"
