@@ -9,18 +9,28 @@ from __future__ import annotations
 
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commerce.platform.messaging.channels import check_inbox_retention
 from commerce.registry.channels import CONSUMERS
+from commerce.registry.consumer_groups import COMMANDS
 
 __all__ = [
     "BrokerSettings",
     "BrokerTransport",
+    "BulkheadSettings",
+    "BulkheadsSettings",
     "CacheSettings",
     "ChaosSettings",
     "DatabaseSettings",
@@ -70,18 +80,85 @@ class DatabaseSettings(BaseModel):
         "postgresql+asyncpg://commerce_relay:commerce_relay@127.0.0.1:5432/commerce"
     )
     admin_url: SecretStr | None = SecretStr("postgresql://postgres@127.0.0.1:5432/postgres")
-    pool_size: Annotated[int, Field(ge=1, le=200)] = 10
+    pool_size: Annotated[int, Field(ge=1, le=200)] = 5
+    """The worker's shared pool: query answering, the ordered consumers' sequence gate,
+    dead-letter archiving, releasing parked events, readiness. Messages are handled on
+    their consumer group's own pool (``bulkheads``)."""
     max_overflow: Annotated[int, Field(ge=0, le=200)] = 5
     statement_timeout_ms: Annotated[int, Field(ge=100)] = 15_000
     group_commit_max_messages: Annotated[int, Field(ge=1, le=60)] = 32
-    """Messages handled concurrently share one transaction, up to this many (one savepoint
+    """Commands handled concurrently share one transaction, up to this many (one savepoint
     each; at most 60 keeps Postgres' per-transaction subtransaction cache from overflowing);
     1 gives every message a transaction of its own. See docs/adr/0016-group-commit.md."""
     group_commit_transactions: Annotated[int, Field(ge=1, le=64)] = 4
     """Shared transactions filling at once, each on its own pooled connection: while one
-    waits for Postgres, the others' messages run (keep it below the pool size)."""
+    waits for Postgres, the others' messages run (keep it below the commands' pool size)."""
 
     _urls_are_postgres = field_validator("url", "migration_url", "relay_url")(_check_postgres_url)
+
+
+class BulkheadSettings(BaseModel):
+    """One consumer group's compartment: how many of its messages run at once, and its own
+    slice of the database pool (docs/adr/0021-bulkheads-per-consumer-group.md)."""
+
+    concurrency: Annotated[int, Field(ge=1, le=10_000)]
+    pool_size: Annotated[int, Field(ge=1, le=200)]
+    max_overflow: Annotated[int, Field(ge=0, le=200)]
+
+    @property
+    def connections(self) -> int:
+        """The most connections the group's pool opens."""
+        return self.pool_size + self.max_overflow
+
+
+class BulkheadsSettings(BaseModel):
+    """Every consumer group's bulkhead; a field per group of
+    :mod:`commerce.registry.consumer_groups`.
+
+    Commands share transactions (group commit), so their concurrency counts messages, not
+    connections. Every other group gives each message a transaction of its own on its own
+    connection, so its concurrency may not exceed its pool (those over it would wait for a
+    connection and time out instead of waiting their turn in the bulkhead).
+    """
+
+    commands: BulkheadSettings = BulkheadSettings(concurrency=64, pool_size=8, max_overflow=4)
+    projections: BulkheadSettings = BulkheadSettings(concurrency=8, pool_size=6, max_overflow=2)
+    policies: BulkheadSettings = BulkheadSettings(concurrency=4, pool_size=2, max_overflow=2)
+
+    @property
+    def groups(self) -> dict[str, BulkheadSettings]:
+        """Each group's settings, by group name."""
+        return {name: getattr(self, name) for name in type(self).model_fields}
+
+    @property
+    def connections(self) -> int:
+        """The most connections every group's pool together opens."""
+        return sum(group.connections for group in self.groups.values())
+
+    @model_validator(mode="before")
+    @classmethod
+    def _unset_values_keep_their_groups_defaults(cls, data: Any) -> Any:
+        """``COMMERCE_BULKHEADS__PROJECTIONS__POOL_SIZE`` alone keeps the projections'
+        default concurrency and overflow (each group has defaults of its own)."""
+        if not isinstance(data, dict):
+            return data
+        merged = dict(data)
+        for name, field in cls.model_fields.items():
+            given = data.get(name)
+            if isinstance(given, dict) and isinstance(field.default, BulkheadSettings):
+                merged[name] = {**field.default.model_dump(), **given}
+        return merged
+
+    @model_validator(mode="after")
+    def _own_transactions_fit_their_pool(self) -> BulkheadsSettings:
+        for name, group in self.groups.items():
+            if name != COMMANDS and group.concurrency > group.connections:
+                msg = (
+                    f"{name}: concurrency {group.concurrency} exceeds pool_size + max_overflow"
+                    f" ({group.connections}); each of its messages holds a connection"
+                )
+                raise ValueError(msg)
+        return self
 
 
 class BrokerSettings(BaseModel):
@@ -275,6 +352,7 @@ class Settings(BaseSettings):
     """How long ``commerce run`` waits for Postgres, the broker and Redis to answer before
     it gives up with an error naming what is missing (0: check once)."""
     database: DatabaseSettings = DatabaseSettings()
+    bulkheads: BulkheadsSettings = BulkheadsSettings()
     broker: BrokerSettings = BrokerSettings()
     redis: RedisSettings = RedisSettings()
     cache: CacheSettings = CacheSettings()

@@ -4,7 +4,15 @@ from pathlib import Path
 
 import pytest
 
-from commerce.config import BrokerTransport, InvalidSettingsError, Settings, load_settings
+from commerce.config import (
+    BrokerTransport,
+    BulkheadsSettings,
+    InvalidSettingsError,
+    Settings,
+    load_settings,
+)
+from commerce.registry.channels import CONSUMERS
+from commerce.registry.consumer_groups import group_of
 
 pytestmark = pytest.mark.unit
 
@@ -69,3 +77,44 @@ def test_database_urls_must_be_postgres(monkeypatch: pytest.MonkeyPatch) -> None
     assert caught.value.problems == [
         "COMMERCE_DATABASE__RELAY_URL: Value error, must be a postgresql:// URL, got scheme 'mysql'"
     ]
+
+
+def test_one_bulkhead_variable_keeps_the_rest_of_its_groups_defaults(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COMMERCE_BULKHEADS__PROJECTIONS__POOL_SIZE", "12")
+    bulkheads = load_settings().bulkheads
+    assert bulkheads.projections.pool_size == 12
+    assert bulkheads.projections.concurrency == BulkheadsSettings().projections.concurrency
+    assert bulkheads.commands == BulkheadsSettings().commands
+
+
+def test_a_projection_concurrency_beyond_its_pool_is_refused_by_name(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COMMERCE_BULKHEADS__PROJECTIONS__CONCURRENCY", "50")
+    with pytest.raises(InvalidSettingsError) as caught:
+        load_settings()
+    (problem,) = caught.value.problems
+    assert problem.startswith("COMMERCE_BULKHEADS: ")
+    assert "projections: concurrency 50 exceeds pool_size + max_overflow (8)" in problem
+
+
+def test_commands_may_run_more_messages_than_connections_they_share_transactions(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("COMMERCE_BULKHEADS__COMMANDS__CONCURRENCY", "500")
+    monkeypatch.setenv("COMMERCE_BULKHEADS__COMMANDS__POOL_SIZE", "4")
+    assert load_settings().bulkheads.commands.concurrency == 500
+
+
+def test_every_consumer_group_has_its_bulkhead_settings() -> None:
+    groups = {group_of(consumer) for consumer in CONSUMERS}
+    assert groups <= set(BulkheadsSettings().groups)
+
+
+def test_the_default_connections_fit_two_workers_and_two_relays_in_postgres_defaults() -> None:
+    settings = Settings()
+    database = settings.database
+    per_worker = database.pool_size + database.max_overflow + settings.bulkheads.connections
+    assert 2 * per_worker + 2 * 2 <= 100 - 3  # max_connections - superuser_reserved

@@ -32,6 +32,7 @@ from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import events, outbox
 from commerce.platform.transactions.ports import UnitOfWork, UnitOfWorkFactory
 from commerce.platform.transactions.processing import Outcome
+from commerce.registry.consumer_groups import COMMANDS
 from commerce.registry.unit_of_work import units_of_work
 from tests.support.database import ProvisionedDatabase
 from tests.support.fakes import InMemoryUnitOfWorkFactory
@@ -240,8 +241,9 @@ async def test_two_add_lines_racing_through_two_workers_conflict_once_and_both_a
         commands = [AddLine(order_id=shop.order_id, item_id=item, quantity=1) for item in items]
         gate = Gate(2, timeout=30)
         for worker in (first, second):
-            worker.open_unit_of_work = RacingFactory(  # type: ignore[assignment]
-                worker.open_unit_of_work, gate=gate, only=AddLine.message_type
+            intake = worker.compartments[COMMANDS]
+            intake.open_unit_of_work = RacingFactory(
+                intake.open_unit_of_work, gate=gate, only=AddLine.message_type
             )
         retries = _immediate_retries()
         if kafka:

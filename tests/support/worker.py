@@ -11,6 +11,8 @@ from commerce.bootstrap.relay import build_relay, relay_engine
 from commerce.bootstrap.service import Service, build_service
 from commerce.config import (
     BrokerSettings,
+    BulkheadSettings,
+    BulkheadsSettings,
     DatabaseSettings,
     PasswordHashingSettings,
     RelaySettings,
@@ -38,7 +40,13 @@ def settings_for(
             migration_url=SecretStr(database.owner_url),
             relay_url=SecretStr(database.relay_url),
             admin_url=None,
-            pool_size=5,
+            pool_size=2,
+            max_overflow=2,
+        ),
+        bulkheads=BulkheadsSettings(  # small pools: test workers share one Postgres
+            commands=BulkheadSettings(concurrency=64, pool_size=4, max_overflow=4),
+            projections=BulkheadSettings(concurrency=4, pool_size=2, max_overflow=2),
+            policies=BulkheadSettings(concurrency=2, pool_size=1, max_overflow=1),
         ),
         broker=BrokerSettings(
             url=SecretStr(broker_url),

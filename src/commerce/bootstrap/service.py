@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from functools import cached_property
 from typing import Any
@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.bootstrap.compartments import Compartment, build_compartments
 from commerce.bootstrap.kill_switches import KillSwitches
 from commerce.bootstrap.read_side import ReadSide
 from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
@@ -59,15 +60,10 @@ from commerce.platform.observability.tracing import (
     trace_context_of,
 )
 from commerce.platform.postgres.engine import create_engine, ping
-from commerce.platform.transactions.group_commit import GroupCommit
-from commerce.platform.transactions.ports import UnitOfWorkFactory
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
 from commerce.registry.channels import EVENT_STREAMS
-from commerce.registry.unit_of_work import (
-    ServiceUnitOfWork,
-    shared_units_of_work,
-    units_of_work,
-)
+from commerce.registry.consumer_groups import group_of
+from commerce.registry.unit_of_work import ServiceUnitOfWork
 
 __all__ = ["Service", "build_service"]
 
@@ -81,8 +77,11 @@ class Service:
     settings: Settings
     transport: Transport
     engine: AsyncEngine
-    open_unit_of_work: UnitOfWorkFactory[ServiceUnitOfWork]
-    """A transaction per message, or shared ones (group commit, docs/adr/0016)."""
+    """The shared pool: query answering, the ordered consumers' sequence gate (outside any
+    bulkhead: a lookup that waited for a stalled group's pool would time out), dead-letter
+    archiving, releasing parked events."""
+    compartments: Mapping[str, Compartment]
+    """Each consumer group's bulkhead, pool and units of work, by group (docs/adr/0021)."""
     hasher: Argon2PasswordHasher
     holds: SequenceHolds
     """The holds that keep an ordered consumer's aggregate in order (sequenced DLQ)."""
@@ -109,6 +108,15 @@ class Service:
         """A fresh router of the service's transport, for one context's subscribers."""
         return self.transport.router()
 
+    def compartment(self, channel: Consumer) -> Compartment:
+        """The compartment of ``channel``'s consumer group; :class:`LookupError` if none."""
+        group = group_of(channel)
+        try:
+            return self.compartments[group]
+        except KeyError:
+            msg = f"{channel.consumer}'s consumer group {group} has no bulkhead settings"
+            raise LookupError(msg) from None
+
     def command_subscriber(self, router: AnyRouter, channel: CommandChannel) -> SubscriberDecorator:
         """Subscribe a handler to ``channel`` under its consumer's failure policy.
 
@@ -116,6 +124,7 @@ class Service:
         goes to the consumer's ``skipped`` channel
         (:mod:`commerce.platform.messaging.command_filter`).
         """
+        self.compartment(channel)  # a consumer without a group fails here, not per message
         consumer_router: Any = self.transport.router(
             middlewares=(
                 failure_policy_middleware(
@@ -147,6 +156,7 @@ class Service:
         Events of one aggregate are handled in order; one that leaves the line holds its
         aggregate, and later ones are parked behind it until it is resolved.
         """
+        self.compartment(consumer)  # a consumer without a group fails here, not per message
         consumer_router: Any = self.transport.router(
             middlewares=(
                 failure_policy_middleware(
@@ -182,10 +192,29 @@ class Service:
     ) -> Outcome:
         """Run ``handler`` for a command or event exactly once, in the message's transaction.
 
-        Traced as ``handle <Message>`` (whose context the events it causes carry), counted
-        and timed by consumer and outcome. A command refused by a business rule becomes a
-        rejection event; for an event consumer a business-rule error is a failure like any.
+        In the compartment of the channel's consumer group: its bulkhead admits the message
+        (waiting while the group is at its concurrency), its units of work run it on its
+        own pool. Traced as ``handle <Message>`` (whose context the events it causes
+        carry), counted and timed by consumer and outcome. A command refused by a business
+        rule becomes a rejection event; for an event consumer a business-rule error is a
+        failure like any.
         """
+        compartment = self.compartment(channel)
+        async with compartment.bulkhead:
+            outcome = await self._execute(compartment, channel, envelope, command, handler)
+        if isinstance(channel, EventConsumer):
+            lag = (self.clock.now() - envelope.time).total_seconds()
+            set_projection_lag(channel.consumer, channel.stream.name, lag)
+        return outcome
+
+    async def _execute(
+        self,
+        compartment: Compartment,
+        channel: Consumer,
+        envelope: Envelope,
+        command: Command | IntegrationEvent,
+        handler: CommandHandler[ServiceUnitOfWork],
+    ) -> Outcome:
         with (
             observe_command(channel.consumer) as observed,
             command_span(self.tracer, command, envelope, consumer=channel.consumer) as span,
@@ -214,15 +243,12 @@ class Service:
                     else envelope.subject or ""
                 ),
                 handler=handler,
-                open_unit_of_work=self.open_unit_of_work,
+                open_unit_of_work=compartment.open_unit_of_work,
                 rejects=isinstance(channel, CommandChannel),
             )
             _log.info("command processed", outcome=outcome.value, consumer=channel.consumer)
             observed.outcome = outcome.value
             span.set_attribute("commerce.outcome", outcome.value)
-        if isinstance(channel, EventConsumer):
-            lag = (self.clock.now() - envelope.time).total_seconds()
-            set_projection_lag(channel.consumer, channel.stream.name, lag)
         return outcome
 
     async def send_command(
@@ -282,6 +308,8 @@ class Service:
         await self.kill_switches.close()
         await self.read_side.close()
         await self.engine.dispose()
+        for compartment in self.compartments.values():
+            await compartment.engine.dispose()
         self.tracer_provider.force_flush(5_000)
 
 
@@ -309,24 +337,11 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         statement_timeout_ms=database.statement_timeout_ms,
     )
     tracer = provider.get_tracer(TRACER_NAME)
-    open_unit_of_work: UnitOfWorkFactory[ServiceUnitOfWork] = (
-        shared_units_of_work(
-            GroupCommit(
-                engine,
-                max_members=database.group_commit_max_messages,
-                transactions=database.group_commit_transactions,
-            ),
-            source=SOURCE,
-            tracer=tracer,
-        )
-        if database.group_commit_max_messages > 1
-        else units_of_work(engine, source=SOURCE, tracer=tracer)
-    )
     return Service(
         settings=settings,
         transport=transport,
         engine=engine,
-        open_unit_of_work=open_unit_of_work,
+        compartments=build_compartments(settings, source=SOURCE, tracer=tracer),
         holds=SequenceHolds(engine),
         read_side=read_side_for(settings, engine, transport),
         hasher=Argon2PasswordHasher(
