@@ -19,6 +19,8 @@ from commerce.platform.messaging.channels import check_inbox_retention
 from commerce.registry.channels import CONSUMERS
 
 __all__ = [
+    "BreakerPolicySettings",
+    "BreakerSettings",
     "BrokerSettings",
     "BrokerTransport",
     "CacheSettings",
@@ -138,8 +140,22 @@ class CacheSettings(BaseModel):
     l2_ttl_seconds: Annotated[float, Field(gt=0, le=86_400)] = 300.0
     redis_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.25
     """Budget of one Redis call; past it the query is answered from the database."""
-    retry_after_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
-    """After a Redis failure, skip Redis for this long before trying it again."""
+
+
+class BreakerPolicySettings(BaseModel):
+    """When a dependency's circuit breaker opens and how long it stays open (ADR 0018)."""
+
+    failure_threshold: Annotated[int, Field(ge=1, le=1_000)] = 5
+    """Consecutive outage failures (not business errors) that open the breaker."""
+    reset_timeout_seconds: Annotated[float, Field(gt=0, le=3_600)] = 5.0
+    """How long an open breaker refuses calls before it lets one probe through."""
+
+
+class BreakerSettings(BreakerPolicySettings):
+    """The circuit breakers of outbound dependencies: one policy for all, and overrides by
+    dependency name (``postgres``, ``redis``, ``broker``, or a client's own name)."""
+
+    overrides: dict[str, BreakerPolicySettings] = {}
 
 
 class HttpSettings(BaseModel):
@@ -233,6 +249,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     redis: RedisSettings = RedisSettings()
     cache: CacheSettings = CacheSettings()
+    breakers: BreakerSettings = BreakerSettings()
     http: HttpSettings = HttpSettings()
     relay: RelaySettings = RelaySettings()
     log: LogSettings = LogSettings()
