@@ -15,7 +15,13 @@ from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.bootstrap.read_side import ReadSide
-from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
+from commerce.bootstrap.wiring import (
+    SOURCE,
+    breakers_from,
+    build_transport,
+    read_side_for,
+    redacted,
+)
 from commerce.config import Settings
 from commerce.identity.adapters.passwords import Argon2PasswordHasher
 from commerce.platform.delivery.chaos import FaultInjector
@@ -57,6 +63,7 @@ from commerce.platform.observability.tracing import (
     trace_context_of,
 )
 from commerce.platform.postgres.engine import create_engine, ping
+from commerce.platform.resilience.breakers import CircuitBreakers
 from commerce.platform.transactions.group_commit import GroupCommit
 from commerce.platform.transactions.ports import UnitOfWorkFactory
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
@@ -86,6 +93,8 @@ class Service:
     """The holds that keep an ordered consumer's aggregate in order (sequenced DLQ)."""
     read_side: ReadSide
     """The read models' cache and the query handlers (docs/adr/0013)."""
+    breakers: CircuitBreakers
+    """This process's circuit breakers, one per outbound dependency (docs/adr/0018)."""
     clock: SystemClock = field(default_factory=SystemClock)
     faults: FaultInjector = field(default_factory=FaultInjector)
     tracer_provider: TracerProvider = field(default_factory=TracerProvider)
@@ -296,13 +305,15 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         if database.group_commit_max_messages > 1
         else units_of_work(engine, source=SOURCE, tracer=tracer)
     )
+    breakers = breakers_from(settings)
     return Service(
         settings=settings,
         transport=transport,
         engine=engine,
         open_unit_of_work=open_unit_of_work,
         holds=SequenceHolds(engine),
-        read_side=read_side_for(settings, engine, transport),
+        read_side=read_side_for(settings, engine, transport, breakers),
+        breakers=breakers,
         hasher=Argon2PasswordHasher(
             memory_kib=settings.passwords.memory_kib,
             time_cost=settings.passwords.time_cost,
