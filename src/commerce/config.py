@@ -173,6 +173,9 @@ class RelaySettings(BaseModel):
 
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    publish_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    """A wave the broker has not confirmed within this failed (an outage for the broker's
+    circuit breaker); its rows go out again."""
     embedded: bool = False
     sent_retention_hours: Annotated[float, Field(gt=0)] = 24.0
     """How long published outbox rows are kept (for diagnosis) before the relay purges them."""
