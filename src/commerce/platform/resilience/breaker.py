@@ -168,7 +168,7 @@ class CircuitBreaker:
                 previous=previous,
                 failures=self._failures,
                 retry_in_seconds=self.reset_timeout,
-                error=f"{type(error).__name__}: {error}" if error is not None else None,
+                error=f"{type(error).__name__}: {error}"[:300] if error is not None else None,
             )
         elif state == "half-open":
             _log.info(
