@@ -27,6 +27,8 @@ from commerce.registry.channels import CONSUMERS
 from commerce.registry.consumer_groups import COMMANDS
 
 __all__ = [
+    "BreakerPolicySettings",
+    "BreakerSettings",
     "BrokerSettings",
     "BrokerTransport",
     "BulkheadSettings",
@@ -218,8 +220,22 @@ class CacheSettings(BaseModel):
     l2_ttl_seconds: Annotated[float, Field(gt=0, le=86_400)] = 300.0
     redis_timeout_seconds: Annotated[float, Field(gt=0, le=10)] = 0.25
     """Budget of one Redis call; past it the query is answered from the database."""
-    retry_after_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
-    """After a Redis failure, skip Redis for this long before trying it again."""
+
+
+class BreakerPolicySettings(BaseModel):
+    """When a dependency's circuit breaker opens and how long it stays open (ADR 0018)."""
+
+    failure_threshold: Annotated[int, Field(ge=1, le=1_000)] = 5
+    """Consecutive outage failures (not business errors) that open the breaker."""
+    reset_timeout_seconds: Annotated[float, Field(gt=0, le=3_600)] = 5.0
+    """How long an open breaker refuses calls before it lets one probe through."""
+
+
+class BreakerSettings(BreakerPolicySettings):
+    """The circuit breakers of outbound dependencies: one policy for all, and overrides by
+    dependency name (``postgres``, ``redis``, ``broker``, or a client's own name)."""
+
+    overrides: dict[str, BreakerPolicySettings] = {}
 
 
 class HttpSettings(BaseModel):
@@ -237,6 +253,9 @@ class RelaySettings(BaseModel):
 
     batch_size: Annotated[int, Field(ge=1, le=10_000)] = 500
     poll_interval_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    publish_timeout_seconds: Annotated[float, Field(gt=0, le=300)] = 10.0
+    """A wave the broker has not confirmed within this failed (an outage for the broker's
+    circuit breaker); its rows go out again."""
     embedded: bool = False
     sent_retention_hours: Annotated[float, Field(gt=0)] = 24.0
     """How long published outbox rows are kept (for diagnosis) before the relay purges them."""
@@ -356,6 +375,7 @@ class Settings(BaseSettings):
     broker: BrokerSettings = BrokerSettings()
     redis: RedisSettings = RedisSettings()
     cache: CacheSettings = CacheSettings()
+    breakers: BreakerSettings = BreakerSettings()
     http: HttpSettings = HttpSettings()
     relay: RelaySettings = RelaySettings()
     log: LogSettings = LogSettings()

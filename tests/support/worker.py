@@ -83,7 +83,13 @@ async def running_relay(service: Service) -> AsyncIterator[None]:
     """An outbox relay task beside ``service`` (its broker must be started)."""
     engine = relay_engine(service.settings)
     stop = asyncio.Event()
-    relay = build_relay(service.settings, service.transport, engine, tracer=service.tracer)
+    relay = build_relay(
+        service.settings,
+        service.transport,
+        engine,
+        tracer=service.tracer,
+        breakers=service.breakers,
+    )
     task = asyncio.create_task(relay.run(stop))
     try:
         yield

@@ -7,7 +7,13 @@ from collections.abc import Callable
 from sqlalchemy.engine import make_url
 
 from commerce.bootstrap.read_side import query_client as _query_client
-from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
+from commerce.bootstrap.wiring import (
+    SOURCE,
+    breakers_from,
+    build_transport,
+    read_side_for,
+    redacted,
+)
 from commerce.config import Settings
 from commerce.platform.delivery.dead_letter_console import (
     DeadLetterConsole,
@@ -44,7 +50,7 @@ async def rebuild_projection(
         max_overflow=0,
         application_name=f"{settings.service_name}-rebuild",
     )
-    read_side = read_side_for(settings, engine, build_transport(settings))
+    read_side = read_side_for(settings, engine, build_transport(settings), breakers_from(settings))
     try:
         target = REBUILDABLE[name]
         report = await rebuild(engine, target, progress=progress)

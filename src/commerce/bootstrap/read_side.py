@@ -22,6 +22,8 @@ from commerce.platform.read_side.query_client import (
 )
 from commerce.platform.read_side.query_server import QueryResponder, query_subscriber
 from commerce.platform.read_side.query_service import QueryService
+from commerce.platform.read_side.read_sessions import GuardedReadSessions
+from commerce.platform.resilience.breakers import CircuitBreakers
 from commerce.platform.transactions.ports import UnitOfWork
 from commerce.platform.transactions.processing import CommandHandler, Outcome
 from commerce.registry.projections import LIVE, Projector
@@ -41,7 +43,6 @@ class CacheConfig:
     l1_ttl: float = 5.0
     l2_ttl: float = 300.0
     timeout: float = 0.25
-    retry_after: float = 2.0
 
 
 @dataclass
@@ -99,6 +100,7 @@ class ReadSide:
 def build_read_side(
     engine: AsyncEngine,
     cache: CacheConfig,
+    breakers: CircuitBreakers,
     *,
     style: HeaderStyle,
     namespace: str,
@@ -106,7 +108,8 @@ def build_read_side(
     source: str,
     service_name: str,
 ) -> ReadSide:
-    """The read side on ``engine`` (the app role's: row-level security applies)."""
+    """The read side on ``engine`` (the app role's: row-level security applies); Redis
+    calls go through the ``redis`` breaker, read sessions through the ``postgres`` one."""
     read_cache = ReadThroughCache(
         name="queries",
         local=LocalCache(max_entries=cache.l1_max_entries, ttl=cache.l1_ttl),
@@ -114,11 +117,12 @@ def build_read_side(
         prefix=namespaced(namespace, f"{service_name}:read-cache"),
         l2_ttl=cache.l2_ttl,
         timeout=cache.timeout,
-        retry_after=cache.retry_after,
+        breaker=breakers("redis"),
     )
+    sessions = GuardedReadSessions(SqlReadSessionFactory(engine), breakers("postgres"))
     return ReadSide(
         cache=read_cache,
-        queries=QueryService(read_cache, SqlReadSessionFactory(engine), ANSWERS),
+        queries=QueryService(read_cache, sessions, ANSWERS),
         projector=Projector(read_cache),
         style=style,
         namespace=namespace,

@@ -12,12 +12,13 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from commerce.bootstrap.wiring import build_transport
+from commerce.bootstrap.wiring import breakers_from, build_transport
 from commerce.config import Settings
 from commerce.platform.messaging.transport import Transport
 from commerce.platform.observability.tracing import TRACER_NAME, build_tracer_provider
 from commerce.platform.outbox.relay import OutboxRelay
 from commerce.platform.postgres.engine import create_engine
+from commerce.platform.resilience.breakers import CircuitBreakers
 
 __all__ = ["RelayProcess", "build_relay", "build_relay_process", "relay_engine"]
 
@@ -33,16 +34,25 @@ def relay_engine(settings: Settings) -> AsyncEngine:
 
 
 def build_relay(
-    settings: Settings, transport: Transport, engine: AsyncEngine, *, tracer: Tracer
+    settings: Settings,
+    transport: Transport,
+    engine: AsyncEngine,
+    *,
+    tracer: Tracer,
+    breakers: CircuitBreakers,
 ) -> OutboxRelay:
-    """An outbox relay reading with ``engine`` and publishing through ``transport``."""
+    """An outbox relay reading with ``engine`` and publishing through ``transport``, both
+    through the process's ``postgres`` and ``broker`` circuit breakers."""
     relay = settings.relay
     return OutboxRelay(
         engine,
         transport,
+        database_breaker=breakers("postgres"),
+        broker_breaker=breakers("broker"),
         listen_dsn=settings.database.relay_url.get_secret_value(),
         batch_size=relay.batch_size,
         poll_interval=relay.poll_interval_seconds,
+        publish_timeout=relay.publish_timeout_seconds,
         sent_retention=relay.sent_retention_hours * 3600,
         inbox_retention=relay.inbox_retention_days * 86_400,
         purge_interval=relay.purge_interval_seconds,
@@ -74,5 +84,11 @@ def build_relay_process(settings: Settings) -> RelayProcess:
     )
     transport = build_transport(settings)
     engine = relay_engine(settings)
-    relay = build_relay(settings, transport, engine, tracer=provider.get_tracer(TRACER_NAME))
+    relay = build_relay(
+        settings,
+        transport,
+        engine,
+        tracer=provider.get_tracer(TRACER_NAME),
+        breakers=breakers_from(settings),
+    )
     return RelayProcess(transport, engine, relay, provider)

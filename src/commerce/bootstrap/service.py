@@ -17,7 +17,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from commerce.bootstrap.compartments import Compartment, build_compartments
 from commerce.bootstrap.kill_switches import KillSwitches
 from commerce.bootstrap.read_side import ReadSide
-from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
+from commerce.bootstrap.wiring import (
+    SOURCE,
+    breakers_from,
+    build_transport,
+    read_side_for,
+    redacted,
+)
 from commerce.config import Settings
 from commerce.identity.adapters.passwords import Argon2PasswordHasher
 from commerce.platform.delivery.chaos import FaultInjector
@@ -60,6 +66,7 @@ from commerce.platform.observability.tracing import (
     trace_context_of,
 )
 from commerce.platform.postgres.engine import create_engine, ping
+from commerce.platform.resilience.breakers import CircuitBreakers
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
 from commerce.registry.channels import EVENT_STREAMS
 from commerce.registry.consumer_groups import group_of
@@ -87,6 +94,8 @@ class Service:
     """The holds that keep an ordered consumer's aggregate in order (sequenced DLQ)."""
     read_side: ReadSide
     """The read models' cache and the query handlers (docs/adr/0013)."""
+    breakers: CircuitBreakers
+    """This process's circuit breakers, one per outbound dependency (docs/adr/0018)."""
     clock: SystemClock = field(default_factory=SystemClock)
     faults: FaultInjector = field(default_factory=FaultInjector)
     tracer_provider: TracerProvider = field(default_factory=TracerProvider)
@@ -337,13 +346,15 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         statement_timeout_ms=database.statement_timeout_ms,
     )
     tracer = provider.get_tracer(TRACER_NAME)
+    breakers = breakers_from(settings)
     return Service(
         settings=settings,
         transport=transport,
         engine=engine,
         compartments=build_compartments(settings, source=SOURCE, tracer=tracer),
         holds=SequenceHolds(engine),
-        read_side=read_side_for(settings, engine, transport),
+        read_side=read_side_for(settings, engine, transport, breakers),
+        breakers=breakers,
         hasher=Argon2PasswordHasher(
             memory_kib=settings.passwords.memory_kib,
             time_cost=settings.passwords.time_cost,

@@ -8,7 +8,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.bootstrap.read_side import CacheConfig, ReadSide, build_read_side
-from commerce.config import BrokerTransport, Settings
+from commerce.config import BreakerPolicySettings, BrokerTransport, Settings
 from commerce.platform.messaging.kafka import KafkaTransport
 from commerce.platform.messaging.rabbitmq import RabbitTransport
 from commerce.platform.messaging.transport import Transport
@@ -17,9 +17,11 @@ from commerce.platform.observability.metrics import (
     serve_metrics,
 )
 from commerce.platform.observability.redaction import secrets_in
+from commerce.platform.resilience.breakers import BreakerPolicy, CircuitBreakers
 
 __all__ = [
     "SOURCE",
+    "breakers_from",
     "build_transport",
     "configure_logging_from",
     "read_side_for",
@@ -73,7 +75,22 @@ def redacted(url: str) -> str:
     return make_url(url).render_as_string(hide_password=True) if "://" in url else url
 
 
-def read_side_for(settings: Settings, engine: AsyncEngine, transport: Transport) -> ReadSide:
+def breakers_from(settings: Settings) -> CircuitBreakers:
+    """The circuit breakers of one process (build it once: one breaker per dependency)."""
+    breakers = settings.breakers
+
+    def policy(of: BreakerPolicySettings) -> BreakerPolicy:
+        return BreakerPolicy(of.failure_threshold, of.reset_timeout_seconds)
+
+    return CircuitBreakers(
+        policy(breakers),
+        overrides={name: policy(own) for name, own in breakers.overrides.items()},
+    )
+
+
+def read_side_for(
+    settings: Settings, engine: AsyncEngine, transport: Transport, breakers: CircuitBreakers
+) -> ReadSide:
     cache = settings.cache
     return build_read_side(
         engine,
@@ -83,8 +100,8 @@ def read_side_for(settings: Settings, engine: AsyncEngine, transport: Transport)
             l1_ttl=cache.l1_ttl_seconds,
             l2_ttl=cache.l2_ttl_seconds,
             timeout=cache.redis_timeout_seconds,
-            retry_after=cache.retry_after_seconds,
         ),
+        breakers,
         style=transport.style,
         namespace=settings.broker.namespace,
         partitions=settings.broker.partitions,

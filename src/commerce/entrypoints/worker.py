@@ -93,7 +93,13 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
         tasks.append(asyncio.create_task(signals, name="operator-signals"))
         if with_relay:
             engine = relay_engine(settings)
-            relay = build_relay(settings, service.transport, engine, tracer=service.tracer)
+            relay = build_relay(
+                settings,
+                service.transport,
+                engine,
+                tracer=service.tracer,
+                breakers=service.breakers,
+            )
             tasks.append(asyncio.create_task(relay.run(stop), name="outbox-relay"))
 
     async def stop_loops() -> None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.bootstrap.relay import build_relay
 from commerce.bootstrap.service import build_service
-from commerce.bootstrap.wiring import build_transport
+from commerce.bootstrap.wiring import breakers_from, build_transport
 from commerce.identity.messages.channels import USERS
 from commerce.platform.kit.ids import TenantId, UserId
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
@@ -219,7 +219,13 @@ async def test_retention_purges_old_sent_rows_and_old_inbox_rows_only(
                     .values(sent_at=datetime.now(UTC) - ages[marker])
                 )
     settings = settings_for(provisioned_database, rabbit_url)
-    relay = build_relay(settings, build_transport(settings), relay_engine, tracer=NoOpTracer())
+    relay = build_relay(
+        settings,
+        build_transport(settings),
+        relay_engine,
+        tracer=NoOpTracer(),
+        breakers=breakers_from(settings),
+    )
     await relay.purge()
     async with relay_engine.connect() as connection:
         left = (
@@ -317,7 +323,13 @@ async def test_a_large_backlog_left_by_an_outage_drains(
     service = build_service(settings_for(provisioned_database, rabbit_url))
     await service.transport.broker.start()
     try:
-        relay = build_relay(service.settings, service.transport, relay_engine, tracer=NoOpTracer())
+        relay = build_relay(
+            service.settings,
+            service.transport,
+            relay_engine,
+            tracer=NoOpTracer(),
+            breakers=service.breakers,
+        )
         await relay.drain()
         await relay.close()
     finally:

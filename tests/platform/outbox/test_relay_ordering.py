@@ -43,7 +43,9 @@ async def test_a_later_version_in_an_older_transaction_waits_for_the_earlier_one
     probe = await probe_for(settings)
     await probe.watch(USERS.name, stream=True)
     await service.transport.broker.start()
-    relay = build_relay(settings, service.transport, relay_engine, tracer=NoOpTracer())
+    relay = build_relay(
+        settings, service.transport, relay_engine, tracer=NoOpTracer(), breakers=service.breakers
+    )
     try:
         async with engine.connect() as old, engine.connect() as between:
             old_tx, between_tx = await old.begin(), await between.begin()

@@ -12,6 +12,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 
 from commerce.platform.read_side.cache import ReadThroughCache
 from commerce.platform.read_side.cache_local import EvictionReason, LocalCache
+from commerce.platform.resilience.breaker import CircuitBreaker
 
 pytestmark = pytest.mark.property
 
@@ -136,7 +137,7 @@ def test_read_through_loads_once_and_reloads_after_invalidation(
             prefix="property",
             l2_ttl=60,
             timeout=0.1,
-            retry_after=1,
+            breaker=CircuitBreaker("redis", failure_threshold=1, reset_timeout=1),
         )
         loads: dict[str, int] = {}
         tags_of = dict(lookups)

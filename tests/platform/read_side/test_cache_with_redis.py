@@ -15,13 +15,17 @@ from structlog.testing import capture_logs
 from commerce.platform.observability import metrics
 from commerce.platform.read_side.cache import ReadThroughCache, create_redis
 from commerce.platform.read_side.cache_local import LocalCache
+from commerce.platform.resilience.breaker import CircuitBreaker
 from tests.support.proxy import TcpProxy
 from tests.support.services import host_port
 
 pytestmark = pytest.mark.integration
 
 
-def _cache(redis: Redis, prefix: str, *, name: str = "it", l1_ttl: float = 60) -> ReadThroughCache:
+def _cache(
+    redis: Redis, prefix: str, *, name: str = "it", l1_ttl: float = 60, reset: float = 0.2
+) -> ReadThroughCache:
+    """A cache whose Redis breaker opens at the first outage and probes ``reset`` s later."""
     return ReadThroughCache(
         name=name,
         local=LocalCache(max_entries=1000, ttl=l1_ttl),
@@ -29,7 +33,7 @@ def _cache(redis: Redis, prefix: str, *, name: str = "it", l1_ttl: float = 60) -
         prefix=prefix,
         l2_ttl=60,
         timeout=0.25,
-        retry_after=0.2,
+        breaker=CircuitBreaker("redis", failure_threshold=1, reset_timeout=reset),
     )
 
 
@@ -135,7 +139,9 @@ async def test_a_load_racing_an_invalidation_never_leaves_a_stale_entry(
 async def test_redis_unreachable_answers_from_the_database_and_says_so_once(prefix: str) -> None:
     db = Database()
     db.rows["k"] = "v"
-    cache = _cache(create_redis("redis://127.0.0.1:1/0", timeout=0.25), prefix, name="down")
+    cache = _cache(
+        create_redis("redis://127.0.0.1:1/0", timeout=0.25), prefix, name="down", reset=60
+    )
     with capture_logs() as logs:
         for _ in range(5):
             assert await cache.get_or_load("k", ["t"], db.loader("k")) == b"v"
@@ -144,7 +150,8 @@ async def test_redis_unreachable_answers_from_the_database_and_says_so_once(pref
     assert cache.degraded
     assert db.reads == 5
     assert [e["event"] for e in logs if e["log_level"] == "warning"] == [
-        "cache degraded: Redis unreachable, answering from the database"
+        "circuit breaker opened: calls refused",
+        "cache degraded: Redis unreachable, answering from the database",
     ]
     assert _gauge("commerce_cache_degraded", "down") == 1
     await cache.close()
@@ -179,7 +186,7 @@ async def test_a_cut_connection_degrades_then_recovers_and_replays_invalidations
     assert await direct.get_or_load("k", ["t"], db.loader("k")) == b"v1", "not yet replayed"
 
     await proxy.start()
-    await asyncio.sleep(0.25)  # past retry_after
+    await asyncio.sleep(0.25)  # past the breaker's reset timeout: the next call probes
     behind_proxy.local.clear()
     with capture_logs() as logs:
         assert await behind_proxy.get_or_load("k", ["t"], db.loader("k")) == b"v2"

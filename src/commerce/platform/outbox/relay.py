@@ -20,6 +20,11 @@ Reading holds no lock and no transaction id, so replicas never hold back each ot
 visibility horizon. A failed publish leaves its rows unsent: they go out again (at least
 once; consumers deduplicate). It wakes on ``NOTIFY`` and polls as a fallback; repeated
 failures back off.
+
+Every wave is a call through the ``broker`` circuit breaker and every statement through
+the ``postgres`` one (docs/adr/0018): while either is open the relay neither reads nor
+publishes, its rows wait in the outbox, and it tries again when the breaker lets a probe
+through (a wave of the rows it read), resuming in full once the probe succeeds.
 """
 
 from __future__ import annotations
@@ -48,6 +53,7 @@ from commerce.platform.outbox.relay_batch import Line, outbox_lines
 from commerce.platform.outbox.relay_lanes import LANE_SQL, LANES, LaneLease
 from commerce.platform.outbox.writer import OUTBOX_CHANNEL
 from commerce.platform.postgres.inbox import purge_inbox
+from commerce.platform.resilience.breaker import CircuitBreaker, CircuitOpenError
 
 __all__ = ["OutboxRelay"]
 
@@ -86,9 +92,12 @@ class OutboxRelay:
         engine: AsyncEngine,
         transport: Transport,
         *,
+        database_breaker: CircuitBreaker,
+        broker_breaker: CircuitBreaker,
         listen_dsn: str,
         batch_size: int,
         poll_interval: float,
+        publish_timeout: float = 10.0,
         sent_retention: float = 86_400.0,
         inbox_retention: float = 7 * 86_400.0,
         purge_interval: float = 300.0,
@@ -100,11 +109,14 @@ class OutboxRelay:
         self._tracer = tracer or NoOpTracer()
         self._next_backlog = 0.0
         self._transport = transport
+        self._database = database_breaker
+        self._broker = broker_breaker
         self._system = "kafka" if transport.style is HeaderStyle.KAFKA else "rabbitmq"
         self._listen_dsn = listen_dsn.replace("postgresql+asyncpg://", "postgresql://")
         self._lease = lease or LaneLease(listen_dsn, refresh_interval=poll_interval)
         self._batch_size = batch_size
         self._poll_interval = poll_interval
+        self._publish_timeout = publish_timeout
         self._sent_retention = sent_retention
         self._inbox_retention = inbox_retention
         self._purge_interval = purge_interval
@@ -121,18 +133,20 @@ class OutboxRelay:
             if len(lanes) == LANES
             else (_CLAIM_LANES, {"limit": self._batch_size, "lanes": sorted(lanes)})
         )
-        async with self._reader.connect() as connection:
-            rows = (await connection.execute(*claim)).all()
+        with self._database.guard():
+            async with self._reader.connect() as connection:
+                rows = (await connection.execute(*claim)).all()
         lines, unreadable = outbox_lines(rows, self._transport.style)
         if not lines and not unreadable:
             return 0
         await self._publish(lines)
-        async with self._engine.begin() as connection:
-            for position, error in unreadable:
-                await connection.execute(_MARK_FAILED, {"position": position, "error": error})
-            sent = [row.position for line in lines for row, _ in line]
-            if sent:
-                await connection.execute(_MARK_SENT, {"positions": sent})
+        with self._database.guard():
+            async with self._engine.begin() as connection:
+                for position, error in unreadable:
+                    await connection.execute(_MARK_FAILED, {"position": position, "error": error})
+                sent = [row.position for line in lines for row, _ in line]
+                if sent:
+                    await connection.execute(_MARK_SENT, {"positions": sent})
         published = Counter(row.stream for line in lines for row, _ in line)
         for stream, count in published.items():
             record_relay_published(stream, count)
@@ -161,7 +175,9 @@ class OutboxRelay:
                 message = replace(stored, headers=kept | trace_headers)
             events.append((row.stream, message))
         try:
-            await self._transport.publish_events(events)
+            with self._broker.guard():
+                async with asyncio.timeout(self._publish_timeout):
+                    await self._transport.publish_events(events)
         except BaseException as error:
             for span in spans:
                 span.set_status(Status(StatusCode.ERROR, type(error).__name__))
@@ -176,8 +192,9 @@ class OutboxRelay:
         if now < self._next_backlog:
             return
         self._next_backlog = now + _BACKLOG_INTERVAL_SECONDS
-        async with self._reader.connect() as connection:
-            row = (await connection.execute(_BACKLOG)).one()
+        with self._database.guard():
+            async with self._reader.connect() as connection:
+                row = (await connection.execute(_BACKLOG)).one()
         set_outbox_backlog(int(row.messages), float(row.oldest_age))
 
     async def drain(self) -> int:
@@ -193,11 +210,11 @@ class OutboxRelay:
         The inbox keeps rows longer than any retry schedule, so a late redelivery is still
         recognised as a duplicate.
         """
-        async with self._engine.begin() as connection:
-            sent = await connection.execute(_PURGE_SENT, {"age": self._sent_retention})
-            inbox = await purge_inbox(
-                connection, older_than=datetime.now(UTC) - timedelta(seconds=self._inbox_retention)
-            )
+        older_than = datetime.now(UTC) - timedelta(seconds=self._inbox_retention)
+        with self._database.guard():
+            async with self._engine.begin() as connection:
+                sent = await connection.execute(_PURGE_SENT, {"age": self._sent_retention})
+                inbox = await purge_inbox(connection, older_than=older_than)
         return sent.rowcount, inbox
 
     async def _purge_when_due(self) -> None:
@@ -223,6 +240,14 @@ class OutboxRelay:
                     await self.observe_backlog()
                     await self._purge_when_due()
                     failures = 0
+                except CircuitOpenError as refused:  # the breaker logged its opening
+                    _log.debug(
+                        "relay pass refused: dependency deemed down",
+                        dependency=refused.dependency,
+                        retry_in_seconds=round(refused.retry_after, 3),
+                    )
+                    await _sleep_or_stop(stop, refused.retry_after)
+                    continue
                 except Exception:
                     failures += 1
                     backoff = min(self._poll_interval * 2 ** (failures - 1), _MAX_BACKOFF_SECONDS)

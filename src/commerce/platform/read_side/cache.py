@@ -22,8 +22,10 @@ if they are lost (the process dies first), L2 entries stay stale for at most the
 
 **Degradation.** A Redis failure or a call slower than the timeout never fails a query: it
 is answered by the loader (the database), the cache logs ``cache degraded`` once per
-outage, sets ``commerce_cache_degraded`` and skips Redis for ``retry_after`` seconds; the
-first call that succeeds again logs ``cache recovered``.
+outage and sets ``commerce_cache_degraded``. Every Redis call goes through the ``redis``
+circuit breaker (docs/adr/0018): once it opens, Redis is not called at all until its
+half-open probe, which is the recovery itself (a ping, then the invalidations kept
+meanwhile); the first that succeeds logs ``cache recovered``.
 """
 
 from __future__ import annotations
@@ -49,6 +51,7 @@ from commerce.platform.observability.metrics import (
 )
 from commerce.platform.read_side.cache_local import LocalCache
 from commerce.platform.read_side.cache_redis import VersionedEntries, create_redis
+from commerce.platform.resilience.breaker import CircuitBreaker, CircuitOpenError
 
 __all__ = ["ALL", "ReadThroughCache", "create_redis"]
 
@@ -61,7 +64,7 @@ _log = structlog.get_logger("commerce.cache")
 
 
 class _Skipped(Exception):
-    """Redis was not asked (degraded) or failed: go to the loader."""
+    """Redis was not asked (its breaker is open) or failed: go to the loader."""
 
 
 @dataclass(slots=True)
@@ -83,7 +86,7 @@ class ReadThroughCache:
         prefix: str,
         l2_ttl: float,
         timeout: float,
-        retry_after: float,
+        breaker: CircuitBreaker,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.name = name
@@ -91,9 +94,8 @@ class ReadThroughCache:
         self.degraded = False
         self._l2 = VersionedEntries(redis, prefix=prefix, ttl=l2_ttl) if redis else None
         self._timeout = timeout
-        self._retry_after = retry_after
+        self._breaker = breaker
         self._clock = clock
-        self._retry_at = 0.0
         self._down_since = 0.0
         self._pending: set[str] = set()
         self._loads: dict[str, _Load] = {}
@@ -168,15 +170,17 @@ class ReadThroughCache:
     async def listen(self, stop: asyncio.Event) -> None:
         """Drop L1 entries other workers invalidate, until ``stop`` is set.
 
-        Reconnects after a failure; on every (re)subscription the L1 is cleared, since
-        invalidations published meanwhile were missed.
+        Subscribes through the Redis breaker and, after a failure, tries again a reset
+        timeout later; on every (re)subscription the L1 is cleared, since invalidations
+        published meanwhile were missed.
         """
-        if self._l2 is None:
+        l2 = self._l2
+        if l2 is None:
             return
         while not stop.is_set():
             try:
-                async with self._l2.pubsub() as subscription:
-                    await subscription.subscribe(self._l2.channel)
+                async with l2.pubsub() as subscription:
+                    await self._redis(lambda: subscription.subscribe(l2.channel))
                     self.local.clear()
                     while not stop.is_set():
                         message = await subscription.get_message(
@@ -184,10 +188,12 @@ class ReadThroughCache:
                         )
                         if message is not None:
                             self._drop_local(json.loads(message["data"]), origin="remote")
+            except _Skipped:
+                pass
             except _FAILURES as error:
                 self._failed(error)
-                with contextlib.suppress(TimeoutError):
-                    await asyncio.wait_for(stop.wait(), self._retry_after)
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(stop.wait(), self._breaker.reset_timeout)
 
     async def close(self) -> None:
         """Close the Redis connections."""
@@ -199,33 +205,41 @@ class ReadThroughCache:
         await self._l2.bump(tags)
 
     async def _call[T](self, operation: Callable[[], Awaitable[T]]) -> T:
-        """Run a Redis ``operation`` within the timeout, or raise :class:`_Skipped`."""
+        """Run a Redis ``operation`` (after recovering if degraded), or raise
+        :class:`_Skipped`."""
         if self._l2 is None:
             raise _Skipped
         if self.degraded:
             await self._recover()
+        return await self._redis(operation)
+
+    async def _redis[T](self, operation: Callable[[], Awaitable[T]]) -> T:
+        """Run ``operation`` through the breaker within the timeout, or raise
+        :class:`_Skipped` (refused by the open breaker: Redis is not called)."""
         try:
-            async with asyncio.timeout(self._timeout):
-                return await operation()
+            with self._breaker.guard():
+                async with asyncio.timeout(self._timeout):
+                    return await operation()
+        except CircuitOpenError as refused:
+            raise _Skipped from refused
         except _FAILURES as error:
             self._failed(error)
             raise _Skipped from error
 
     async def _recover(self) -> None:
-        """Probe Redis (at most every ``retry_after``) and send the invalidations kept
-        meanwhile *before* anything is read again; raise :class:`_Skipped` if still down."""
-        assert self._l2 is not None
-        if self._clock() < self._retry_at:
-            raise _Skipped
+        """Probe Redis (when the breaker lets a call through) and send the invalidations
+        kept meanwhile *before* anything is read again; raise :class:`_Skipped` if it is
+        still down."""
+        l2 = self._l2
+        assert l2 is not None
         pending = sorted(self._pending)
-        try:
-            async with asyncio.timeout(self._timeout):
-                await self._l2.ping()
-                if pending:
-                    await self._l2.bump(pending)
-        except _FAILURES as error:
-            self._failed(error)
-            raise _Skipped from error
+
+        async def probe() -> None:
+            await l2.ping()
+            if pending:
+                await l2.bump(pending)
+
+        await self._redis(probe)
         self._pending.clear()
         self.degraded = False
         set_cache_degraded(self.name, False)
@@ -239,7 +253,6 @@ class ReadThroughCache:
 
     def _failed(self, error: BaseException) -> None:
         record_cache_error(self.name)
-        self._retry_at = self._clock() + self._retry_after
         if not self.degraded:
             self.degraded = True
             self._down_since = self._clock()
