@@ -12,6 +12,10 @@ FastStream middleware on the consumer's own router:
    ``skipped``. The original body and headers always travel untouched, plus ``x-fault-*``
    and ``x-retry-*`` headers.
 
+A message deferred on purpose (:class:`~commerce.platform.delivery.deferral.DeliveryDeferred`,
+e.g. over a rate limit) travels like a delayed redelivery but keeps its round: it is not a
+failure (:mod:`commerce.platform.delivery.deferral`).
+
 For an ordered consumer, a message that leaves the line (retry round or DLQ) first puts a
 hold on its aggregate, so later events of that aggregate are parked behind it
 (:mod:`commerce.platform.delivery.sequence_holds`).
@@ -30,6 +34,7 @@ import structlog
 from faststream import BaseMiddleware, StreamMessage
 from faststream.exceptions import HandlerException, SubscriberNotFound
 
+from commerce.platform.delivery.deferral import DEFERRED_BY, DeliveryDeferred
 from commerce.platform.delivery.faults import FAULT_PREFIX, PERMANENT_ERRORS, fault_headers
 from commerce.platform.delivery.sequence_gate import sequence_of
 from commerce.platform.delivery.sequence_holds import HoldState, SequenceHolds
@@ -99,6 +104,8 @@ class _FailurePolicyMiddleware(BaseMiddleware):
                 return await call_next(msg)
             except Exception as error:
                 exhausted = self._attempts > self._channel.retry.immediate
+                if isinstance(error, DeliveryDeferred):
+                    raise
                 if exhausted or self._is_permanent(error) or isinstance(error, HandlerException):
                     raise
                 record_retry(self._channel.consumer, "immediate", error)
@@ -121,6 +128,9 @@ class _FailurePolicyMiddleware(BaseMiddleware):
         if not isinstance(exc_val, Exception):
             return False  # cancellation and exits are not message failures
         original = self._transport.raw(self.msg)
+        if isinstance(exc_val, DeliveryDeferred):
+            await self._defer(original, exc_val)
+            return True
         next_round = retry_round_of(original.headers) + 1
         permanent = self._is_permanent(exc_val)
         if isinstance(exc_val, SubscriberNotFound):
@@ -196,6 +206,20 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             message = _copy(original.body, original.key, headers, original.content_type)
             await self._transport.send_to_channel(channel, message)
             record_dead_letter(self._channel.consumer, headers[f"{FAULT_PREFIX}reason"])
+
+    async def _defer(self, original: RawMessage, deferral: DeliveryDeferred) -> None:
+        """Send the message back through the first round's delay, due after the deferral's
+        delay, with its own round kept; raise (not acked) if the broker does not confirm."""
+        if not self._channel.retry_channels:
+            raise RuntimeError(f"{self._channel.consumer} has no delay channel to defer to")
+        due = self._clock().timestamp() + deferral.delay
+        headers = {
+            **original.headers,
+            RETRY_NOT_BEFORE: str(int(due * 1000)),
+            DEFERRED_BY: deferral.reason,
+        }
+        message = _copy(original.body, original.key, headers, original.content_type)
+        await self._transport.send_for_retry(self._channel, 1, message, deferral.delay)
 
     async def _hold(self, headers: dict[str, str], target: str) -> None:
         """Before the message leaves the line: hold its aggregate (ordered consumers)."""
