@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.bootstrap.rate_limits import command_admission
 from commerce.bootstrap.read_side import ReadSide
 from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
 from commerce.config import Settings
@@ -57,6 +58,7 @@ from commerce.platform.observability.tracing import (
     trace_context_of,
 )
 from commerce.platform.postgres.engine import create_engine, ping
+from commerce.platform.resilience.command_admission import CommandAdmission
 from commerce.platform.transactions.group_commit import GroupCommit
 from commerce.platform.transactions.ports import UnitOfWorkFactory
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
@@ -91,6 +93,8 @@ class Service:
     tracer_provider: TracerProvider = field(default_factory=TracerProvider)
     released: asyncio.Event = field(default_factory=asyncio.Event)
     ordered_consumers: dict[str, EventConsumer] = field(default_factory=dict)
+    admission: CommandAdmission | None = None
+    """Rate limits of the command channels (docs/adr/0019); ``None``: none."""
 
     @cached_property
     def tracer(self) -> Tracer:
@@ -162,7 +166,10 @@ class Service:
         Traced as ``handle <Message>`` (whose context the events it causes carry), counted
         and timed by consumer and outcome. A command refused by a business rule becomes a
         rejection event; for an event consumer a business-rule error is a failure like any.
+        A command over its rate limit is deferred or rejected before its transaction opens.
         """
+        if self.admission is not None and isinstance(channel, CommandChannel):
+            handler = await self.admission.admit(channel, envelope, handler)
         with (
             observe_command(channel.consumer) as observed,
             command_span(self.tracer, command, envelope, consumer=channel.consumer) as span,
@@ -310,4 +317,5 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         ),
         faults=FaultInjector(settings.chaos.transient_failure_rate),
         tracer_provider=provider,
+        admission=command_admission(settings),
     )
