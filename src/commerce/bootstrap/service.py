@@ -262,6 +262,8 @@ class Service:
     async def close(self) -> None:
         """Release pooled connections; hand finished spans to the exporter."""
         await self.read_side.close()
+        if self.admission is not None:
+            await self.admission.close()
         await self.engine.dispose()
         self.tracer_provider.force_flush(5_000)
 

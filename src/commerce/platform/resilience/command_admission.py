@@ -119,6 +119,10 @@ class CommandAdmission:
         )
         return _refusing(verdict)
 
+    async def close(self) -> None:
+        """Release the rate limiter's connections."""
+        await self._limiter.close()
+
 
 def _refusing[U: UnitOfWork](verdict: Verdict) -> CommandHandler[U]:
     """A handler that refuses its command with :class:`RateLimited`."""

@@ -65,3 +65,7 @@ class FailOpenRateLimiter:
             set_rate_limiter_fail_open(False)
             _log.info("rate limiter answers again: commands are rate limited")
         return verdict
+
+    async def close(self) -> None:
+        """Close the wrapped limiter."""
+        await self._limiter.close()

@@ -90,6 +90,10 @@ class RateLimiter(Protocol):
         nothing. Raises whatever the limiter's store raises (see ``FailOpenRateLimiter``)."""
         ...
 
+    async def close(self) -> None:
+        """Release the store's connections."""
+        ...
+
 
 def gcra_step(tat_us: float | None, now_us: float, limit: Limit) -> tuple[float, float]:
     """One GCRA decision: ``(new TAT, wait)`` in microseconds; ``wait > 0`` means refused.
@@ -119,7 +123,7 @@ class InMemoryRateLimiter:
 
     async def acquire(self, quotas: Sequence[Quota]) -> Verdict:
         """Admit within every quota or refuse, as :class:`RateLimiter` says."""
-        now_us = self._clock() * _MICROS
+        now_us = float(round(self._clock() * _MICROS))  # whole µs, as in Redis
         steps = [gcra_step(self._tats.get(quota.key), now_us, quota.limit) for quota in quotas]
         verdict = refusal(
             [(wait, quota.scope) for (_, wait), quota in zip(steps, quotas, strict=True)]
@@ -128,3 +132,6 @@ class InMemoryRateLimiter:
             for (new_tat, _), quota in zip(steps, quotas, strict=True):
                 self._tats[quota.key] = new_tat
         return verdict
+
+    async def close(self) -> None:
+        """Nothing to release."""

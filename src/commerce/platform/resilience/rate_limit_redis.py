@@ -1,7 +1,8 @@
 """GCRA in Redis: every quota of a request decided in one round trip (a Lua script, EVALSHA).
 
-Each key holds its theoretical arrival time in Unix microseconds and expires when it no
-longer matters (once the TAT has passed, a missing key means the same thing). The time is
+Each key holds its theoretical arrival time in Unix microseconds and expires a minute
+after its TAT has passed (a past TAT means the same as no key, so the margin is harmless and
+keeps a slow caller's clock from racing the expiry). The time is
 the caller's clock, sent with the call, so that workers on NTP agree within milliseconds
 and tests can drive it; :func:`~commerce.platform.resilience.rate_limit.gcra_step` is the
 same algorithm in Python.
@@ -44,7 +45,7 @@ for i = 1, #KEYS do
 end
 if not refused then
   for i = 1, #KEYS do
-    local ttl = math.ceil((tats[i] - now) / 1000) + 1
+    local ttl = math.ceil((tats[i] - now) / 1000) + 60000
     redis.call('SET', KEYS[i], string.format('%.17g', tats[i]), 'PX', ttl)
   end
 end
@@ -68,7 +69,7 @@ class RedisRateLimiter:
         """Admit within every quota or refuse, in one ``EVALSHA``."""
         if not quotas:
             return refusal([])
-        args: list[Any] = [repr(self._clock() * _MICROS)]
+        args: list[Any] = [round(self._clock() * _MICROS)]  # whole µs
         for quota in quotas:
             args += [repr(quota.limit.interval_us), quota.limit.burst]
         waits = await self._script(keys=[quota.key for quota in quotas], args=args)
