@@ -34,7 +34,13 @@ import structlog
 from faststream import BaseMiddleware, StreamMessage
 from faststream.exceptions import HandlerException, SubscriberNotFound
 
-from commerce.platform.delivery.deferral import DEFERRED_BY, DeliveryDeferred
+from commerce.platform.delivery.deferral import (
+    DEFERRALS,
+    DEFERRED_BY,
+    DeliveryDeferred,
+    deferral_schedule,
+    deferrals_of,
+)
 from commerce.platform.delivery.faults import FAULT_PREFIX, PERMANENT_ERRORS, fault_headers
 from commerce.platform.delivery.sequence_gate import sequence_of
 from commerce.platform.delivery.sequence_holds import HoldState, SequenceHolds
@@ -208,18 +214,20 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             record_dead_letter(self._channel.consumer, headers[f"{FAULT_PREFIX}reason"])
 
     async def _defer(self, original: RawMessage, deferral: DeliveryDeferred) -> None:
-        """Send the message back through the first round's delay, due after the deferral's
-        delay, with its own round kept; raise (not acked) if the broker does not confirm."""
+        """Send the message back through a delay channel, its round kept (see
+        :mod:`~commerce.platform.delivery.deferral`); raise (not acked) if not confirmed."""
         if not self._channel.retry_channels:
             raise RuntimeError(f"{self._channel.consumer} has no delay channel to defer to")
-        due = self._clock().timestamp() + deferral.delay
+        deferrals = deferrals_of(original.headers)
+        delay, round_number = deferral_schedule(self._channel.retry, deferral.delay, deferrals)
         headers = {
             **original.headers,
-            RETRY_NOT_BEFORE: str(int(due * 1000)),
+            RETRY_NOT_BEFORE: str(int((self._clock().timestamp() + delay) * 1000)),
             DEFERRED_BY: deferral.reason,
+            DEFERRALS: str(deferrals + 1),
         }
         message = _copy(original.body, original.key, headers, original.content_type)
-        await self._transport.send_for_retry(self._channel, 1, message, deferral.delay)
+        await self._transport.send_for_retry(self._channel, round_number, message, delay)
 
     async def _hold(self, headers: dict[str, str], target: str) -> None:
         """Before the message leaves the line: hold its aggregate (ordered consumers)."""

@@ -48,9 +48,10 @@ class Limit:
             raise ValueError(f"a limit needs rate > 0 and burst >= 1, got {self!r}")
 
     @property
-    def interval_us(self) -> float:
-        """The emission interval ``1 / rate``, in microseconds."""
-        return _MICROS / self.rate
+    def interval_us(self) -> int:
+        """The emission interval ``1 / rate`` in whole microseconds, rounded up (so the rate
+        is never exceeded): times then add up exactly, however large."""
+        return max(1, math.ceil(_MICROS / self.rate - 1e-6))
 
 
 @dataclass(frozen=True, slots=True)
@@ -102,8 +103,7 @@ def gcra_step(tat_us: float | None, now_us: float, limit: Limit) -> tuple[float,
     must not store the new TAT. The Lua script of the Redis limiter is this, line for line.
     """
     new_tat = max(tat_us if tat_us is not None else now_us, now_us) + limit.interval_us
-    allow_at = new_tat - limit.burst * limit.interval_us
-    return new_tat, max(0.0, allow_at - now_us)
+    return new_tat, max(0.0, new_tat - limit.burst * limit.interval_us - now_us)
 
 
 def refusal(waits: Sequence[tuple[float, QuotaScope]]) -> Verdict:
@@ -123,7 +123,7 @@ class InMemoryRateLimiter:
 
     async def acquire(self, quotas: Sequence[Quota]) -> Verdict:
         """Admit within every quota or refuse, as :class:`RateLimiter` says."""
-        now_us = float(round(self._clock() * _MICROS))  # whole µs, as in Redis
+        now_us = float(round(self._clock() * _MICROS))  # whole µs, as in Redis: exact sums
         steps = [gcra_step(self._tats.get(quota.key), now_us, quota.limit) for quota in quotas]
         verdict = refusal(
             [(wait, quota.scope) for (_, wait), quota in zip(steps, quotas, strict=True)]

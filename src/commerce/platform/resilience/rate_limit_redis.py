@@ -71,7 +71,7 @@ class RedisRateLimiter:
             return refusal([])
         args: list[Any] = [round(self._clock() * _MICROS)]  # whole µs
         for quota in quotas:
-            args += [repr(quota.limit.interval_us), quota.limit.burst]
+            args += [quota.limit.interval_us, quota.limit.burst]
         waits = await self._script(keys=[quota.key for quota in quotas], args=args)
         return refusal(
             [(float(wait), quota.scope) for wait, quota in zip(waits, quotas, strict=True)]
