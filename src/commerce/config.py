@@ -178,10 +178,12 @@ class RateLimitSettings(BaseModel):
     channels: dict[str, ChannelRateLimitSettings] = {}
     """Per command channel (by its name), e.g. ``{"commerce.orders.place-order":
     {"tenant_rate": 50, "tenant_burst": 100, "action": "reject"}}``."""
-    redis_timeout_seconds: Annotated[float, Field(gt=0, le=5)] = 0.075
-    """Budget of one Redis call; past it (or on any Redis error) commands are let through."""
+    redis_timeout_seconds: Annotated[float, Field(gt=0, le=5)] = 0.1
+    """Budget of one Redis call; past it (or on any Redis error) the command is let through."""
+    down_after_seconds: Annotated[float, Field(ge=0, le=60)] = 0.5
+    """Redis not answering this long counts as down: the limiter fails open (gauge, log)."""
     fail_open_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
-    """After a Redis failure, let commands through unchecked this long before trying Redis."""
+    """While Redis is down, let commands through unchecked this long between tries."""
     min_defer_seconds: Annotated[float, Field(gt=0, le=300)] = 0.5
     """A deferred command comes back no sooner than this."""
 

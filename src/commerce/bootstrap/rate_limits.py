@@ -51,6 +51,7 @@ def command_admission(settings: Settings) -> CommandAdmission | None:
     limiter = FailOpenRateLimiter(
         RedisRateLimiter(redis),
         timeout=section.redis_timeout_seconds,
+        down_after=section.down_after_seconds,
         retry_after=section.fail_open_seconds,
     )
     namespace = settings.broker.namespace

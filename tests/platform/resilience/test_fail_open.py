@@ -1,4 +1,8 @@
-"""A rate limiter whose store does not answer lets everything through, and says so once."""
+"""A rate limiter whose store does not answer lets everything through, and says so once.
+
+The store counts as down once it has not answered for ``down_after`` (0.5 s here); a call
+failing before that admits its own request only.
+"""
 
 import asyncio
 from collections.abc import Sequence
@@ -50,23 +54,40 @@ def failing_open() -> float | None:
 
 async def test_while_the_store_fails_everything_is_admitted_with_one_warning() -> None:
     store, clock = Store(), Clock()
-    limiter = FailOpenRateLimiter(store, timeout=0.05, retry_after=2.0, clock=clock)
+    limiter = FailOpenRateLimiter(store, timeout=0.05, down_after=0.5, retry_after=2.0, clock=clock)
     assert await limiter.acquire(QUOTAS) == REFUSED
     assert failing_open() == 0
     store.down = ConnectionError
     with capture_logs() as logs:
-        verdicts = [await limiter.acquire(QUOTAS) for _ in range(5)]
+        verdicts = [await limiter.acquire(QUOTAS)]
+        clock.now += 0.5
+        verdicts += [await limiter.acquire(QUOTAS) for _ in range(5)]
     assert all(verdict.admitted for verdict in verdicts)
     assert failing_open() == 1
     assert [log["log_level"] for log in logs] == ["warning"]
     assert "failing open" in logs[0]["event"]
 
 
+async def test_a_short_stall_admits_only_its_own_requests() -> None:
+    store, clock = Store(), Clock()
+    limiter = FailOpenRateLimiter(store, timeout=0.05, down_after=0.5, retry_after=2.0, clock=clock)
+    await limiter.acquire(QUOTAS)
+    store.down = TimeoutError
+    clock.now += 0.4
+    assert (await limiter.acquire(QUOTAS)).admitted
+    assert not limiter.failing_open
+    store.down = None
+    assert await limiter.acquire(QUOTAS) == REFUSED
+    assert failing_open() == 0
+
+
 async def test_the_store_is_left_alone_for_the_back_off_then_tried_again() -> None:
     store, clock = Store(), Clock()
-    limiter = FailOpenRateLimiter(store, timeout=0.05, retry_after=2.0, clock=clock)
+    limiter = FailOpenRateLimiter(store, timeout=0.05, down_after=0.5, retry_after=2.0, clock=clock)
     store.down = TimeoutError
+    clock.now += 0.5
     await limiter.acquire(QUOTAS)
+    assert limiter.failing_open
     calls = store.calls
     clock.now += 1.9
     await limiter.acquire(QUOTAS)
@@ -78,8 +99,9 @@ async def test_the_store_is_left_alone_for_the_back_off_then_tried_again() -> No
 
 async def test_when_the_store_answers_again_limits_apply_and_it_is_said_once() -> None:
     store, clock = Store(), Clock()
-    limiter = FailOpenRateLimiter(store, timeout=0.05, retry_after=2.0, clock=clock)
+    limiter = FailOpenRateLimiter(store, timeout=0.05, down_after=0.5, retry_after=2.0, clock=clock)
     store.down = OSError
+    clock.now += 0.5
     await limiter.acquire(QUOTAS)
     store.down = None
     clock.now += 2.5
@@ -93,6 +115,6 @@ async def test_when_the_store_answers_again_limits_apply_and_it_is_said_once() -
 async def test_a_store_slower_than_the_timeout_counts_as_down() -> None:
     store = Store()
     store.hangs = True
-    limiter = FailOpenRateLimiter(store, timeout=0.01, retry_after=2.0)
+    limiter = FailOpenRateLimiter(store, timeout=0.01, down_after=0, retry_after=2.0)
     assert (await limiter.acquire(QUOTAS)).admitted
     assert limiter.failing_open

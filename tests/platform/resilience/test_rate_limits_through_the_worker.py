@@ -39,7 +39,13 @@ UNREACHABLE_REDIS = "redis://127.0.0.1:1/0"  # nothing listens on port 1
 
 
 def limited(
-    settings: Settings, redis_url: str, *, rate: float, burst: int, action: str
+    settings: Settings,
+    redis_url: str,
+    *,
+    rate: float,
+    burst: int,
+    action: str,
+    down_after: float = 0.5,
 ) -> Settings:
     """``settings`` with a tight tenant limit on RegisterUser."""
     limits = RateLimitSettings(
@@ -51,6 +57,7 @@ def limited(
             )
         },
         min_defer_seconds=0.2,
+        down_after_seconds=down_after,
     )
     return settings.model_copy(
         update={"rate_limits": limits, "redis": RedisSettings(url=SecretStr(redis_url))}
@@ -174,6 +181,7 @@ async def test_with_redis_unreachable_the_limiter_fails_open(
         rate=0.01,
         burst=1,
         action="reject",
+        down_after=0,  # down at the first failure
     )
     tenant = uuid4()
     async with running_worker(settings) as service:

@@ -1,10 +1,13 @@
 """A rate limiter that lets everything through while its store does not answer.
 
-Rate limits protect tenants from each other; they are not worth refusing work for. When
-the store (Redis) fails or is slower than ``timeout``, every request is admitted, the
-``commerce_rate_limiter_fail_open`` gauge turns 1 and one WARNING says so; the store is
-then left alone for ``retry_after`` seconds before the next request tries it again. The
-first answer after that turns the gauge back to 0, with one INFO line.
+Rate limits protect tenants from each other; they are not worth refusing work for. A call
+to the store (Redis) that fails or takes longer than ``timeout`` admits its request. Once
+the store has not answered for ``down_after`` seconds (every call since failing), it counts
+as down: the ``commerce_rate_limiter_fail_open`` gauge turns 1, one WARNING says so, and
+the store is left alone for ``retry_after`` seconds at a time (every request admitted)
+before a request tries it again. The first answer turns the gauge back to 0, with one INFO
+line. A short stall (a busy machine, a failover) thus admits only the requests caught in
+it, and does not switch the limits off for ``retry_after``.
 """
 
 from __future__ import annotations
@@ -31,40 +34,50 @@ class FailOpenRateLimiter:
         limiter: RateLimiter,
         *,
         timeout: float,
+        down_after: float,
         retry_after: float,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._limiter = limiter
         self._timeout = timeout
+        self._down_after = down_after
         self._retry_after = retry_after
         self._clock = clock
+        self._last_answer = clock()
         self._skip_until = 0.0
         self.failing_open = False
-        """Whether requests are admitted unchecked because the store does not answer."""
+        """Whether the store counts as down, so that requests are admitted unchecked."""
         set_rate_limiter_fail_open(False)
 
     async def acquire(self, quotas: Sequence[Quota]) -> Verdict:
-        """The wrapped limiter's verdict, or :data:`ADMITTED` while it does not answer."""
+        """The wrapped limiter's verdict, or :data:`ADMITTED` when it does not answer."""
         if self.failing_open and self._clock() < self._skip_until:
             return ADMITTED
         try:
             verdict = await asyncio.wait_for(self._limiter.acquire(quotas), self._timeout)
         except Exception as error:
-            self._skip_until = self._clock() + self._retry_after
-            if not self.failing_open:
-                self.failing_open = True
-                set_rate_limiter_fail_open(True)
-                _log.warning(
-                    "rate limiter failing open: commands are not rate limited",
-                    error=f"{type(error).__name__}: {error}",
-                    retry_after_seconds=self._retry_after,
-                )
+            self._failed(error)
             return ADMITTED
+        self._last_answer = self._clock()
         if self.failing_open:
             self.failing_open = False
             set_rate_limiter_fail_open(False)
             _log.info("rate limiter answers again: commands are rate limited")
         return verdict
+
+    def _failed(self, error: Exception) -> None:
+        now = self._clock()
+        if not self.failing_open and now - self._last_answer >= self._down_after:
+            self.failing_open = True
+            set_rate_limiter_fail_open(True)
+            _log.warning(
+                "rate limiter failing open: commands are not rate limited",
+                error=f"{type(error).__name__}: {error}",
+                silent_seconds=round(now - self._last_answer, 3),
+                retry_after_seconds=self._retry_after,
+            )
+        if self.failing_open:
+            self._skip_until = now + self._retry_after
 
     async def close(self) -> None:
         """Close the wrapped limiter."""
