@@ -184,7 +184,7 @@ class RateLimitSettings(BaseModel):
     """Redis not answering this long counts as down: the limiter fails open (gauge, log)."""
     fail_open_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
     """While Redis is down, let commands through unchecked this long between tries."""
-    min_defer_seconds: Annotated[float, Field(gt=0, le=300)] = 0.5
+    min_defer_seconds: Annotated[float, Field(gt=0, le=300)] = 1.0
     """A deferred command comes back no sooner than this."""
 
     @field_validator("channels")

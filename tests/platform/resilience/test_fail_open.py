@@ -5,6 +5,7 @@ failing before that admits its own request only.
 """
 
 import asyncio
+import time
 from collections.abc import Sequence
 
 import pytest
@@ -116,5 +117,40 @@ async def test_a_store_slower_than_the_timeout_counts_as_down() -> None:
     store = Store()
     store.hangs = True
     limiter = FailOpenRateLimiter(store, timeout=0.01, down_after=0, retry_after=2.0)
+    assert (await limiter.acquire(QUOTAS)).admitted
+    assert limiter.failing_open
+
+
+class SlowStore(Store):
+    """Refuses everything, answering after ``delay`` seconds."""
+
+    def __init__(self, delay: float) -> None:
+        super().__init__()
+        self.delay = delay
+
+    async def acquire(self, quotas: Sequence[Quota]) -> Verdict:
+        await asyncio.sleep(self.delay)
+        return REFUSED
+
+
+async def hog_the_loop() -> None:
+    """Keep the event loop busy: 5 ms of blocking work between every yield."""
+    while True:
+        time.sleep(0.005)
+        await asyncio.sleep(0)
+
+
+async def test_a_late_answer_is_waited_for_while_the_event_loop_is_the_slow_one() -> None:
+    limiter = FailOpenRateLimiter(SlowStore(0.03), timeout=0.01, down_after=0, retry_after=2.0)
+    hog = asyncio.create_task(hog_the_loop())
+    try:
+        assert await limiter.acquire(QUOTAS) == REFUSED
+    finally:
+        hog.cancel()
+    assert not limiter.failing_open
+
+
+async def test_a_late_answer_on_an_idle_event_loop_is_a_slow_store() -> None:
+    limiter = FailOpenRateLimiter(SlowStore(0.03), timeout=0.01, down_after=0, retry_after=2.0)
     assert (await limiter.acquire(QUOTAS)).admitted
     assert limiter.failing_open

@@ -58,7 +58,7 @@ class RateLimitPolicy:
 
     default: ChannelLimits
     channels: Mapping[str, ChannelLimits] = field(default_factory=dict)
-    min_defer_seconds: float = 0.5
+    min_defer_seconds: float = 1.0
     """A deferred command comes back no sooner than this (however short its retry-after),
     so that a tenant far over its limit does not spin its commands through the broker."""
     defer_spread: float = 0.5

@@ -6,8 +6,12 @@ the store has not answered for ``down_after`` seconds (every call since failing)
 as down: the ``commerce_rate_limiter_fail_open`` gauge turns 1, one WARNING says so, and
 the store is left alone for ``retry_after`` seconds at a time (every request admitted)
 before a request tries it again. The first answer turns the gauge back to 0, with one INFO
-line. A short stall (a busy machine, a failover) thus admits only the requests caught in
-it, and does not switch the limits off for ``retry_after``.
+line. A short stall (a failover) thus admits only the requests caught in it, and does not
+switch the limits off for ``retry_after``.
+
+A call past its timeout while this process's own event loop is congested (a reply waiting
+to be read is not a slow Redis) is given up to ``patience`` more: otherwise a flood that
+saturates the worker would switch off the very limits that shed it.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from commerce.platform.resilience.rate_limit import ADMITTED, Quota, RateLimiter
 __all__ = ["FailOpenRateLimiter"]
 
 _log = structlog.get_logger("commerce.rate_limit")
+_PATIENCE = 1.0
+"""Seconds a call may take past its timeout while the event loop is congested."""
 
 
 class FailOpenRateLimiter:
@@ -54,7 +60,7 @@ class FailOpenRateLimiter:
         if self.failing_open and self._clock() < self._skip_until:
             return ADMITTED
         try:
-            verdict = await asyncio.wait_for(self._limiter.acquire(quotas), self._timeout)
+            verdict = await self._answer(asyncio.ensure_future(self._limiter.acquire(quotas)))
         except Exception as error:
             self._failed(error)
             return ADMITTED
@@ -64,6 +70,24 @@ class FailOpenRateLimiter:
             set_rate_limiter_fail_open(False)
             _log.info("rate limiter answers again: commands are rate limited")
         return verdict
+
+    async def _answer(self, call: asyncio.Future[Verdict]) -> Verdict:
+        """The call's verdict within the timeout, or within the patience if the event loop
+        (not the store) is what is slow; raises ``TimeoutError`` past that."""
+        try:
+            return await asyncio.wait_for(asyncio.shield(call), self._timeout)
+        except TimeoutError:
+            if not await self._loop_congested():
+                call.cancel()
+                raise
+        return await asyncio.wait_for(call, _PATIENCE)
+
+    async def _loop_congested(self) -> bool:
+        """Whether other work ready to run on the event loop delays us by a quarter of the
+        timeout or more."""
+        started = time.monotonic()
+        await asyncio.sleep(0)
+        return time.monotonic() - started >= self._timeout / 4
 
     def _failed(self, error: Exception) -> None:
         now = self._clock()
