@@ -6,7 +6,8 @@ per-tenant limit of ``--limit`` RegisterUser commands per second (burst: the sam
 the over-limit action ``defer``. Two phases, each on a fresh database and namespace:
 
 * **alone**: tenant B sends ``--b-rate`` commands/s (open loop);
-* **with A**: the same, while tenant A sends ``--flood`` times its limit.
+* **with A**: the same, while tenant A sends ``--flood`` times its limit;
+* **with A, no limits**: the same with rate limiting off, for comparison.
 
 For each phase, B's command→event percentiles over the measured seconds (after
 ``--warmup``), as the ``latency`` scenario measures them
@@ -87,11 +88,12 @@ async def run_phase(
     flood: float,
     seconds: float,
     warmup: float,
+    limited: bool = True,
 ) -> dict[str, float]:
-    """One phase on a fresh service: B at ``b_rate``, A at ``flood`` x ``limit`` (0: none)."""
-    service.settings = service.settings.model_copy(
-        update={"rate_limits": RateLimitSettings(tenant_rate=limit, tenant_burst=round(limit))}
-    )
+    """One phase on a fresh service: B at ``b_rate``, A at ``flood`` x ``limit`` (0: none);
+    ``limited=False``: rate limiting off."""
+    limits = RateLimitSettings(enabled=limited, tenant_rate=limit, tenant_burst=round(limit))
+    service.settings = service.settings.model_copy(update={"rate_limits": limits})
     await service.start("relay")
     worker = await service.start("worker")
     probe = await start_probe(service.transport, service.broker_address, service.namespace)
@@ -140,7 +142,12 @@ async def _measure(
     endpoints = find_endpoints(kafka=transport == "kafka")
     log_dir = Path(tempfile.mkdtemp(prefix="commerce-fair-share-"))
     results: dict[str, dict[str, float]] = {}
-    for phase, factor in (("alone", 0.0), (f"with A at {flood:g}x its limit", flood)):
+    phases = (
+        ("alone", 0.0, True),
+        (f"with A at {flood:g}x its limit", flood, True),
+        (f"with A at {flood:g}x, no limits", flood, False),
+    )
+    for phase, factor, limited in phases:
         with contextlib.ExitStack() as stack:
             address = (
                 endpoints.rabbit_url
@@ -161,6 +168,7 @@ async def _measure(
                     flood=factor,
                     seconds=seconds,
                     warmup=warmup,
+                    limited=limited,
                 )
     return results
 
@@ -195,8 +203,9 @@ def fair_share(  # noqa: PLR0917 - typer reads the options from the signature
     for figure in results[phases[0]]:
         table.add_row(figure, *(f"{results[p][figure]:,.1f}" for p in phases))
     console.print(table)
-    alone, loaded = (results[p]["B command→event p99 (ms)"] for p in phases)
+    alone, loaded, unlimited = (results[p]["B command→event p99 (ms)"] for p in phases)
     console.print(f"B's p99 with A flooding / alone: {loaded / alone:.2f} (bar: <= 1.20)")
+    console.print(f"B's p99 with A flooding, no limits / alone: {unlimited / alone:.2f}")
 
 
 if __name__ == "__main__":
