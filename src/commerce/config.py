@@ -28,6 +28,8 @@ __all__ = [
     "EventStoreSettings",
     "HttpSettings",
     "InvalidSettingsError",
+    "KillSwitchSettings",
+    "KillSwitchTuning",
     "LogSettings",
     "OtelSettings",
     "PasswordHashingSettings",
@@ -35,6 +37,7 @@ __all__ = [
     "RedisSettings",
     "RelaySettings",
     "Settings",
+    "SignalsSettings",
     "load_settings",
 ]
 
@@ -263,6 +266,41 @@ class EventStoreSettings(BaseModel):
     """Take a snapshot when an aggregate's version crosses a multiple of this many events."""
 
 
+class KillSwitchTuning(BaseModel):
+    """When a consumer pauses for an outage and how it comes back (docs/adr/0023)."""
+
+    trip_after: Annotated[int, Field(ge=1, le=1_000)] = 3
+    """Consecutive failures confirmed as an outage (a probe of the dependency fails too)."""
+    probe_interval_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
+    hold_seconds: Annotated[float, Field(gt=0, le=240)] = 20.0
+    """How long a message arriving at a paused consumer waits before going back to the
+    broker (below RabbitMQ's consumer timeout and Kafka's max poll interval)."""
+    recovering_concurrency: Annotated[int, Field(ge=1, le=1_000)] = 1
+    recovered_after: Annotated[int, Field(ge=1, le=100_000)] = 10
+    """Consecutive successes at reduced concurrency before full concurrency returns."""
+
+
+_TUNING_FIELDS = tuple(KillSwitchTuning.model_fields)
+
+
+class KillSwitchSettings(KillSwitchTuning):
+    """The consumers' kill switch: defaults, and tuning per consumer."""
+
+    enabled: bool = True
+    probe_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 2.0
+    consumers: dict[str, KillSwitchTuning] = {}
+    """Per consumer name, e.g. ``{"commerce.orders.place-order": {"trip_after": 5}}``;
+    unset fields take the defaults above."""
+
+    def tuning_for(self, consumer: str) -> KillSwitchTuning:
+        """The tuning of ``consumer``: its own values over the defaults."""
+        own = self.consumers.get(consumer)
+        defaults = KillSwitchTuning(**{name: getattr(self, name) for name in _TUNING_FIELDS})
+        if own is None:
+            return defaults
+        return defaults.model_copy(update=own.model_dump(exclude_unset=True))
+
+
 class OtelSettings(BaseModel):
     """OpenTelemetry export; off unless an endpoint is set."""
 
@@ -272,6 +310,13 @@ class OtelSettings(BaseModel):
     sample_ratio: Annotated[float, Field(ge=0, le=1)] = 1.0
     """Share of traces recorded and exported (with an endpoint), decided where a trace
     starts; downstream spans follow their parent's decision."""
+
+
+class SignalsSettings(BaseModel):
+    """Operator signals: the gauges of what waits for an operator, read from the stores."""
+
+    refresh_interval_seconds: Annotated[float, Field(gt=0, le=3600)] = 30.0
+    """How often each worker counts unresolved dead letters, holds and parked messages."""
 
 
 class Settings(BaseSettings):
@@ -302,6 +347,8 @@ class Settings(BaseSettings):
     passwords: PasswordHashingSettings = PasswordHashingSettings()
     chaos: ChaosSettings = ChaosSettings()
     event_store: EventStoreSettings = EventStoreSettings()
+    kill_switch: KillSwitchSettings = KillSwitchSettings()
+    signals: SignalsSettings = SignalsSettings()
 
 
 class InvalidSettingsError(Exception):

@@ -95,6 +95,8 @@ def _values(kind: Any, info: FieldInfo | None = None) -> st.SearchStrategy[Any]:
         return st.uuids()
     if kind in (datetime, AwareDatetime):
         return _MOMENTS
+    if typing.get_origin(kind) is typing.Literal:
+        return st.sampled_from(arguments)
     if isinstance(kind, type) and issubclass(kind, Enum):
         return st.sampled_from(list(kind))
     if isinstance(kind, type) and issubclass(kind, BaseModel):

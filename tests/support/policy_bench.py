@@ -28,7 +28,7 @@ from faststream.rabbit import ExchangeType, RabbitExchange, TestRabbitBroker
 from pydantic import SecretStr
 
 from commerce.bootstrap.service import Service, build_service
-from commerce.config import BrokerSettings, Settings
+from commerce.config import BrokerSettings, KillSwitchSettings, Settings
 from commerce.platform.messaging.channels import CommandChannel, EventConsumer
 from commerce.platform.messaging.envelope import HeaderStyle
 from commerce.platform.messaging.transport import OutgoingMessage, namespaced
@@ -47,7 +47,12 @@ _PLACEHOLDER_URLS = {
 
 
 def bench_settings(transport: str, broker_url: str | None) -> Settings:
-    """Settings of a bench: a fresh namespace; the in-memory brokers never connect."""
+    """Settings of a bench: a fresh namespace; the in-memory brokers never connect.
+
+    A bench has no database, so the kill switch (which would find it down and pause the
+    consumers) is off: the failure policy alone is under test here; the kill switch has
+    its own tests (tests/platform/resilience).
+    """
     url = _PLACEHOLDER_URLS.get(transport) or broker_url
     assert url, f"{transport} needs a broker URL"
     return Settings(
@@ -59,6 +64,7 @@ def bench_settings(transport: str, broker_url: str | None) -> Settings:
             kafka_session_timeout_ms=2_000,
             kafka_heartbeat_interval_ms=200,
         ),
+        kill_switch=KillSwitchSettings(enabled=False),
     )
 
 

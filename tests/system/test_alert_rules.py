@@ -6,17 +6,15 @@ from idle, and healthy projections, busy and idle, which must never alert.
 """
 
 import re
-import subprocess
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from faststream.rabbit import RabbitBroker
 
-from commerce.platform.observability import metrics
+from tests.support.exposed_metrics import exposed_metric_names
 from tests.support.paths import REPOSITORY
-from tests.support.promtool import promtool
+from tests.support.promtool import promtool_run, without_descriptions
 
 pytestmark = pytest.mark.unit
 
@@ -24,15 +22,6 @@ RULES = REPOSITORY / "deployments/prometheus/commerce-alerts.yaml"
 STREAM = "commerce.identity.user"
 PROJECTION = "commerce.projections.user-directory"
 _LABELS = {"severity": "warning", "stream": STREAM, "projection": PROJECTION}
-
-
-def _run(*arguments: str) -> str:
-    result = subprocess.run(
-        [promtool(), *arguments], capture_output=True, text=True, timeout=60, check=False
-    )
-    output = result.stdout + result.stderr
-    assert result.returncode == 0, output
-    return output
 
 
 def _scenario(published: str, applied: str, expected: dict[str, bool]) -> dict[str, Any]:
@@ -66,22 +55,12 @@ def _scenario(published: str, applied: str, expected: dict[str, bool]) -> dict[s
     }
 
 
-def _annotations_without_description(rules: dict[str, Any]) -> dict[str, Any]:
-    """The rules with only the summary annotation: promtool compares every annotation,
-    and the description's prose is not what these tests are about."""
-    for group in rules["groups"]:
-        for rule in group["rules"]:
-            rule.get("annotations", {}).pop("description", None)
-    return rules
-
-
 def test_the_rules_pass_promtool_check() -> None:
-    assert "SUCCESS" in _run("check", "rules", str(RULES))
+    assert "SUCCESS" in promtool_run("check", "rules", str(RULES))
 
 
 def test_the_rules_query_only_exposed_metrics() -> None:
-    metrics.measure_broker(RabbitBroker(), app_name="commerce")
-    exposed = set(re.findall(r"^# TYPE (\S+) ", metrics.exposition()[0].decode(), re.MULTILINE))
+    exposed = exposed_metric_names()
     rules: dict[str, Any] = yaml.safe_load(RULES.read_text())
     queried = {
         name
@@ -107,9 +86,7 @@ def test_the_adr_documents_the_stall_alert_as_it_is() -> None:
 
 def test_the_stall_alert_fires_on_stalls_and_only_on_stalls(tmp_path: Path) -> None:
     rules = tmp_path / "rules.yaml"
-    rules.write_text(
-        yaml.safe_dump(_annotations_without_description(yaml.safe_load(RULES.read_text())))
-    )
+    rules.write_text(yaml.safe_dump(without_descriptions(yaml.safe_load(RULES.read_text()))))
     tests = [
         # Events every minute; the projection stops after minute 5: nothing applied for
         # over 2 minutes from minute 8, held 1 minute.
@@ -127,4 +104,4 @@ def test_the_stall_alert_fires_on_stalls_and_only_on_stalls(tmp_path: Path) -> N
     suite.write_text(
         yaml.safe_dump({"rule_files": [str(rules)], "evaluation_interval": "1m", "tests": tests})
     )
-    assert "SUCCESS" in _run("test", "rules", str(suite))
+    assert "SUCCESS" in promtool_run("test", "rules", str(suite))

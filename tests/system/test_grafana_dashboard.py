@@ -1,16 +1,19 @@
-"""The Grafana dashboard queries only metrics the service exposes, in valid PromQL."""
+"""The Grafana dashboard queries only metrics the service exposes, in valid PromQL, with a
+panel for every metric of ours (the operator signals' included), and names each state of
+a kill switch or circuit breaker as the code numbers it."""
 
 import json
 import re
 import subprocess
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
-from faststream.rabbit import RabbitBroker
 
-from commerce.platform.observability import metrics
+from commerce.platform.observability.metrics_resilience import BREAKER_STATES, CONSUMER_STATES
+from tests.support.exposed_metrics import exposed_metric_names
 from tests.support.paths import REPOSITORY
 from tests.support.promtool import promtool
 
@@ -35,14 +38,8 @@ def _expressions() -> list[str]:
     return found
 
 
-def _exposed() -> set[str]:
-    metrics.measure_broker(RabbitBroker(), app_name="commerce")
-    text = metrics.exposition()[0].decode()
-    return set(re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE))
-
-
 def test_every_panel_queries_an_exposed_metric() -> None:
-    exposed = _exposed()
+    exposed = exposed_metric_names()
     expressions = _expressions()
     assert len(expressions) >= 20
     used = {name for expr in expressions for name in _METRIC.findall(expr)}
@@ -103,3 +100,25 @@ def test_a_stalled_projection_has_a_panel_joining_relay_and_projection_by_stream
     ]
     assert "on (stream)" in stall
     assert "on (stream, projection)" in stall
+
+
+@pytest.mark.parametrize(
+    ("metric", "states"),
+    [
+        ("commerce_consumer_state", CONSUMER_STATES),
+        ("commerce_circuit_breaker_state", BREAKER_STATES),
+    ],
+)
+def test_kill_switches_and_breakers_are_shown_by_the_names_of_their_states(
+    metric: str, states: Mapping[str, int]
+) -> None:
+    dashboard: dict[str, Any] = json.loads(DASHBOARD.read_text())
+    [panel] = [
+        panel
+        for panel in dashboard["panels"]
+        if any(metric in target.get("expr", "") for target in panel.get("targets", []))
+    ]
+    assert panel["type"] == "state-timeline"
+    [mapping] = panel["fieldConfig"]["defaults"]["mappings"]
+    shown = {int(value): option["text"] for value, option in mapping["options"].items()}
+    assert shown == {value: name for name, value in states.items()}

@@ -14,6 +14,7 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from commerce.bootstrap.kill_switches import KillSwitches
 from commerce.bootstrap.rate_limits import command_admission
 from commerce.bootstrap.read_side import ReadSide
 from commerce.bootstrap.wiring import SOURCE, build_transport, read_side_for, redacted
@@ -27,6 +28,7 @@ from commerce.platform.delivery.dead_letter_console import (
 from commerce.platform.delivery.dead_letter_store import (
     DeadLetterStore,
 )
+from commerce.platform.delivery.fault_events import FaultAnnouncer
 from commerce.platform.delivery.redelivery import failure_policy_middleware
 from commerce.platform.delivery.sequence_gate import ParkedReleaser, sequence_gate_middleware
 from commerce.platform.delivery.sequence_holds import SequenceHolds
@@ -101,6 +103,12 @@ class Service:
         """The tracer of the service's own spans (handle, commit, relay publish)."""
         return self.tracer_provider.get_tracer(TRACER_NAME)
 
+    @cached_property
+    def kill_switches(self) -> KillSwitches:
+        """Each consumer's kill switch, probing the database and the broker."""
+        probes = {"postgres": lambda: ping(self.engine), "broker": self._ping_broker}
+        return KillSwitches(self.settings.kill_switch, probes)
+
     def router(self) -> AnyRouter:
         """A fresh router of the service's transport, for one context's subscribers."""
         return self.transport.router()
@@ -113,15 +121,27 @@ class Service:
         (:mod:`commerce.platform.messaging.command_filter`).
         """
         consumer_router: Any = self.transport.router(
-            middlewares=(failure_policy_middleware(channel=channel, transport=self.transport),)
+            middlewares=(
+                failure_policy_middleware(
+                    channel=channel,
+                    transport=self.transport,
+                    guard=self.kill_switches.guard(channel.consumer),
+                ),
+            )
         )
         router.include_router(consumer_router)
         return only_its_command(self.transport.command_subscriber(consumer_router, channel))
 
     def archive_dead_letters(self, router: AnyRouter, channel: Consumer) -> None:
         """Subscribe the archiver of ``channel``'s DLQ and ``skipped`` channel: each message
-        set aside becomes a store row that ``commerce dlq`` lists and replays."""
-        archiver = DeadLetterArchiver(DeadLetterStore(self.engine), self.transport, channel)
+        set aside becomes a store row that ``commerce dlq`` lists and replays; a command's
+        technical fault is announced as ``CommandFaulted`` (docs/adr/0020)."""
+        archiver = DeadLetterArchiver(
+            DeadLetterStore(self.engine),
+            self.transport,
+            channel,
+            faults=FaultAnnouncer(source=SOURCE),
+        )
         for set_aside in (channel.dead_letters, channel.skipped):
             self.transport.channel_subscriber(router, set_aside, ARCHIVER_GROUP)(archiver)
 
@@ -134,7 +154,10 @@ class Service:
         consumer_router: Any = self.transport.router(
             middlewares=(
                 failure_policy_middleware(
-                    channel=consumer, transport=self.transport, holds=self.holds
+                    channel=consumer,
+                    transport=self.transport,
+                    holds=self.holds,
+                    guard=self.kill_switches.guard(consumer.consumer),
                 ),
                 sequence_gate_middleware(
                     consumer=consumer,
@@ -252,6 +275,8 @@ class Service:
                 report[name] = "ok"
             except Exception as error:
                 report[name] = str(error) or type(error).__name__
+        for consumer, why in self.kill_switches.paused().items():
+            report[f"consumer {consumer}"] = why
         return report
 
     async def _ping_broker(self) -> None:
@@ -261,6 +286,7 @@ class Service:
 
     async def close(self) -> None:
         """Release pooled connections; hand finished spans to the exporter."""
+        await self.kill_switches.close()
         await self.read_side.close()
         if self.admission is not None:
             await self.admission.close()

@@ -137,7 +137,8 @@ def _policy(route: CommandRoute) -> str:
         f"(±{policy.jitter:.0%}), then `{channel.dead_letters}`. Undecodable, schema-invalid "
         f"and envelope-invalid messages go straight to `{channel.dead_letters}`, messages no "
         f"handler accepts to `{channel.skipped}`. A business rule violation is answered on "
-        "`commerce.rejections` and never retried."
+        "`commerce.rejections` and never retried; a command dead-lettered for a technical "
+        "reason, its id, type and tenant readable, is announced on `commerce.faults`."
     )
 
 

@@ -13,6 +13,7 @@ from faststream.specification import AsyncAPI
 
 from commerce.bootstrap.relay import build_relay, relay_engine
 from commerce.bootstrap.service import Service, build_service
+from commerce.bootstrap.signals import operator_signals
 from commerce.bootstrap.wiring import configure_logging_from
 from commerce.config import Settings, load_settings
 from commerce.contract.asyncapi import asyncapi_factory, contract_document
@@ -47,10 +48,11 @@ def include_routers(service: Service) -> None:
 def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastStream:
     """Wire the worker app; ``with_relay`` also runs the outbox relay in-process.
 
-    Background loops: the releaser of parked events and the cache's invalidation listener
-    (always), and the relay (if asked). The broker's start retries until every subscriber
-    runs, then the declaration of every event stream the service publishes retries until
-    it succeeds; until both are done ``/ready`` answers 503 with ``consumers: starting``.
+    Background loops: the releaser of parked events, the cache's invalidation listener and
+    the operator signals (always), and the relay (if asked). The broker's start retries
+    until every subscriber runs, then the declaration of every event stream the service
+    publishes retries until it succeeds; until both are done ``/ready`` answers 503 with
+    ``consumers: starting``.
     """
     service = build_service(settings)
     service.transport.keep_starting()
@@ -87,6 +89,8 @@ def create_worker(settings: Settings, *, with_relay: bool = False) -> AsgiFastSt
         tasks.append(asyncio.create_task(service.releaser().run(stop), name="parked-releaser"))
         listen = service.read_side.cache.listen(stop)
         tasks.append(asyncio.create_task(listen, name="cache-invalidations"))
+        signals = operator_signals(settings, service.engine).run(stop)
+        tasks.append(asyncio.create_task(signals, name="operator-signals"))
         if with_relay:
             engine = relay_engine(settings)
             relay = build_relay(settings, service.transport, engine, tracer=service.tracer)

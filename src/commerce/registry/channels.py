@@ -75,12 +75,14 @@ from commerce.orders.messages.events import (
     OrderShippedV1,
 )
 from commerce.platform.messaging.channels import (
+    FAULTS,
     REJECTIONS,
     CommandChannel,
     Consumer,
     EventConsumer,
     EventStream,
 )
+from commerce.platform.messaging.command_faults import CommandFaultedV1
 from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.messaging.rejections import CommandRejectedV1
@@ -134,7 +136,7 @@ COMMANDS_BY_NAME: dict[str, type[Command]] = {
 }
 """Command payload types by name, for operators' tools."""
 
-EVENT_STREAMS: tuple[EventStream, ...] = (USERS, ITEMS, ORDERS, INVOICES, REJECTIONS)
+EVENT_STREAMS: tuple[EventStream, ...] = (USERS, ITEMS, ORDERS, INVOICES, REJECTIONS, FAULTS)
 """Every stream the service publishes to, in the order the documents list them."""
 
 INTEGRATION_EVENTS: tuple[type[IntegrationEvent], ...] = (
@@ -156,6 +158,7 @@ INTEGRATION_EVENTS: tuple[type[IntegrationEvent], ...] = (
     PaymentCapturedV1,
     InvoiceVoidedV1,
     CommandRejectedV1,
+    CommandFaultedV1,
 )
 """Every integration event type, each published on its ``stream``."""
 

@@ -1,6 +1,7 @@
 """The operator's view of metrics, end to end with ``commerce`` processes: ``/metrics``
-after commands, a retry, a dead letter and cached queries (names, labelled series, and
-``promtool check metrics``), and the standalone relay's metrics port."""
+after commands, a retry, a dead letter (counted in the store too) and cached queries
+(names, labelled series, and ``promtool check metrics``), and the standalone relay's
+metrics port."""
 
 import re
 from pathlib import Path
@@ -33,6 +34,8 @@ SERVICE_METRICS = (
     "commerce_relay_published_messages_total",
     "commerce_outbox_backlog_messages",
     "commerce_outbox_oldest_unsent_age_seconds",
+    "commerce_dead_letters_unresolved",
+    "commerce_parked_holds",
     "commerce_projection_lag_seconds",
     "commerce_cache_requests_total",
     "faststream_received_messages_total",
@@ -83,7 +86,11 @@ async def test_metrics_after_commands_a_retry_a_dead_letter_and_cached_queries_p
     settings.http.port = free_port()
     url = f"http://127.0.0.1:{settings.http.port}"
     consumer = REGISTER_USER.consumer
-    env = environment(settings, COMMERCE_CHAOS__TRANSIENT_FAILURE_RATE="1.0")
+    env = environment(
+        settings,
+        COMMERCE_CHAOS__TRANSIENT_FAILURE_RATE="1.0",
+        COMMERCE_SIGNALS__REFRESH_INTERVAL_SECONDS="0.5",
+    )
 
     def projected(body: str) -> bool:
         return (
@@ -98,6 +105,8 @@ async def test_metrics_after_commands_a_retry_a_dead_letter_and_cached_queries_p
             )
             >= 1
             and _value(body, "commerce_dead_letters_total", reason="undecodable") >= 1
+            # archived in the store and counted from it as waiting for an operator
+            and _value(body, "commerce_dead_letters_unresolved", consumer=consumer) >= 1
         )
 
     def cached(body: str) -> bool:

@@ -16,6 +16,7 @@ import structlog
 from faststream import Context, StreamMessage
 
 from commerce.platform.delivery.dead_letter_store import DeadLetterStore, record_from
+from commerce.platform.delivery.fault_events import FaultAnnouncer
 from commerce.platform.kit.clock import SystemClock
 from commerce.platform.messaging.channels import Consumer
 from commerce.platform.messaging.envelope import HeaderStyle
@@ -43,6 +44,8 @@ class DeadLetterArchiver:
     It never dead-letters anything itself: when the store cannot take a message it waits
     ``retry_after`` seconds (no hot redelivery loop) and fails, so the broker redelivers
     it; a message archived before (a redelivery) is acknowledged without a second row.
+    With ``faults``, a command's technical dead letter is announced as ``CommandFaulted``
+    in the same transaction as its row, so a redelivery announces nothing twice.
     """
 
     def __init__(
@@ -51,10 +54,12 @@ class DeadLetterArchiver:
         transport: Transport,
         channel: Consumer,
         *,
+        faults: FaultAnnouncer | None = None,
         retry_after: float = 1.0,
         clock: Callable[[], datetime] = _SYSTEM_CLOCK.now,
     ) -> None:
         self._store = store
+        self._faults = faults
         self._transport = transport
         self._channel = channel
         self.__name__ = "archive_dead_letter"  # FastStream names the operation after it
@@ -73,8 +78,9 @@ class DeadLetterArchiver:
             now=self._clock(),
             key_is_aggregate=self._transport.style is HeaderStyle.KAFKA,
         )
+        then = self._faults.staging_for(record, self._channel) if self._faults else None
         try:
-            added = await self._store.add(record)
+            added = await self._store.add(record, then=then)
         except Exception as error:
             _log.error(
                 "dead letter not archived; the broker will redeliver it",
@@ -89,4 +95,5 @@ class DeadLetterArchiver:
             consumer=record.consumer,
             message_id=record.message_id,
             reason=record.reason,
+            fault_event=added and then is not None,
         )

@@ -10,7 +10,7 @@ tenant-less messages are exactly what lands here.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass, fields
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -19,20 +19,25 @@ from uuid import UUID
 
 from sqlalchemy import ColumnElement, Select, delete, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from commerce.platform.delivery.faults import FAULT_PREFIX
 from commerce.platform.messaging.transport import RawMessage
 from commerce.platform.postgres.tables import dead_letters
 
 __all__ = [
+    "AlsoOnArchive",
     "DeadLetter",
     "DeadLetterFilter",
     "DeadLetterRecord",
     "DeadLetterStatus",
     "DeadLetterStore",
+    "ce_attribute",
     "record_from",
 ]
+
+type AlsoOnArchive = Callable[[AsyncConnection], Awaitable[None]]
+"""More work for the transaction that archives a new dead letter."""
 
 
 class DeadLetterStatus(StrEnum):
@@ -135,7 +140,8 @@ def _clean(text: str) -> str:
     return text.replace("\x00", "\ufffd")
 
 
-def _ce(headers: Mapping[str, str], name: str) -> str | None:
+def ce_attribute(headers: Mapping[str, str], name: str) -> str | None:
+    """CloudEvents attribute ``name`` from ``ce-`` or ``ce_`` headers (any case), if set."""
     lowered = {k.lower(): v for k, v in headers.items()}
     return next((v for p in _CE_PREFIXES if (v := lowered.get(p + name))), None)
 
@@ -171,7 +177,7 @@ def record_from(
     def fault(name: str) -> str:
         return headers.get(f"{FAULT_PREFIX}{name}", "")
 
-    tenant_text = _ce(headers, "tenantid")
+    tenant_text = ce_attribute(headers, "tenantid")
     try:
         tenant = UUID(tenant_text) if tenant_text else None
     except ValueError:
@@ -181,9 +187,9 @@ def record_from(
     return DeadLetterRecord(
         consumer=consumer,
         channel=fault("channel") or channel,
-        message_id=_ce(headers, "id") or _fingerprint(raw),
+        message_id=ce_attribute(headers, "id") or _fingerprint(raw),
         tenant_id=tenant,
-        aggregate_key=_ce(headers, "subject") or (raw.key if key_is_aggregate else None),
+        aggregate_key=ce_attribute(headers, "subject") or (raw.key if key_is_aggregate else None),
         reason=fault("reason") or "unknown",
         exception_type=fault("exception-type"),
         error_message=fault("message"),
@@ -214,15 +220,22 @@ class DeadLetterStore:
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def add(self, record: DeadLetterRecord) -> bool:
-        """Archive ``record``; ``False`` when it was archived before (a redelivery)."""
+    async def add(self, record: DeadLetterRecord, *, then: AlsoOnArchive | None = None) -> bool:
+        """Archive ``record``; ``False`` when it was archived before (a redelivery).
+
+        ``then`` runs in the same transaction, only when the row is new: what it writes
+        (the command's fault event in the outbox) commits with the row or not at all.
+        """
         values = {name: getattr(record, name) for name in _RECORD_FIELDS}
         # The app role may only INSERT: inline() leaves out RETURNING id, and a conflict
         # target would need SELECT on its columns. The only unique key besides the (always
         # generated) id is (consumer, message_id, last_failed_at).
         statement = insert(dead_letters).inline().values(**values).on_conflict_do_nothing()
         async with self._engine.begin() as connection:
-            return (await connection.execute(statement)).rowcount == 1
+            added = (await connection.execute(statement)).rowcount == 1
+            if added and then is not None:
+                await then(connection)
+            return added
 
     def _select(self, where: DeadLetterFilter) -> Select[Any]:
         return select(*_COLUMNS).where(*where.conditions())

@@ -47,6 +47,8 @@ from commerce.platform.delivery.sequence_holds import HoldState, SequenceHolds
 from commerce.platform.messaging.channels import Consumer
 from commerce.platform.messaging.transport import OutgoingMessage, RawMessage, Transport
 from commerce.platform.observability.metrics import record_dead_letter, record_retry
+from commerce.platform.resilience.consumer_guard import ConsumerGuard
+from commerce.platform.resilience.outages import Outage
 
 __all__ = [
     "RETRY_NOT_BEFORE",
@@ -83,12 +85,15 @@ class _FailurePolicyMiddleware(BaseMiddleware):
         channel: Consumer,
         transport: Transport,
         holds: SequenceHolds | None,
+        guard: ConsumerGuard | None,
         clock: Callable[[], datetime],
         unit_random: Callable[[], float],
     ) -> None:
         super().__init__(msg, context=context)
         self._channel = channel
         self._holds = holds
+        self._guard = guard
+        self._judged: tuple[BaseException, Outage | None] | None = None
         self._transport = transport
         self._clock = clock
         self._random = unit_random
@@ -100,10 +105,31 @@ class _FailurePolicyMiddleware(BaseMiddleware):
     async def consume_scope(
         self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
     ) -> Any:
-        """Wait out a redelivery's not-before, then run with immediate retries."""
+        """Wait out a redelivery's not-before, then run with immediate retries.
+
+        With a kill switch, the message first waits for its turn (none while paused).
+        """
         not_before = msg.headers.get(RETRY_NOT_BEFORE)
         if not_before and not_before.isdigit():
             self._transport.defer(msg, until=int(not_before) / 1000)
+        if self._guard is None:
+            return await self._run(call_next, msg)
+        async with self._guard.admitted():
+            result = await self._run(call_next, msg)
+        await self._guard.succeeded()
+        return result
+
+    async def _outage_in(self, error: BaseException) -> Outage | None:
+        """The confirmed outage behind ``error`` (asked once per error), if any."""
+        if self._guard is None:
+            return None
+        if self._judged is None or self._judged[0] is not error:
+            self._judged = (error, await self._guard.outage_in(error))
+        return self._judged[1]
+
+    async def _run(
+        self, call_next: Callable[[StreamMessage[Any]], Awaitable[Any]], msg: StreamMessage[Any]
+    ) -> Any:
         while True:
             self._attempts += 1
             try:
@@ -114,6 +140,8 @@ class _FailurePolicyMiddleware(BaseMiddleware):
                     raise
                 if exhausted or self._is_permanent(error) or isinstance(error, HandlerException):
                     raise
+                if await self._outage_in(error) is not None:
+                    raise  # no use retrying while the dependency is down
                 record_retry(self._channel.consumer, "immediate", error)
                 _log.warning(
                     "transient failure; retrying at once",
@@ -133,10 +161,18 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             return False
         if not isinstance(exc_val, Exception):
             return False  # cancellation and exits are not message failures
-        original = self._transport.raw(self.msg)
-        if isinstance(exc_val, DeliveryDeferred):
-            await self._defer(original, exc_val)
+        if isinstance(exc_val, DeliveryDeferred):  # on purpose: neither failure nor outage
+            await self._defer(self._transport.raw(self.msg), exc_val)
             return True
+        if not self._is_permanent(exc_val) and (outage := await self._outage_in(exc_val)):
+            # Untouched: no retry round, no dead letter; the broker delivers it again.
+            _log.debug(
+                "outage; message left on the broker",
+                consumer=self._channel.consumer,
+                dependency=outage.dependency,
+            )
+            return False
+        original = self._transport.raw(self.msg)
         next_round = retry_round_of(original.headers) + 1
         permanent = self._is_permanent(exc_val)
         if isinstance(exc_val, SubscriberNotFound):
@@ -245,17 +281,25 @@ def _copy(
 
 
 def failure_policy_middleware(
-    *, channel: Consumer, transport: Transport, holds: SequenceHolds | None = None
+    *,
+    channel: Consumer,
+    transport: Transport,
+    holds: SequenceHolds | None = None,
+    guard: ConsumerGuard | None = None,
 ) -> Callable[..., BaseMiddleware]:
     """The middleware factory applying ``channel``'s retry policy.
 
     ``holds``: where an ordered consumer holds an aggregate behind a failed message.
+    ``guard``: the consumer's kill switch; a confirmed outage leaves the message on the
+    broker instead of retrying or dead-lettering it
+    (:mod:`commerce.platform.resilience.consumer_guard`).
     """
     return partial(
         _FailurePolicyMiddleware,
         channel=channel,
         transport=transport,
         holds=holds,
+        guard=guard,
         clock=lambda: datetime.now(UTC),
         unit_random=random.random,
     )

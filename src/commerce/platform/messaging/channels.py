@@ -18,6 +18,7 @@ __all__ = [
     "COMMAND_EXCHANGE",
     "DEFAULT_RETRY",
     "EVENT_SOURCED_COMMAND_RETRY",
+    "FAULTS",
     "PROCESS_MANAGER_RETRY",
     "PROJECTION_RETRY",
     "REJECTIONS",
@@ -242,6 +243,16 @@ REJECTIONS = EventStream(
     name="commerce.rejections",
     aggregate_type="command",
     description="Commands refused by a business rule, keyed by the command's aggregate id.",
+)
+
+FAULTS = EventStream(
+    name="commerce.faults",
+    aggregate_type="command",
+    description=(
+        "Commands dead-lettered for a technical reason (out of retries, undecodable, "
+        "schema- or envelope-invalid, a handler error), keyed by the command's aggregate id "
+        "(its `ce-subject`), else by its message id."
+    ),
 )
 
 

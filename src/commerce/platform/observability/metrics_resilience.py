@@ -26,6 +26,8 @@ from commerce.platform.observability.metrics_registry import REGISTRY
 __all__ = [
     "BREAKER_STATES",
     "CONSUMER_STATES",
+    "BreakerState",
+    "ConsumerState",
     "record_rate_limited",
     "set_breaker_state",
     "set_bulkhead_in_flight",

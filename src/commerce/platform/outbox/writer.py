@@ -88,6 +88,15 @@ class OutboxWriter:
             occurred_at=event.rejected_at,
         )
 
+    def announce(
+        self, event: IntegrationEvent, *, aggregate_id: str, occurred_at: datetime
+    ) -> None:
+        """Stage ``event``, which no domain event maps to (a command's fault), keyed by
+        ``aggregate_id``; it is caused by the message of this writer's context."""
+        self._stage(
+            event, aggregate_id=aggregate_id, aggregate_version=None, occurred_at=occurred_at
+        )
+
     def _stage(
         self,
         event: IntegrationEvent,

@@ -1,0 +1,28 @@
+"""Every metric the service can expose, for the tests of what dashboards and rules query."""
+
+import importlib
+import pkgutil
+import re
+
+from faststream.rabbit import RabbitBroker
+
+from commerce.platform.observability import metrics as _metrics
+from commerce.platform.observability import metrics_registry
+
+__all__ = ["exposed_metric_names"]
+
+_OBSERVABILITY = "commerce.platform.observability"
+
+
+def exposed_metric_names() -> set[str]:
+    """The name of every metric family in the registry once every ``metrics*`` module of
+    the observability package is loaded (each registers its metrics on import, while the
+    running service loads them with the code that sets them) and FastStream's broker
+    metrics are recorded into it."""
+    package = importlib.import_module(_OBSERVABILITY)
+    for module in pkgutil.iter_modules(package.__path__):
+        if module.name.startswith("metrics"):
+            importlib.import_module(f"{_OBSERVABILITY}.{module.name}")
+    _metrics.measure_broker(RabbitBroker(), app_name="commerce")
+    text = metrics_registry.exposition()[0].decode()
+    return set(re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE))
