@@ -85,7 +85,9 @@ async def test_a_deferral_is_never_sooner_than_the_minimum() -> None:
     fast = CommandChannel("tests.fast", "Ten a second.")
     gate = CommandAdmission(
         InMemoryRateLimiter(clock=Clock()),
-        RateLimitPolicy(default=ChannelLimits(tenant=Limit(10, 1), sender=PLENTY)),
+        RateLimitPolicy(
+            default=ChannelLimits(tenant=Limit(10, 1), sender=PLENTY), min_defer_seconds=0.5
+        ),
         prefix="tests:ns",
         unit_random=lambda: 0.0,
     )
