@@ -23,7 +23,7 @@ from pydantic import (
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from commerce.platform.messaging.channels import check_inbox_retention
-from commerce.registry.channels import CONSUMERS
+from commerce.registry.channels import COMMAND_CHANNELS, CONSUMERS
 from commerce.registry.consumer_groups import COMMANDS
 
 __all__ = [
@@ -34,6 +34,7 @@ __all__ = [
     "BulkheadSettings",
     "BulkheadsSettings",
     "CacheSettings",
+    "ChannelRateLimitSettings",
     "ChaosSettings",
     "DatabaseSettings",
     "EventStoreSettings",
@@ -44,6 +45,7 @@ __all__ = [
     "LogSettings",
     "OtelSettings",
     "PasswordHashingSettings",
+    "RateLimitSettings",
     "RedisSettings",
     "RelaySettings",
     "Settings",
@@ -238,6 +240,65 @@ class BreakerSettings(BreakerPolicySettings):
     overrides: dict[str, BreakerPolicySettings] = {}
 
 
+type _Rate = Annotated[float, Field(gt=0, le=1_000_000)]
+type _Burst = Annotated[int, Field(ge=1, le=10_000_000)]
+
+
+class ChannelRateLimitSettings(BaseModel):
+    """One command channel's own limits; what is left out is the section's default."""
+
+    model_config = {"extra": "forbid"}
+
+    tenant_rate: _Rate | None = None
+    tenant_burst: _Burst | None = None
+    sender_rate: _Rate | None = None
+    sender_burst: _Burst | None = None
+    action: Literal["defer", "reject"] | None = None
+
+
+class RateLimitSettings(BaseModel):
+    """Fair share of the command channels, per tenant and per sender (see ADR 0019).
+
+    Rates are commands per second on one channel, bursts how many may come at once. The
+    defaults only stop a runaway sender; set real limits per deployment and channel.
+    """
+
+    enabled: bool = True
+    tenant_rate: _Rate = 5_000.0
+    tenant_burst: _Burst = 10_000
+    sender_rate: _Rate = 20_000.0
+    sender_burst: _Burst = 40_000
+    action: Literal["defer", "reject"] = "defer"
+    """Over the limit: ``defer`` (redelivered through the broker when the limit allows) or
+    ``reject`` (``CommandRejected`` with reason ``rate-limited`` and a retry-after)."""
+    channels: dict[str, ChannelRateLimitSettings] = {}
+    """Per command channel (by its name), e.g. ``{"commerce.orders.place-order":
+    {"tenant_rate": 50, "tenant_burst": 100, "action": "reject"}}``."""
+    redis_timeout_seconds: Annotated[float, Field(gt=0, le=5)] = 0.1
+    """Budget of one Redis call; past it (or on any Redis error) the command is let through."""
+    down_after_seconds: Annotated[float, Field(ge=0, le=60)] = 0.5
+    """Redis not answering this long counts as down: the limiter fails open (gauge, log)."""
+    fail_open_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
+    """While Redis is down, let commands through unchecked this long between tries."""
+    min_defer_seconds: Annotated[float, Field(gt=0, le=300)] = 1.0
+    """A deferred command comes back no sooner than this."""
+
+    @field_validator("channels")
+    @classmethod
+    def _known_channels(
+        cls, channels: dict[str, ChannelRateLimitSettings]
+    ) -> dict[str, ChannelRateLimitSettings]:
+        known = {channel.name for channel in COMMAND_CHANNELS}
+        unknown = sorted(set(channels) - known)
+        if unknown:
+            msg = (
+                f"unknown command channel(s) {', '.join(unknown)};"
+                f" known: {', '.join(sorted(known))}"
+            )
+            raise ValueError(msg)
+        return channels
+
+
 class HttpSettings(BaseModel):
     """The worker's HTTP surface (health, readiness, metrics, AsyncAPI docs)."""
 
@@ -374,6 +435,7 @@ class Settings(BaseSettings):
     bulkheads: BulkheadsSettings = BulkheadsSettings()
     broker: BrokerSettings = BrokerSettings()
     redis: RedisSettings = RedisSettings()
+    rate_limits: RateLimitSettings = RateLimitSettings()
     cache: CacheSettings = CacheSettings()
     breakers: BreakerSettings = BreakerSettings()
     http: HttpSettings = HttpSettings()

@@ -105,6 +105,8 @@ def _values(kind: Any, info: FieldInfo | None = None) -> st.SearchStrategy[Any]:
         return st.builds(Money, _AMOUNTS, _CURRENCIES)
     if kind is int:
         return st.integers(bounds.get("ge", -(2**31)), bounds.get("le", 2**31 - 1))
+    if kind is float:
+        return st.floats(bounds.get("ge", -1e9), bounds.get("le", 1e9), allow_nan=False)
     if kind is SecretStr:
         return _text(max(12, bounds.get("min_length", 0)), 64).map(SecretStr)
     if kind is str:

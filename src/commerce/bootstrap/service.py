@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.bootstrap.compartments import Compartment, build_compartments
 from commerce.bootstrap.kill_switches import KillSwitches
+from commerce.bootstrap.rate_limits import command_admission
 from commerce.bootstrap.read_side import ReadSide
 from commerce.bootstrap.wiring import (
     SOURCE,
@@ -67,6 +68,7 @@ from commerce.platform.observability.tracing import (
 )
 from commerce.platform.postgres.engine import create_engine, ping
 from commerce.platform.resilience.breakers import CircuitBreakers
+from commerce.platform.resilience.command_admission import CommandAdmission
 from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
 from commerce.registry.channels import EVENT_STREAMS
 from commerce.registry.consumer_groups import group_of
@@ -101,6 +103,8 @@ class Service:
     tracer_provider: TracerProvider = field(default_factory=TracerProvider)
     released: asyncio.Event = field(default_factory=asyncio.Event)
     ordered_consumers: dict[str, EventConsumer] = field(default_factory=dict)
+    admission: CommandAdmission | None = None
+    """Rate limits of the command channels (docs/adr/0019); ``None``: none."""
 
     @cached_property
     def tracer(self) -> Tracer:
@@ -206,8 +210,11 @@ class Service:
         own pool. Traced as ``handle <Message>`` (whose context the events it causes
         carry), counted and timed by consumer and outcome. A command refused by a business
         rule becomes a rejection event; for an event consumer a business-rule error is a
-        failure like any.
+        failure like any. A command over its rate limit is deferred or rejected before its
+        transaction opens (and before it takes a place in the bulkhead).
         """
+        if self.admission is not None and isinstance(channel, CommandChannel):
+            handler = await self.admission.admit(channel, envelope, handler)
         compartment = self.compartment(channel)
         async with compartment.bulkhead:
             outcome = await self._execute(compartment, channel, envelope, command, handler)
@@ -316,6 +323,8 @@ class Service:
         """Release pooled connections; hand finished spans to the exporter."""
         await self.kill_switches.close()
         await self.read_side.close()
+        if self.admission is not None:
+            await self.admission.close()
         await self.engine.dispose()
         for compartment in self.compartments.values():
             await compartment.engine.dispose()
@@ -362,4 +371,5 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         ),
         faults=FaultInjector(settings.chaos.transient_failure_rate),
         tracer_provider=provider,
+        admission=command_admission(settings),
     )

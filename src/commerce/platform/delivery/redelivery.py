@@ -12,6 +12,10 @@ FastStream middleware on the consumer's own router:
    ``skipped``. The original body and headers always travel untouched, plus ``x-fault-*``
    and ``x-retry-*`` headers.
 
+A message deferred on purpose (:class:`~commerce.platform.delivery.deferral.DeliveryDeferred`,
+e.g. over a rate limit) travels like a delayed redelivery but keeps its round: it is not a
+failure (:mod:`commerce.platform.delivery.deferral`).
+
 For an ordered consumer, a message that leaves the line (retry round or DLQ) first puts a
 hold on its aggregate, so later events of that aggregate are parked behind it
 (:mod:`commerce.platform.delivery.sequence_holds`).
@@ -30,6 +34,13 @@ import structlog
 from faststream import BaseMiddleware, StreamMessage
 from faststream.exceptions import HandlerException, SubscriberNotFound
 
+from commerce.platform.delivery.deferral import (
+    DEFERRALS,
+    DEFERRED_BY,
+    DeliveryDeferred,
+    deferral_schedule,
+    deferrals_of,
+)
 from commerce.platform.delivery.faults import FAULT_PREFIX, PERMANENT_ERRORS, fault_headers
 from commerce.platform.delivery.sequence_gate import sequence_of
 from commerce.platform.delivery.sequence_holds import HoldState, SequenceHolds
@@ -125,6 +136,8 @@ class _FailurePolicyMiddleware(BaseMiddleware):
                 return await call_next(msg)
             except Exception as error:
                 exhausted = self._attempts > self._channel.retry.immediate
+                if isinstance(error, DeliveryDeferred):
+                    raise
                 if exhausted or self._is_permanent(error) or isinstance(error, HandlerException):
                     raise
                 if await self._outage_in(error) is not None:
@@ -148,6 +161,9 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             return False
         if not isinstance(exc_val, Exception):
             return False  # cancellation and exits are not message failures
+        if isinstance(exc_val, DeliveryDeferred):  # on purpose: neither failure nor outage
+            await self._defer(self._transport.raw(self.msg), exc_val)
+            return True
         if not self._is_permanent(exc_val) and (outage := await self._outage_in(exc_val)):
             # Untouched: no retry round, no dead letter; the broker delivers it again.
             _log.debug(
@@ -232,6 +248,22 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             message = _copy(original.body, original.key, headers, original.content_type)
             await self._transport.send_to_channel(channel, message)
             record_dead_letter(self._channel.consumer, headers[f"{FAULT_PREFIX}reason"])
+
+    async def _defer(self, original: RawMessage, deferral: DeliveryDeferred) -> None:
+        """Send the message back through a delay channel, its round kept (see
+        :mod:`~commerce.platform.delivery.deferral`); raise (not acked) if not confirmed."""
+        if not self._channel.retry_channels:
+            raise RuntimeError(f"{self._channel.consumer} has no delay channel to defer to")
+        deferrals = deferrals_of(original.headers)
+        delay, round_number = deferral_schedule(self._channel.retry, deferral.delay, deferrals)
+        headers = {
+            **original.headers,
+            RETRY_NOT_BEFORE: str(int((self._clock().timestamp() + delay) * 1000)),
+            DEFERRED_BY: deferral.reason,
+            DEFERRALS: str(deferrals + 1),
+        }
+        message = _copy(original.body, original.key, headers, original.content_type)
+        await self._transport.send_for_retry(self._channel, round_number, message, delay)
 
     async def _hold(self, headers: dict[str, str], target: str) -> None:
         """Before the message leaves the line: hold its aggregate (ordered consumers)."""

@@ -10,6 +10,7 @@ __all__ = [
     "InconsistentEventStream",
     "InvalidValue",
     "NotFound",
+    "RateLimited",
 ]
 
 
@@ -17,6 +18,9 @@ class DomainError(Exception):
     """A business rule refused the operation. ``code`` is stable and machine-readable."""
 
     code = "domain_error"
+    retry_after_seconds: float | None = None
+    """Seconds after which the same command may be accepted; ``None`` for a rule that
+    holds however long the sender waits (every error but :class:`RateLimited`)."""
 
     def __init__(self, reason: str) -> None:
         self.reason = reason
@@ -51,6 +55,16 @@ class NotFound(DomainError):
     """The command addresses an aggregate this tenant does not have."""
 
     code = "not_found"
+
+
+class RateLimited(DomainError):
+    """The sender or its tenant sent more commands than its fair share; try again later."""
+
+    code = "rate-limited"
+
+    def __init__(self, reason: str, *, retry_after_seconds: float) -> None:
+        super().__init__(reason)
+        self.retry_after_seconds = retry_after_seconds
 
 
 class InconsistentEventStream(Exception):

@@ -34,3 +34,6 @@ class Rejection:
     aggregate_id: str
     reason_code: str
     reason: str
+    retry_after_seconds: float | None = None
+    """When the same command may succeed if sent again (e.g. over a rate limit); ``None``:
+    sending it again will not help."""

@@ -15,7 +15,7 @@ __all__ = ["CommandRejectedV1"]
 
 
 class CommandRejectedV1(IntegrationEvent):
-    """A command was refused by a business rule; it will not be retried."""
+    """A command was refused by a business rule or a rate limit; it will not be retried."""
 
     model_config = ConfigDict(
         json_schema_extra={
@@ -41,3 +41,12 @@ class CommandRejectedV1(IntegrationEvent):
     reason_code: str = Field(description="Stable, machine-readable code of the broken rule.")
     reason: str = Field(description="Human-readable explanation.")
     rejected_at: datetime = Field(description="When the command was refused.")
+    retry_after_seconds: float | None = Field(
+        default=None,
+        ge=0,
+        description=(
+            "Seconds after which the same command may be accepted if sent again (reason"
+            " `rate-limited`: over the tenant's or sender's rate limit); absent or null when"
+            " sending it again will not help."
+        ),
+    )

@@ -78,6 +78,7 @@ class OutboxWriter:
             aggregate_id=rejection.aggregate_id,
             reason_code=rejection.reason_code,
             reason=rejection.reason,
+            retry_after_seconds=rejection.retry_after_seconds,
             rejected_at=datetime.now(UTC),
         )
         self._stage(

@@ -54,6 +54,7 @@ async def process_command[U: UnitOfWork](
                     aggregate_id=aggregate_id,
                     reason_code=error.code,
                     reason=error.reason,
+                    retry_after_seconds=error.retry_after_seconds,
                 )
             )
             await uow.commit()

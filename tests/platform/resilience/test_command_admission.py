@@ -1,0 +1,160 @@
+"""Commands within their limits run; over them, they are deferred or rejected per channel."""
+
+from uuid import uuid4
+
+import pytest
+
+from commerce.platform.delivery.deferral import DeliveryDeferred
+from commerce.platform.kit.errors import RateLimited
+from commerce.platform.kit.ids import TenantId
+from commerce.platform.messaging.channels import CommandChannel, RetryPolicy
+from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.observability.metrics_registry import REGISTRY
+from commerce.platform.resilience.command_admission import (
+    ChannelLimits,
+    CommandAdmission,
+    RateLimitPolicy,
+)
+from commerce.platform.resilience.rate_limit import InMemoryRateLimiter, Limit
+from commerce.platform.transactions.processing import Outcome, process_command
+from tests.support.commands import context_for
+from tests.support.fakes import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
+
+pytestmark = pytest.mark.unit
+
+DEFERRING = CommandChannel("tests.deferring", "Deferred over its limit.")
+REJECTING = CommandChannel("tests.rejecting", "Rejected over its limit.")
+NO_ROUNDS = CommandChannel("tests.no-rounds", "No delay queue.", retry=RetryPolicy(rounds=0))
+ONE_AT_A_TIME = Limit(rate=1, burst=1)
+PLENTY = Limit(rate=1000, burst=1000)
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 1_765_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def admission(clock: Clock, *, sender: Limit = PLENTY) -> CommandAdmission:
+    policy = RateLimitPolicy(
+        default=ChannelLimits(tenant=ONE_AT_A_TIME, sender=sender, action="defer"),
+        channels={
+            REJECTING.name: ChannelLimits(tenant=ONE_AT_A_TIME, sender=sender, action="reject")
+        },
+        min_defer_seconds=0.5,
+        defer_spread=0.5,
+    )
+    return CommandAdmission(
+        InMemoryRateLimiter(clock=clock), policy, prefix="tests:ns", unit_random=lambda: 1.0
+    )
+
+
+def envelope(tenant: object = None, source: str = "tests/sender") -> Envelope:
+    return Envelope.new(type="tests.Command.v1", source=source, tenant_id=tenant or uuid4())
+
+
+async def handler(_: InMemoryUnitOfWork) -> None:
+    """The use case (never run here)."""
+
+
+def limited(channel: str, scope: str, action: str) -> float:
+    labels = {"channel": channel, "scope": scope, "action": action}
+    return REGISTRY.get_sample_value("commerce_rate_limited_total", labels) or 0.0
+
+
+async def test_a_command_within_its_limits_runs_its_own_handler() -> None:
+    assert await admission(Clock()).admit(DEFERRING, envelope(), handler) is handler
+
+
+async def test_over_the_limit_a_deferring_channel_hands_the_command_back_for_later() -> None:
+    gate, tenant = admission(Clock()), uuid4()
+    await gate.admit(DEFERRING, envelope(tenant), handler)
+    before = limited(DEFERRING.name, "tenant", "deferred")
+    with pytest.raises(DeliveryDeferred) as deferred:
+        await gate.admit(DEFERRING, envelope(tenant), handler)
+    # retry-after 1 s (one per second), spread by up to half again
+    assert deferred.value.delay == pytest.approx(1.5)
+    assert deferred.value.reason == "rate-limit"
+    assert limited(DEFERRING.name, "tenant", "deferred") == before + 1
+
+
+async def test_a_deferral_is_never_sooner_than_the_minimum() -> None:
+    tenant = uuid4()
+    fast = CommandChannel("tests.fast", "Ten a second.")
+    gate = CommandAdmission(
+        InMemoryRateLimiter(clock=Clock()),
+        RateLimitPolicy(
+            default=ChannelLimits(tenant=Limit(10, 1), sender=PLENTY), min_defer_seconds=0.5
+        ),
+        prefix="tests:ns",
+        unit_random=lambda: 0.0,
+    )
+    await gate.admit(fast, envelope(tenant), handler)
+    with pytest.raises(DeliveryDeferred) as deferred:
+        await gate.admit(fast, envelope(tenant), handler)
+    assert deferred.value.delay == pytest.approx(0.5)
+
+
+async def test_over_the_limit_a_rejecting_channel_rejects_once_with_a_retry_after() -> None:
+    gate, tenant = admission(Clock()), uuid4()
+    await gate.admit(REJECTING, envelope(tenant), handler)
+    refusing = await gate.admit(REJECTING, envelope(tenant), handler)
+    factory = InMemoryUnitOfWorkFactory()
+    context = context_for(TenantId(tenant))
+    for expected in (Outcome.REJECTED, Outcome.DUPLICATE):
+        outcome = await process_command(
+            consumer=REJECTING.consumer,
+            context=context,
+            aggregate_id="a",
+            handler=refusing,
+            open_unit_of_work=factory,
+        )
+        assert outcome is expected
+    [rejection] = factory.store.rejections
+    assert rejection.reason_code == RateLimited.code == "rate-limited"
+    assert rejection.retry_after_seconds == pytest.approx(1.0)
+
+
+async def test_a_channel_without_a_delay_queue_rejects_instead_of_deferring() -> None:
+    gate, tenant = admission(Clock()), uuid4()
+    await gate.admit(NO_ROUNDS, envelope(tenant), handler)
+    refusing = await gate.admit(NO_ROUNDS, envelope(tenant), handler)
+    with pytest.raises(RateLimited):
+        await refusing(InMemoryUnitOfWorkFactory()(context_for(TenantId(tenant))))
+
+
+async def test_one_tenants_burst_leaves_another_tenant_alone() -> None:
+    gate, noisy = admission(Clock()), uuid4()
+    await gate.admit(DEFERRING, envelope(noisy), handler)
+    for _ in range(3):
+        with pytest.raises(DeliveryDeferred):
+            await gate.admit(DEFERRING, envelope(noisy), handler)
+    assert await gate.admit(DEFERRING, envelope(), handler) is handler
+
+
+async def test_each_channel_counts_apart() -> None:
+    gate, tenant = admission(Clock()), uuid4()
+    await gate.admit(DEFERRING, envelope(tenant), handler)
+    assert await gate.admit(REJECTING, envelope(tenant), handler) is handler
+
+
+async def test_a_sender_over_its_own_limit_is_limited_across_tenants() -> None:
+    gate = admission(Clock(), sender=Limit(rate=1, burst=2))
+    await gate.admit(DEFERRING, envelope(source="tests/noisy"), handler)
+    await gate.admit(DEFERRING, envelope(source="tests/noisy"), handler)
+    before = limited(DEFERRING.name, "sender", "deferred")
+    with pytest.raises(DeliveryDeferred):
+        await gate.admit(DEFERRING, envelope(source="tests/noisy"), handler)
+    assert limited(DEFERRING.name, "sender", "deferred") == before + 1
+    assert await gate.admit(DEFERRING, envelope(source="tests/quiet"), handler) is handler
+
+
+def test_keys_name_the_environment_channel_tenant_and_sender() -> None:
+    tenant = uuid4()
+    quotas = admission(Clock()).quotas(DEFERRING, envelope(tenant, source="tests/x"))
+    assert [(quota.key, quota.scope) for quota in quotas] == [
+        (f"tests:ns:rate:{{tests.deferring}}:tenant:{tenant}", "tenant"),
+        ("tests:ns:rate:{tests.deferring}:sender:tests/x", "sender"),
+    ]
