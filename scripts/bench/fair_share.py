@@ -23,7 +23,7 @@ import contextlib
 import tempfile
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 from uuid import uuid4
 
 import httpx
@@ -89,10 +89,13 @@ async def run_phase(
     seconds: float,
     warmup: float,
     limited: bool = True,
+    action: Literal["defer", "reject"] = "defer",
 ) -> dict[str, float]:
     """One phase on a fresh service: B at ``b_rate``, A at ``flood`` x ``limit`` (0: none);
     ``limited=False``: rate limiting off."""
-    limits = RateLimitSettings(enabled=limited, tenant_rate=limit, tenant_burst=round(limit))
+    limits = RateLimitSettings(
+        enabled=limited, tenant_rate=limit, tenant_burst=round(limit), action=action
+    )
     service.settings = service.settings.model_copy(update={"rate_limits": limits})
     await service.start("relay")
     worker = await service.start("worker")
@@ -137,7 +140,14 @@ async def run_phase(
 
 
 async def _measure(
-    transport: str, *, limit: float, b_rate: float, flood: float, seconds: float, warmup: float
+    transport: str,
+    *,
+    limit: float,
+    b_rate: float,
+    flood: float,
+    seconds: float,
+    warmup: float,
+    action: Literal["defer", "reject"],
 ) -> dict[str, dict[str, float]]:
     endpoints = find_endpoints(kafka=transport == "kafka")
     log_dir = Path(tempfile.mkdtemp(prefix="commerce-fair-share-"))
@@ -169,6 +179,7 @@ async def _measure(
                     seconds=seconds,
                     warmup=warmup,
                     limited=limited,
+                    action=action,
                 )
     return results
 
@@ -181,20 +192,31 @@ def fair_share(  # noqa: PLR0917 - typer reads the options from the signature
     flood: Annotated[float, typer.Option(min=1, help="A's load, times its limit.")] = 10.0,
     seconds: Annotated[float, typer.Option(min=1, help="Measured seconds per phase.")] = 20.0,
     warmup: Annotated[float, typer.Option(min=0, help="Unmeasured first seconds.")] = 3.0,
+    action: Annotated[
+        str, typer.Option(help="Over the limit: defer (redeliver later) or reject.")
+    ] = "defer",
 ) -> None:
     """B's command→event latency alone and while A floods at ``flood`` x its limit."""
     console = Console()
     try:
         results = asyncio.run(
             _measure(
-                transport, limit=limit, b_rate=b_rate, flood=flood, seconds=seconds, warmup=warmup
+                transport,
+                limit=limit,
+                b_rate=b_rate,
+                flood=flood,
+                seconds=seconds,
+                warmup=warmup,
+                action="reject" if action == "reject" else "defer",
             )
         )
     except BenchError as error:
         console.print(f"[red]{error}[/]")
         raise typer.Exit(1) from None
     table = Table(
-        title=f"fair share on {transport}: limit {limit:g}/s per tenant, B at {b_rate:g}/s"
+        title=(
+            f"fair share on {transport}: limit {limit:g}/s per tenant ({action}), B at {b_rate:g}/s"
+        )
     )
     phases = list(results)
     table.add_column("figure")
