@@ -15,6 +15,7 @@ from opentelemetry.trace import Tracer
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from commerce.bootstrap.compartments import Compartment, build_compartments
+from commerce.bootstrap.execution import run_once
 from commerce.bootstrap.kill_switches import KillSwitches
 from commerce.bootstrap.rate_limits import command_admission
 from commerce.bootstrap.read_side import ReadSide
@@ -40,8 +41,6 @@ from commerce.platform.delivery.redelivery import failure_policy_middleware
 from commerce.platform.delivery.sequence_gate import ParkedReleaser, sequence_gate_middleware
 from commerce.platform.delivery.sequence_holds import SequenceHolds
 from commerce.platform.kit.clock import SystemClock
-from commerce.platform.kit.ids import TenantId
-from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.messaging.channels import CommandChannel, Consumer, EventConsumer
 from commerce.platform.messaging.command_filter import only_its_command
 from commerce.platform.messaging.commands import Command
@@ -56,20 +55,17 @@ from commerce.platform.messaging.transport import (
 from commerce.platform.observability.log_context import bind_message_context
 from commerce.platform.observability.metrics import (
     measure_broker,
-    observe_command,
     set_projection_lag,
 )
 from commerce.platform.observability.tracing import (
     TRACER_NAME,
     build_tracer_provider,
-    command_span,
     trace_consumers,
-    trace_context_of,
 )
 from commerce.platform.postgres.engine import create_engine, ping
 from commerce.platform.resilience.breakers import CircuitBreakers
 from commerce.platform.resilience.command_admission import CommandAdmission
-from commerce.platform.transactions.processing import CommandHandler, Outcome, process_command
+from commerce.platform.transactions.processing import CommandHandler, Outcome
 from commerce.registry.channels import EVENT_STREAMS
 from commerce.registry.consumer_groups import group_of
 from commerce.registry.unit_of_work import ServiceUnitOfWork
@@ -217,54 +213,18 @@ class Service:
             handler = await self.admission.admit(channel, envelope, handler)
         compartment = self.compartment(channel)
         async with compartment.bulkhead:
-            outcome = await self._execute(compartment, channel, envelope, command, handler)
+            outcome = await run_once(
+                compartment.open_unit_of_work,
+                channel,
+                envelope,
+                command,
+                handler,
+                tracer=self.tracer,
+                faults=self.faults,
+            )
         if isinstance(channel, EventConsumer):
             lag = (self.clock.now() - envelope.time).total_seconds()
             set_projection_lag(channel.consumer, channel.stream.name, lag)
-        return outcome
-
-    async def _execute(
-        self,
-        compartment: Compartment,
-        channel: Consumer,
-        envelope: Envelope,
-        command: Command | IntegrationEvent,
-        handler: CommandHandler[ServiceUnitOfWork],
-    ) -> Outcome:
-        with (
-            observe_command(channel.consumer) as observed,
-            command_span(self.tracer, command, envelope, consumer=channel.consumer) as span,
-        ):
-            traceparent, tracestate = trace_context_of(
-                span, default=(envelope.traceparent, envelope.tracestate)
-            )
-            context = MessageContext(
-                message_id=envelope.id,
-                message_type=envelope.type,
-                tenant_id=TenantId(envelope.tenant_id),
-                correlation_id=envelope.correlation_id,
-                causation_id=envelope.causation_id,
-                traceparent=traceparent,
-                tracestate=tracestate,
-                consumer=channel.consumer,
-            )
-            # The message's identity is in the log context already (bind_message_context).
-            self.faults.before_handling(envelope.id)
-            outcome = await process_command(
-                consumer=channel.consumer,
-                context=context,
-                aggregate_id=(
-                    command.aggregate_key()
-                    if isinstance(command, Command)
-                    else envelope.subject or ""
-                ),
-                handler=handler,
-                open_unit_of_work=compartment.open_unit_of_work,
-                rejects=isinstance(channel, CommandChannel),
-            )
-            _log.info("command processed", outcome=outcome.value, consumer=channel.consumer)
-            observed.outcome = outcome.value
-            span.set_attribute("commerce.outcome", outcome.value)
         return outcome
 
     async def send_command(
