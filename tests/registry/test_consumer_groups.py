@@ -32,7 +32,6 @@ def test_projections_and_policies_are_kept_apart() -> None:
     assert group_of(REGISTER_USER) == COMMANDS
 
 
-def test_an_event_consumer_without_a_group_is_refused_by_name() -> None:
-    webhooks = EventConsumer(name="commerce.webhooks.users", stream=USERS, description="hooks")
-    with pytest.raises(LookupError, match=r"commerce\.webhooks\.users belongs to no consumer"):
-        group_of(webhooks)
+def test_an_event_consumer_the_registry_does_not_list_is_a_projection() -> None:
+    wired_by_hand = EventConsumer(name="tests.by-hand", stream=USERS, description="by hand")
+    assert group_of(wired_by_hand) == PROJECTIONS

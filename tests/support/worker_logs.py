@@ -4,6 +4,8 @@ import json
 from dataclasses import dataclass
 from typing import Any
 
+from commerce.platform.delivery.redelivery import OUTAGE_LEFT_ON_BROKER
+
 __all__ = ["LoggedMessage", "log_records", "processed", "redelivery_scheduled", "unrouted"]
 
 
@@ -49,5 +51,9 @@ def redelivery_scheduled(log: str) -> list[LoggedMessage]:
 
 def unrouted(log: str) -> list[LoggedMessage]:
     """Each failed message the worker could not send on (the broker or the database was
-    away), so the broker delivered it again; ``detail`` = where it was to go."""
-    return _about(log, "failure not routed; the broker delivers the message again", "target")
+    away), or whose failure was an outage (docs/adr/0023), so the broker delivered it
+    again; ``detail`` = where it was to go, or the dependency that was down."""
+    return [
+        *_about(log, "failure not routed; the broker delivers the message again", "target"),
+        *_about(log, OUTAGE_LEFT_ON_BROKER, "dependency"),
+    ]

@@ -118,7 +118,8 @@ class Service:
         return self.transport.router()
 
     def compartment(self, channel: Consumer) -> Compartment:
-        """The compartment of ``channel``'s consumer group; :class:`LookupError` if none."""
+        """The compartment of ``channel``'s consumer group; :class:`LookupError` if it has no
+        bulkhead settings."""
         group = group_of(channel)
         try:
             return self.compartments[group]

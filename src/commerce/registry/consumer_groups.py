@@ -50,14 +50,11 @@ EVENT_CONSUMER_GROUPS: Mapping[str, str] = MappingProxyType(
 
 
 def group_of(consumer: Consumer) -> str:
-    """The consumer group ``consumer`` belongs to; :class:`LookupError` if it has none."""
+    """The consumer group ``consumer`` belongs to.
+
+    An event consumer the registry does not list (one a test or a fork wires by hand) is a
+    projection; every consumer of the registry is listed (a unit test keeps it so).
+    """
     if isinstance(consumer, CommandChannel):
         return COMMANDS
-    try:
-        return EVENT_CONSUMER_GROUPS[consumer.consumer]
-    except KeyError:
-        msg = (
-            f"event consumer {consumer.consumer} belongs to no consumer group: "
-            "add it to EVENT_CONSUMER_GROUPS in commerce.registry.consumer_groups"
-        )
-        raise LookupError(msg) from None
+    return EVENT_CONSUMER_GROUPS.get(consumer.consumer, PROJECTIONS)

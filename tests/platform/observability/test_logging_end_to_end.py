@@ -50,7 +50,7 @@ async def test_log_lines_are_json_and_never_show_a_secret_while_the_database_fai
             ready = await get_until(
                 f"{url}/ready", worker, until=lambda body: "unavailable" in body
             )
-            await logged(worker, lambda out: '"exception"' in out and "transient failure" in out)
+            await logged(worker, lambda out: '"exception"' in out and "consumer paused" in out)
     finally:
         await proxy.cut()
     assert secret not in ready
@@ -58,10 +58,10 @@ async def test_log_lines_are_json_and_never_show_a_secret_while_the_database_fai
     records = json_records(worker)
     errors = [record for record in records if record.get("level") == "error"]
     assert any("exception" in record for record in errors), "errors carry their exception"
-    retried = [record for record in records if record["event"].startswith("transient failure")]
-    assert retried
-    assert retried[0]["consumer"] == "commerce.identity.register-user"
-    assert "message_id" in retried[0], "the message context is bound to the line"
+    paused = [record for record in records if record["event"].startswith("consumer paused")]
+    assert paused, "the database outage paused the consumer (docs/adr/0023)"
+    assert paused[0]["consumer"] == "commerce.identity.register-user"
+    assert "message_id" in paused[0], "the message context is bound to the line"
 
 
 def _with_password(url: str, password: str, *, port: int | None = None) -> str:

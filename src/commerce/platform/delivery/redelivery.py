@@ -47,10 +47,11 @@ from commerce.platform.delivery.sequence_holds import HoldState, SequenceHolds
 from commerce.platform.messaging.channels import Consumer
 from commerce.platform.messaging.transport import OutgoingMessage, RawMessage, Transport
 from commerce.platform.observability.metrics import record_dead_letter, record_retry
-from commerce.platform.resilience.consumer_guard import ConsumerGuard
+from commerce.platform.resilience.consumer_guard import ConsumerGuard, ConsumerPausedError
 from commerce.platform.resilience.outages import Outage
 
 __all__ = [
+    "OUTAGE_LEFT_ON_BROKER",
     "RETRY_NOT_BEFORE",
     "RETRY_ROUND",
     "failure_policy_middleware",
@@ -59,6 +60,8 @@ __all__ = [
 
 RETRY_ROUND = "x-retry-round"
 """Which delayed redelivery round a message is in (absent: first delivery)."""
+OUTAGE_LEFT_ON_BROKER = "outage: message left on the broker"
+"""The log event of a message whose failure was a confirmed outage (docs/adr/0023)."""
 RETRY_NOT_BEFORE = "x-retry-not-before-ms"
 """Unix time in milliseconds before which a redelivered message must not be handled."""
 
@@ -165,11 +168,14 @@ class _FailurePolicyMiddleware(BaseMiddleware):
             await self._defer(self._transport.raw(self.msg), exc_val)
             return True
         if not self._is_permanent(exc_val) and (outage := await self._outage_in(exc_val)):
-            # Untouched: no retry round, no dead letter; the broker delivers it again.
-            _log.debug(
-                "outage; message left on the broker",
+            # Untouched: no retry round, no dead letter; the broker delivers it again. A
+            # message merely held while its consumer was paused says so at DEBUG only.
+            log = _log.debug if isinstance(exc_val, ConsumerPausedError) else _log.info
+            log(
+                OUTAGE_LEFT_ON_BROKER,
                 consumer=self._channel.consumer,
                 dependency=outage.dependency,
+                error=outage.error,
             )
             return False
         original = self._transport.raw(self.msg)
