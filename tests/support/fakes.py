@@ -196,6 +196,16 @@ class FakeHasher:
 
 
 @dataclass
+class ManualClock:
+    """Monotonic seconds that move only when the test sets ``now``."""
+
+    now: float = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@dataclass
 class FakeClock:
     """A clock that stands still unless moved."""
 

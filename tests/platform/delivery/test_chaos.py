@@ -12,18 +12,9 @@ from commerce.platform.delivery.chaos import (
     InjectedTransientFault,
 )
 from commerce.registry.channels import CONSUMERS
+from tests.support.fakes import ManualClock
 
 pytestmark = pytest.mark.unit
-
-
-class Clock:
-    """Monotonic seconds the test moves on."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _fails(injector: FaultInjector, message_id: UUID) -> bool:
@@ -49,7 +40,7 @@ def test_about_the_configured_share_fails_and_only_the_chosen() -> None:
 
 
 def test_an_immediate_retry_recovers_a_message_that_is_not_lasting() -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     injector = FaultInjector(0.3, clock=clock)
     brief = [m for m in (uuid4() for _ in range(2_000)) if injector.chosen(m)]
     brief = [m for m in brief if not injector.lasting(m)]
@@ -62,7 +53,7 @@ def test_an_immediate_retry_recovers_a_message_that_is_not_lasting() -> None:
 
 
 def test_a_lasting_message_fails_every_immediate_retry_and_passes_when_redelivered() -> None:
-    clock = Clock()
+    clock = ManualClock(0.0)
     injector = FaultInjector(0.3, clock=clock)
     chosen = [m for m in (uuid4() for _ in range(4_000)) if injector.chosen(m)]
     lasting = [m for m in chosen if injector.lasting(m)]

@@ -13,6 +13,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, 
 from commerce.platform.read_side.cache import ReadThroughCache
 from commerce.platform.read_side.cache_local import EvictionReason, LocalCache
 from commerce.platform.resilience.breaker import CircuitBreaker
+from tests.support.fakes import ManualClock
 
 pytestmark = pytest.mark.property
 
@@ -21,21 +22,11 @@ VALUES = st.binary(max_size=64)
 TAGS = st.frozensets(st.sampled_from(["t1", "t2", "t3", "t4", "t5"]), max_size=3)
 
 
-class ManualClock:
-    """Monotonic seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @given(st.dictionaries(KEYS, st.tuples(VALUES, TAGS), max_size=20))
 def test_cache_round_trip(entries: dict[str, tuple[bytes, frozenset[str]]]) -> None:
     """Property (cache round trip): within capacity and TTL, get(k) returns exactly what
     put(k, v) stored, for every key, whatever the tags."""
-    cache = LocalCache(max_entries=len(entries) or 1, ttl=60, clock=ManualClock())
+    cache = LocalCache(max_entries=len(entries) or 1, ttl=60, clock=ManualClock(1000.0))
     for key, (value, tags) in entries.items():
         cache.put(key, value, tags)
     for key, (value, _) in entries.items():
@@ -48,7 +39,7 @@ def test_cache_round_trip(entries: dict[str, tuple[bytes, frozenset[str]]]) -> N
 def test_ttl_expiry(key: str, value: bytes, ttl: float, fraction: float) -> None:
     """Property (TTL expiry): an entry is returned at every instant before put + ttl and
     never at or after it; expiring counts as an eviction (reason expired)."""
-    clock = ManualClock()
+    clock = ManualClock(1000.0)
     cache = LocalCache(max_entries=4, ttl=ttl, clock=clock)
     cache.put(key, value)
     started = clock.now
@@ -67,7 +58,7 @@ def test_invalidation_completeness(
 ) -> None:
     """Property (invalidation completeness): after invalidate_tags(T) no entry carrying a
     tag of T can be read, and every other entry still can."""
-    cache = LocalCache(max_entries=100, ttl=60, clock=ManualClock())
+    cache = LocalCache(max_entries=100, ttl=60, clock=ManualClock(1000.0))
     for key, (value, tags) in entries.items():
         cache.put(key, value, tags)
     dropped = cache.invalidate_tags(invalidated)
@@ -84,7 +75,7 @@ class LruModel(RuleBasedStateMachine):
     def __init__(self) -> None:
         super().__init__()
         self.capacity = 4
-        self.cache = LocalCache(max_entries=self.capacity, ttl=60, clock=ManualClock())
+        self.cache = LocalCache(max_entries=self.capacity, ttl=60, clock=ManualClock(1000.0))
         self.model: OrderedDict[str, bytes] = OrderedDict()
         self.evicted = 0
 
@@ -132,7 +123,7 @@ def test_read_through_loads_once_and_reloads_after_invalidation(
     async def scenario() -> None:
         cache = ReadThroughCache(
             name="property",
-            local=LocalCache(max_entries=100, ttl=60, clock=ManualClock()),
+            local=LocalCache(max_entries=100, ttl=60, clock=ManualClock(1000.0)),
             redis=None,
             prefix="property",
             l2_ttl=60,

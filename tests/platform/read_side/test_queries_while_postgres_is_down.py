@@ -15,22 +15,13 @@ from commerce.platform.postgres.engine import create_engine
 from commerce.platform.resilience.breaker import CircuitOpenError
 from commerce.platform.resilience.breakers import BreakerPolicy, CircuitBreakers
 from commerce.platform.resilience.outages import outage_of
+from tests.support.fakes import ManualClock
 from tests.support.silent_server import SilentServer
 
 pytestmark = pytest.mark.integration
 
 UNAVAILABLE = (SQLAlchemyError, OSError)
 """What the query responder answers ``unavailable``."""
-
-
-class ManualClock:
-    """Monotonic seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_an_open_postgres_breaker_refuses_queries_without_touching_the_database(
@@ -41,7 +32,7 @@ async def test_an_open_postgres_breaker_refuses_queries_without_touching_the_dat
     engine = create_engine(
         f"postgresql+asyncpg://commerce_app:x@127.0.0.1:{database.port}/commerce", pool_size=2
     )
-    clock = ManualClock()
+    clock = ManualClock(1000.0)
     breakers = CircuitBreakers(BreakerPolicy(failure_threshold=3, reset_timeout=30.0), clock=clock)
     read_side = build_read_side(
         engine,

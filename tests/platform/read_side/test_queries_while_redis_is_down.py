@@ -18,19 +18,10 @@ from commerce.platform.messaging.envelope import HeaderStyle
 from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import item_availability
 from commerce.platform.resilience.breakers import BreakerPolicy, CircuitBreakers
+from tests.support.fakes import ManualClock
 from tests.support.silent_server import SilentServer
 
 pytestmark = pytest.mark.integration
-
-
-class ManualClock:
-    """Monotonic seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 async def test_queries_answer_from_postgres_and_an_open_breaker_leaves_redis_alone(
@@ -53,7 +44,7 @@ async def test_queries_answer_from_postgres_and_an_open_breaker_leaves_redis_alo
         )
     redis = SilentServer()
     await redis.start()
-    clock = ManualClock()
+    clock = ManualClock(1000.0)
     breakers = CircuitBreakers(BreakerPolicy(failure_threshold=2, reset_timeout=30.0), clock=clock)
     read_side = build_read_side(
         app_engine,

@@ -12,18 +12,9 @@ from commerce.platform.observability.metrics_registry import REGISTRY
 from commerce.platform.resilience.breaker import CircuitBreaker, CircuitOpenError
 from commerce.platform.resilience.breakers import BreakerPolicy, CircuitBreakers
 from commerce.platform.resilience.outages import outage_of
+from tests.support.fakes import ManualClock
 
 pytestmark = pytest.mark.unit
-
-
-class ManualClock:
-    """Monotonic seconds that move only when the test says so."""
-
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
 
 
 def _breaker(clock: ManualClock, *, threshold: int = 3, reset: float = 10.0) -> CircuitBreaker:
@@ -53,7 +44,7 @@ def _open(breaker: CircuitBreaker) -> None:
 
 
 def test_consecutive_outages_open_it_and_an_open_breaker_refuses_without_calling() -> None:
-    clock = ManualClock()
+    clock = ManualClock(100.0)
     breaker = _breaker(clock, threshold=3, reset=10.0)
     _fail(breaker, ConnectionRefusedError("refused"))
     _fail(breaker, TimeoutError())
@@ -85,7 +76,7 @@ def test_consecutive_outages_open_it_and_an_open_breaker_refuses_without_calling
 def test_a_failure_that_is_not_its_outage_never_opens_it_and_resets_the_count(
     answered: Exception,
 ) -> None:
-    breaker = _breaker(ManualClock(), threshold=2)
+    breaker = _breaker(ManualClock(100.0), threshold=2)
     for _ in range(5):
         _fail(breaker, answered)
     assert breaker.state == "closed"
@@ -96,7 +87,7 @@ def test_a_failure_that_is_not_its_outage_never_opens_it_and_resets_the_count(
 
 
 def test_after_the_reset_timeout_one_probe_goes_through_and_its_success_closes_it() -> None:
-    clock = ManualClock()
+    clock = ManualClock(100.0)
     breaker = _breaker(clock, reset=10.0)
     _open(breaker)
     clock.now += 10
@@ -113,7 +104,7 @@ def test_after_the_reset_timeout_one_probe_goes_through_and_its_success_closes_i
 
 
 def test_a_failed_probe_opens_it_again_for_a_whole_reset_timeout() -> None:
-    clock = ManualClock()
+    clock = ManualClock(100.0)
     breaker = _breaker(clock, reset=10.0)
     _open(breaker)
     clock.now += 12
@@ -126,7 +117,7 @@ def test_a_failed_probe_opens_it_again_for_a_whole_reset_timeout() -> None:
 
 
 async def test_a_cancelled_probe_decides_nothing_and_the_next_call_probes() -> None:
-    clock = ManualClock()
+    clock = ManualClock(100.0)
     breaker = _breaker(clock, reset=10.0)
     _open(breaker)
     clock.now += 10
@@ -146,7 +137,7 @@ async def test_a_cancelled_probe_decides_nothing_and_the_next_call_probes() -> N
 
 
 def test_a_call_admitted_before_it_opened_does_not_count_after() -> None:
-    clock = ManualClock()
+    clock = ManualClock(100.0)
     breaker = _breaker(clock, threshold=2, reset=10.0)
     slow = breaker.guard()
     slow.__enter__()
@@ -156,7 +147,7 @@ def test_a_call_admitted_before_it_opened_does_not_count_after() -> None:
 
 
 def test_every_transition_is_logged_once_and_shown_as_the_metric() -> None:
-    clock = ManualClock()
+    clock = ManualClock(100.0)
     breaker = _breaker(clock, threshold=2, reset=5.0)
     assert _gauge(breaker.dependency) == 0
     with capture_logs() as logs:
@@ -182,7 +173,7 @@ def test_a_meaningless_policy_is_refused(threshold: int, reset: float) -> None:
 
 
 def test_each_dependency_has_exactly_one_breaker_with_its_policy() -> None:
-    clock = ManualClock()
+    clock = ManualClock(100.0)
     breakers = CircuitBreakers(
         BreakerPolicy(failure_threshold=5, reset_timeout=5.0),
         overrides={"redis": BreakerPolicy(failure_threshold=1, reset_timeout=2.0)},

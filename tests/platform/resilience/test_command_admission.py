@@ -18,7 +18,7 @@ from commerce.platform.resilience.command_admission import (
 from commerce.platform.resilience.rate_limit import InMemoryRateLimiter, Limit
 from commerce.platform.transactions.processing import Outcome, process_command
 from tests.support.commands import context_for
-from tests.support.fakes import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory
+from tests.support.fakes import InMemoryUnitOfWork, InMemoryUnitOfWorkFactory, ManualClock
 
 pytestmark = pytest.mark.unit
 
@@ -29,15 +29,7 @@ ONE_AT_A_TIME = Limit(rate=1, burst=1)
 PLENTY = Limit(rate=1000, burst=1000)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_765_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-def admission(clock: Clock, *, sender: Limit = PLENTY) -> CommandAdmission:
+def admission(clock: ManualClock, *, sender: Limit = PLENTY) -> CommandAdmission:
     policy = RateLimitPolicy(
         default=ChannelLimits(tenant=ONE_AT_A_TIME, sender=sender, action="defer"),
         channels={
@@ -65,11 +57,14 @@ def limited(channel: str, scope: str, action: str) -> float:
 
 
 async def test_a_command_within_its_limits_runs_its_own_handler() -> None:
-    assert await admission(Clock()).admit(DEFERRING, envelope(), handler) is handler
+    assert (
+        await admission(ManualClock(1_765_000_000.0)).admit(DEFERRING, envelope(), handler)
+        is handler
+    )
 
 
 async def test_over_the_limit_a_deferring_channel_hands_the_command_back_for_later() -> None:
-    gate, tenant = admission(Clock()), uuid4()
+    gate, tenant = admission(ManualClock(1_765_000_000.0)), uuid4()
     await gate.admit(DEFERRING, envelope(tenant), handler)
     before = limited(DEFERRING.name, "tenant", "deferred")
     with pytest.raises(DeliveryDeferred) as deferred:
@@ -84,7 +79,7 @@ async def test_a_deferral_is_never_sooner_than_the_minimum() -> None:
     tenant = uuid4()
     fast = CommandChannel("tests.fast", "Ten a second.")
     gate = CommandAdmission(
-        InMemoryRateLimiter(clock=Clock()),
+        InMemoryRateLimiter(clock=ManualClock(1_765_000_000.0)),
         RateLimitPolicy(
             default=ChannelLimits(tenant=Limit(10, 1), sender=PLENTY), min_defer_seconds=0.5
         ),
@@ -98,7 +93,7 @@ async def test_a_deferral_is_never_sooner_than_the_minimum() -> None:
 
 
 async def test_over_the_limit_a_rejecting_channel_rejects_once_with_a_retry_after() -> None:
-    gate, tenant = admission(Clock()), uuid4()
+    gate, tenant = admission(ManualClock(1_765_000_000.0)), uuid4()
     await gate.admit(REJECTING, envelope(tenant), handler)
     refusing = await gate.admit(REJECTING, envelope(tenant), handler)
     factory = InMemoryUnitOfWorkFactory()
@@ -118,7 +113,7 @@ async def test_over_the_limit_a_rejecting_channel_rejects_once_with_a_retry_afte
 
 
 async def test_a_channel_without_a_delay_queue_rejects_instead_of_deferring() -> None:
-    gate, tenant = admission(Clock()), uuid4()
+    gate, tenant = admission(ManualClock(1_765_000_000.0)), uuid4()
     await gate.admit(NO_ROUNDS, envelope(tenant), handler)
     refusing = await gate.admit(NO_ROUNDS, envelope(tenant), handler)
     with pytest.raises(RateLimited):
@@ -126,7 +121,7 @@ async def test_a_channel_without_a_delay_queue_rejects_instead_of_deferring() ->
 
 
 async def test_one_tenants_burst_leaves_another_tenant_alone() -> None:
-    gate, noisy = admission(Clock()), uuid4()
+    gate, noisy = admission(ManualClock(1_765_000_000.0)), uuid4()
     await gate.admit(DEFERRING, envelope(noisy), handler)
     for _ in range(3):
         with pytest.raises(DeliveryDeferred):
@@ -135,13 +130,13 @@ async def test_one_tenants_burst_leaves_another_tenant_alone() -> None:
 
 
 async def test_each_channel_counts_apart() -> None:
-    gate, tenant = admission(Clock()), uuid4()
+    gate, tenant = admission(ManualClock(1_765_000_000.0)), uuid4()
     await gate.admit(DEFERRING, envelope(tenant), handler)
     assert await gate.admit(REJECTING, envelope(tenant), handler) is handler
 
 
 async def test_a_sender_over_its_own_limit_is_limited_across_tenants() -> None:
-    gate = admission(Clock(), sender=Limit(rate=1, burst=2))
+    gate = admission(ManualClock(1_765_000_000.0), sender=Limit(rate=1, burst=2))
     await gate.admit(DEFERRING, envelope(source="tests/noisy"), handler)
     await gate.admit(DEFERRING, envelope(source="tests/noisy"), handler)
     before = limited(DEFERRING.name, "sender", "deferred")
@@ -153,7 +148,9 @@ async def test_a_sender_over_its_own_limit_is_limited_across_tenants() -> None:
 
 def test_keys_name_the_environment_channel_tenant_and_sender() -> None:
     tenant = uuid4()
-    quotas = admission(Clock()).quotas(DEFERRING, envelope(tenant, source="tests/x"))
+    quotas = admission(ManualClock(1_765_000_000.0)).quotas(
+        DEFERRING, envelope(tenant, source="tests/x")
+    )
     assert [(quota.key, quota.scope) for quota in quotas] == [
         (f"tests:ns:rate:{{tests.deferring}}:tenant:{tenant}", "tenant"),
         ("tests:ns:rate:{tests.deferring}:sender:tests/x", "sender"),

@@ -14,6 +14,7 @@ from structlog.testing import capture_logs
 from commerce.platform.observability.metrics_registry import REGISTRY
 from commerce.platform.resilience.fail_open import FailOpenRateLimiter
 from commerce.platform.resilience.rate_limit import Limit, Quota, Verdict
+from tests.support.fakes import ManualClock
 
 pytestmark = pytest.mark.unit
 
@@ -41,20 +42,12 @@ class Store:
         pass
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def failing_open() -> float | None:
     return REGISTRY.get_sample_value("commerce_rate_limiter_fail_open")
 
 
 async def test_while_the_store_fails_everything_is_admitted_with_one_warning() -> None:
-    store, clock = Store(), Clock()
+    store, clock = Store(), ManualClock(100.0)
     limiter = FailOpenRateLimiter(store, timeout=0.05, down_after=0.5, retry_after=2.0, clock=clock)
     assert await limiter.acquire(QUOTAS) == REFUSED
     assert failing_open() == 0
@@ -70,7 +63,7 @@ async def test_while_the_store_fails_everything_is_admitted_with_one_warning() -
 
 
 async def test_a_short_stall_admits_only_its_own_requests() -> None:
-    store, clock = Store(), Clock()
+    store, clock = Store(), ManualClock(100.0)
     limiter = FailOpenRateLimiter(store, timeout=0.05, down_after=0.5, retry_after=2.0, clock=clock)
     await limiter.acquire(QUOTAS)
     store.down = TimeoutError
@@ -83,7 +76,7 @@ async def test_a_short_stall_admits_only_its_own_requests() -> None:
 
 
 async def test_the_store_is_left_alone_for_the_back_off_then_tried_again() -> None:
-    store, clock = Store(), Clock()
+    store, clock = Store(), ManualClock(100.0)
     limiter = FailOpenRateLimiter(store, timeout=0.05, down_after=0.5, retry_after=2.0, clock=clock)
     store.down = TimeoutError
     clock.now += 0.5
@@ -99,7 +92,7 @@ async def test_the_store_is_left_alone_for_the_back_off_then_tried_again() -> No
 
 
 async def test_when_the_store_answers_again_limits_apply_and_it_is_said_once() -> None:
-    store, clock = Store(), Clock()
+    store, clock = Store(), ManualClock(100.0)
     limiter = FailOpenRateLimiter(store, timeout=0.05, down_after=0.5, retry_after=2.0, clock=clock)
     store.down = OSError
     clock.now += 0.5

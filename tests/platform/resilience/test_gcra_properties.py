@@ -8,6 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from commerce.platform.resilience.rate_limit import InMemoryRateLimiter, Limit, Quota
+from tests.support.fakes import ManualClock
 
 pytestmark = pytest.mark.property
 
@@ -20,16 +21,8 @@ _limits = st.builds(
 _arrivals = st.lists(st.integers(0, 20_000), min_size=1, max_size=300).map(sorted)
 
 
-class _Clock:
-    def __init__(self) -> None:
-        self.now = 1_765_000_000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 async def _admitted_at(
-    limiter: InMemoryRateLimiter, clock: _Clock, quota: Quota, arrivals: list[int]
+    limiter: InMemoryRateLimiter, clock: ManualClock, quota: Quota, arrivals: list[int]
 ) -> list[float]:
     start, admitted = clock.now, []
     for arrival in arrivals:
@@ -44,7 +37,7 @@ async def _admitted_at(
 def test_admissions_in_any_window_never_exceed_burst_plus_rate_times_window(
     limit: Limit, arrivals: list[int], window: float
 ) -> None:
-    clock = _Clock()
+    clock = ManualClock(1_765_000_000.0)
     limiter = InMemoryRateLimiter(clock=clock)
     quota = Quota("k", limit, "tenant")
     admitted = asyncio.run(_admitted_at(limiter, clock, quota, arrivals))
@@ -57,7 +50,7 @@ def test_admissions_in_any_window_never_exceed_burst_plus_rate_times_window(
 @settings(deadline=None)
 @given(limit=_limits, arrivals=_arrivals)
 def test_a_burst_up_to_the_limit_is_admitted_at_once(limit: Limit, arrivals: list[int]) -> None:
-    clock = _Clock()
+    clock = ManualClock(1_765_000_000.0)
     limiter = InMemoryRateLimiter(clock=clock)
     quota = Quota("k", limit, "tenant")
     at_once = [0] * min(len(arrivals), limit.burst)
@@ -70,7 +63,7 @@ def test_one_keys_traffic_never_changes_another_keys_admissions(
     limit: Limit, mine: list[int], theirs: list[int]
 ) -> None:
     async def admissions(with_theirs: bool) -> list[bool]:
-        clock = _Clock()
+        clock = ManualClock(1_765_000_000.0)
         start = clock.now
         limiter = InMemoryRateLimiter(clock=clock)
         events = sorted(
@@ -93,7 +86,7 @@ def test_a_refused_request_is_admitted_once_its_retry_after_has_passed(
     limit: Limit, arrivals: list[int]
 ) -> None:
     async def check() -> None:
-        clock = _Clock()
+        clock = ManualClock(1_765_000_000.0)
         start = clock.now
         limiter = InMemoryRateLimiter(clock=clock)
         quota = Quota("k", limit, "sender")
@@ -115,7 +108,7 @@ def test_a_request_refused_by_one_quota_uses_up_none_of_the_others(
     tenant: Limit, sender: Limit, arrivals: list[int]
 ) -> None:
     async def check() -> None:
-        clock = _Clock()
+        clock = ManualClock(1_765_000_000.0)
         start = clock.now
         both = InMemoryRateLimiter(clock=clock)
         sender_only = InMemoryRateLimiter(clock=clock)

@@ -18,27 +18,20 @@ from commerce.platform.resilience.rate_limit import (
     RateLimiter,
 )
 from commerce.platform.resilience.rate_limit_redis import RedisRateLimiter
+from tests.support.fakes import ManualClock
 
 pytestmark = pytest.mark.contract
 
 FIVE_PER_SECOND = Limit(rate=5, burst=3)
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 1_765_000_000.25
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def clock() -> Clock:
-    return Clock()
+def clock() -> ManualClock:
+    return ManualClock(1_765_000_000.25)
 
 
 @pytest.fixture(params=["memory", "redis"])
-async def limiter(request: pytest.FixtureRequest, clock: Clock) -> AsyncIterator[RateLimiter]:
+async def limiter(request: pytest.FixtureRequest, clock: ManualClock) -> AsyncIterator[RateLimiter]:
     if request.param == "memory":
         yield InMemoryRateLimiter(clock=clock)
         return
@@ -71,7 +64,7 @@ async def test_a_burst_is_admitted_and_the_next_waits_one_interval(
 
 
 async def test_after_the_retry_after_the_request_is_admitted(
-    limiter: RateLimiter, key: str, clock: Clock
+    limiter: RateLimiter, key: str, clock: ManualClock
 ) -> None:
     for _ in range(3):
         await limiter.acquire([tenant(key)])
@@ -82,7 +75,9 @@ async def test_after_the_retry_after_the_request_is_admitted(
     assert (await limiter.acquire([tenant(key)])).admitted
 
 
-async def test_the_limit_refills_at_its_rate(limiter: RateLimiter, key: str, clock: Clock) -> None:
+async def test_the_limit_refills_at_its_rate(
+    limiter: RateLimiter, key: str, clock: ManualClock
+) -> None:
     for _ in range(3):
         await limiter.acquire([tenant(key)])
     clock.now += 1.0  # five intervals: the burst of three is back, not more
