@@ -1,4 +1,4 @@
-"""Every metric the service can expose, for the tests of what dashboards and rules query."""
+"""Every metric the service can expose, and reading samples out of an exposition."""
 
 import importlib
 import pkgutil
@@ -9,7 +9,7 @@ from faststream.rabbit import RabbitBroker
 from commerce.platform.observability import metrics as _metrics
 from commerce.platform.observability import metrics_registry
 
-__all__ = ["exposed_metric_names"]
+__all__ = ["exposed_metric_names", "samples"]
 
 _OBSERVABILITY = "commerce.platform.observability"
 
@@ -26,3 +26,13 @@ def exposed_metric_names() -> set[str]:
     _metrics.measure_broker(RabbitBroker(), app_name="commerce")
     text = metrics_registry.exposition()[0].decode()
     return set(re.findall(r"^# TYPE (\S+) ", text, re.MULTILINE))
+
+
+def samples(exposition: str, name: str, **labels: str) -> list[float]:
+    """The values of ``name``'s samples whose labels include ``labels``."""
+    values = []
+    for line in exposition.splitlines():
+        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
+        if match and all(f'{k}="{v}"' in (match.group(1) or "") for k, v in labels.items()):
+            values.append(float(match.group(2)))
+    return values

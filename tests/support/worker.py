@@ -2,8 +2,9 @@
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from typing import Any
 
 from pydantic import BaseModel, SecretStr
 
@@ -19,10 +20,17 @@ from commerce.config import (
     Settings,
 )
 from commerce.entrypoints.worker import include_routers
+from commerce.platform.messaging.channels import CommandChannel
 from tests.support.database import ProvisionedDatabase
 from tests.support.namespaces import fresh_namespace
 
-__all__ = ["environment_for", "running_relay", "running_worker", "settings_for"]
+__all__ = [
+    "environment_for",
+    "running_relay",
+    "running_worker",
+    "settings_for",
+    "worker_of_one_channel",
+]
 
 
 def settings_for(
@@ -119,3 +127,20 @@ def environment_for(settings: Settings) -> dict[str, str]:
 
     flatten("COMMERCE_", settings)
     return variables
+
+
+@asynccontextmanager
+async def worker_of_one_channel(
+    settings: Settings, channel: CommandChannel, handler: Callable[..., Any]
+) -> AsyncIterator[Service]:
+    """A service consuming only ``channel``, with ``handler`` under its failure policy."""
+    service = build_service(settings)
+    router = service.transport.router()
+    service.command_subscriber(router, channel)(handler)
+    service.transport.broker.include_router(router)  # type: ignore[arg-type]
+    await service.transport.broker.start()
+    try:
+        yield service
+    finally:
+        await service.transport.broker.stop()
+        await service.close()

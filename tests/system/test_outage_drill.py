@@ -12,7 +12,6 @@ outage on a developer's machine; CI runs the full five minutes.
 
 import asyncio
 import os
-import re
 import sys
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -37,6 +36,7 @@ from tests.support.drill import DrillBroker, RabbitDrill, wait_ready
 from tests.support.drill_checks import judge, read_state
 from tests.support.drill_plan import Drill, plan_drill
 from tests.support.drill_sender import applied, wait_for
+from tests.support.exposed_metrics import samples
 from tests.support.kafka_drill import KafkaDrill
 from tests.support.private_services import PrivatePostgres, PrivateRedis, PrivateServiceError
 from tests.support.processes import ServiceProcesses
@@ -83,15 +83,6 @@ def kafka_drill() -> Iterator[KafkaDrill]:
         except TansuError as error:
             _cannot(f"cannot start a Tansu broker: {error}")
         yield KafkaDrill(tansu)
-
-
-def _metric(exposition: str, name: str, **labels: str) -> list[float]:
-    """The values of ``name``'s series carrying ``labels``."""
-    values = []
-    for line in exposition.splitlines():
-        if line.startswith(name + "{") and all(f'{k}="{v}"' in line for k, v in labels.items()):
-            values.append(float(line.rsplit(" ", 1)[1]))
-    return values
 
 
 class Side:
@@ -193,7 +184,6 @@ async def test_a_five_minute_database_outage_needs_no_operator(
         await asyncio.sleep(max(0.0, OUTAGE_SECONDS - (time.monotonic() - stopped)))
         private_postgres.start()
         print("drill: database started again", file=sys.stderr)
-        started_again = datetime.now(UTC)
 
         await asyncio.gather(*(side.publish(third) for side in sides))
         await asyncio.gather(
@@ -222,18 +212,17 @@ async def test_a_five_minute_database_outage_needs_no_operator(
     for side, (failures, metrics_after) in zip(sides, results, strict=True):
         name = side.name
         assert not failures, f"{name}: broken:\n" + pformat(failures, width=100)
-        paused = _metric(side.metrics_during, "commerce_consumer_state")
+        paused = samples(side.metrics_during, "commerce_consumer_state")
         assert 2.0 in paused, f"{name}: no consumer paused during the outage"
         assert "postgres outage" in side.ready_during, f"{name}: /ready: {side.ready_during}"
-        pauses = _metric(metrics_after, "commerce_consumer_pauses_total", dependency="postgres")
+        pauses = samples(metrics_after, "commerce_consumer_pauses_total", dependency="postgres")
         assert sum(pauses) >= 1, f"{name}: the pauses were not counted"
-        states = _metric(metrics_after, "commerce_consumer_state")
+        states = samples(metrics_after, "commerce_consumer_state")
         assert set(states) == {0.0}, f"{name}: a consumer is not running again: {states}"
         answers = side.answered_without_redis
         assert all(isinstance(reply, UserDetailsV1) and reply.user for reply in answers), (
             f"{name}: queries failed without Redis: {answers}"
         )
-    assert started_again is not None
 
 
 ASKED = 5
@@ -282,5 +271,4 @@ async def _outcome(side: Side) -> tuple[dict[str, object], str]:
         await owner.dispose()
     window = (datetime.now(UTC), datetime.now(UTC))
     failures = judge(side.drill, state, published, "", rate=0.0, window=window)
-    assert re.search(r"commerce_consumer_state", metrics)
     return failures, metrics

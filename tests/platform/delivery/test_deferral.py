@@ -3,14 +3,10 @@ never retried at once, never counted as a failure round, never dead-lettered for
 
 import asyncio
 from collections import defaultdict
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from uuid import uuid4
 
 import pytest
 
-from commerce.bootstrap.service import build_service
-from commerce.config import Settings
 from commerce.identity.messages.commands import RegisterUser
 from commerce.identity.subscribers import CurrentEnvelope
 from commerce.platform.delivery.deferral import DeliveryDeferred
@@ -18,7 +14,7 @@ from commerce.platform.messaging.channels import CommandChannel, RetryPolicy
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import BrokerProbe, probe_for
 from tests.support.database import ProvisionedDatabase
-from tests.support.worker import settings_for
+from tests.support.worker import settings_for, worker_of_one_channel
 
 pytestmark = pytest.mark.integration
 
@@ -50,20 +46,6 @@ class DeferringHandler:
         self.succeeded.add(body.email)
 
 
-@asynccontextmanager
-async def deferring_worker(settings: Settings, handler: DeferringHandler) -> AsyncIterator[None]:
-    service = build_service(settings)
-    router = service.transport.router()
-    service.command_subscriber(router, DEFERRED)(handler)
-    service.transport.broker.include_router(router)  # type: ignore[arg-type]
-    await service.transport.broker.start()
-    try:
-        yield
-    finally:
-        await service.transport.broker.stop()
-        await service.close()
-
-
 async def send(probe: BrokerProbe, style: HeaderStyle, email: str) -> None:
     envelope = Envelope.new(
         type=RegisterUser.message_type, source="/tests", tenant_id=uuid4(), subject=email
@@ -88,7 +70,7 @@ async def test_deferrals_are_no_failures_and_leave_every_retry_round_to_real_one
     try:
         await probe.watch(DEFERRED.dead_letters)
         style = HeaderStyle.KAFKA if broker_url.startswith("kafka") else HeaderStyle.RABBIT
-        async with deferring_worker(settings, handler):
+        async with worker_of_one_channel(settings, DEFERRED, handler):
             for email in handler.deferrals:
                 await send(probe, style, email)
             async with asyncio.timeout(60):

@@ -4,13 +4,11 @@ the DLQ; the same policy behaves the same on RabbitMQ and Kafka."""
 import asyncio
 import time
 from collections import defaultdict
-from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from collections.abc import Callable
 from uuid import uuid4
 
 import pytest
 
-from commerce.bootstrap.service import Service, build_service
 from commerce.config import Settings
 from commerce.identity.messages.commands import RegisterUser
 from commerce.identity.subscribers import CurrentEnvelope
@@ -18,7 +16,7 @@ from commerce.platform.messaging.channels import CommandChannel, RetryPolicy
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import BrokerProbe, probe_for
 from tests.support.database import ProvisionedDatabase
-from tests.support.worker import settings_for
+from tests.support.worker import settings_for, worker_of_one_channel
 
 pytestmark = pytest.mark.integration
 
@@ -42,20 +40,6 @@ class FlakyHandler:
         if len(self.attempts[body.email]) <= self.failures.get(body.email, 0):
             raise ConnectionError(f"flaky dependency, attempt {len(self.attempts[body.email])}")
         self.succeeded.add(body.email)
-
-
-@asynccontextmanager
-async def flaky_worker(settings: Settings, handler: FlakyHandler) -> AsyncIterator[Service]:
-    service = build_service(settings)
-    router = service.transport.router()
-    service.command_subscriber(router, FLAKY)(handler)
-    service.transport.broker.include_router(router)  # type: ignore[arg-type]
-    await service.transport.broker.start()
-    try:
-        yield service
-    finally:
-        await service.transport.broker.stop()
-        await service.close()
 
 
 async def _send(probe: BrokerProbe, settings: Settings, email: str) -> None:
@@ -90,7 +74,7 @@ async def test_transient_failures_retry_at_once_then_after_a_delay_then_dead_let
     probe = await probe_for(settings)
     try:
         await probe.watch(FLAKY.dead_letters)
-        async with flaky_worker(settings, handler):
+        async with worker_of_one_channel(settings, FLAKY, handler):
             for email in handler.failures:
                 await _send(probe, settings, email)
             await _until(lambda: {"once@example.com", "thrice@example.com"} <= handler.succeeded)

@@ -3,7 +3,6 @@ after commands, a retry, a dead letter (counted in the store too) and cached que
 (names, labelled series, and ``promtool check metrics``), and the standalone relay's
 metrics port."""
 
-import re
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -18,6 +17,7 @@ from commerce.identity.messages.queries import GetUserV1
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from tests.support.brokers import probe_for
 from tests.support.database import ProvisionedDatabase
+from tests.support.exposed_metrics import samples
 from tests.support.observed import commerce, environment, get_until, publish_register_user
 from tests.support.promtool import promtool_check_metrics
 from tests.support.tansu import free_port
@@ -68,12 +68,7 @@ async def _ask_twice(settings: Settings, tenant: str, user: str) -> None:
 
 def _value(metrics: str, name: str, **labels: str) -> float:
     """The sum of ``name``'s samples whose labels include ``labels``."""
-    total = 0.0
-    for line in metrics.splitlines():
-        match = re.fullmatch(rf"{name}(?:\{{(.*)\}})? (\S+)", line)
-        if match and all(f'{k}="{v}"' in (match.group(1) or "") for k, v in labels.items()):
-            total += float(match.group(2))
-    return total
+    return sum(samples(metrics, name, **labels))
 
 
 async def test_metrics_after_commands_a_retry_a_dead_letter_and_cached_queries_pass_promtool(

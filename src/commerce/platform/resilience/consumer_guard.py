@@ -82,21 +82,25 @@ class ConsumerGuard:
 
     @contextlib.asynccontextmanager
     async def admitted(self) -> AsyncIterator[None]:
-        """Wait for a turn; raise :class:`ConsumerPausedError` if paused past the hold."""
-        hold = self._switch.policy.hold_seconds
-        async with self._changed:
-            try:
-                async with asyncio.timeout(hold):
-                    await self._changed.wait_for(self._may_start)
-            except TimeoutError:
-                raise ConsumerPausedError(self.consumer, self._switch.outage) from None
-            self._in_flight += 1
+        """Wait for a turn; raise :class:`ConsumerPausedError` if paused past the hold.
+
+        A running consumer admits at once, without touching the condition (the hot path).
+        """
+        if not self._may_start():
+            async with self._changed:
+                try:
+                    async with asyncio.timeout(self._switch.policy.hold_seconds):
+                        await self._changed.wait_for(self._may_start)
+                except TimeoutError:
+                    raise ConsumerPausedError(self.consumer, self._switch.outage) from None
+        self._in_flight += 1
         try:
             yield
         finally:
-            async with self._changed:
-                self._in_flight -= 1
-                self._changed.notify_all()
+            self._in_flight -= 1
+            if self._switch.concurrency is not None:  # a message may wait for this turn
+                async with self._changed:
+                    self._changed.notify_all()
 
     def _may_start(self) -> bool:
         limit = self._switch.concurrency
