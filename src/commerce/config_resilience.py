@@ -7,7 +7,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, field_validator, model_validator
 
-from commerce.registry.channels import COMMAND_CHANNELS
+from commerce.registry.channels import COMMAND_CHANNELS, CONSUMERS
 from commerce.registry.consumer_groups import COMMANDS
 
 __all__ = [
@@ -150,15 +150,16 @@ class RateLimitSettings(BaseModel):
     def _known_channels(
         cls, channels: dict[str, ChannelRateLimitSettings]
     ) -> dict[str, ChannelRateLimitSettings]:
-        known = {channel.name for channel in COMMAND_CHANNELS}
-        unknown = sorted(set(channels) - known)
-        if unknown:
-            msg = (
-                f"unknown command channel(s) {', '.join(unknown)};"
-                f" known: {', '.join(sorted(known))}"
-            )
-            raise ValueError(msg)
-        return channels
+        return _only_known("command channel", channels, {c.name for c in COMMAND_CHANNELS})
+
+
+def _only_known[V](kind: str, named: dict[str, V], known: set[str]) -> dict[str, V]:
+    """``named`` unchanged when every key is in ``known``; else an error listing both."""
+    unknown = sorted(set(named) - known)
+    if unknown:
+        msg = f"unknown {kind}(s) {', '.join(unknown)}; known: {', '.join(sorted(known))}"
+        raise ValueError(msg)
+    return named
 
 
 class KillSwitchTuning(BaseModel):
@@ -186,6 +187,13 @@ class KillSwitchSettings(KillSwitchTuning):
     consumers: dict[str, KillSwitchTuning] = {}
     """Per consumer name, e.g. ``{"commerce.orders.place-order": {"trip_after": 5}}``;
     unset fields take the defaults above."""
+
+    @field_validator("consumers")
+    @classmethod
+    def _known_consumers(
+        cls, consumers: dict[str, KillSwitchTuning]
+    ) -> dict[str, KillSwitchTuning]:
+        return _only_known("consumer", consumers, {c.consumer for c in CONSUMERS})
 
     def tuning_for(self, consumer: str) -> KillSwitchTuning:
         """The tuning of ``consumer``: its own values over the defaults."""
