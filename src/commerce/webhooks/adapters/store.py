@@ -50,9 +50,17 @@ class SqlWebhookStore:
         query = select(webhook_endpoints).where(webhook_endpoints.c.id == endpoint_id)
         async with tenant_transaction(self._engine, tenant_id.value) as connection:
             row = (await connection.execute(query)).first()
-        if row is None:
-            return None
-        bound = endpoint_id.bytes
+        return None if row is None else self._endpoint_of(row)
+
+    async def endpoints(self, tenant_id: TenantId) -> list[Endpoint]:
+        """Every endpoint of the tenant, oldest first."""
+        query = select(webhook_endpoints).order_by(webhook_endpoints.c.created_at)
+        async with tenant_transaction(self._engine, tenant_id.value) as connection:
+            rows = (await connection.execute(query)).all()
+        return [self._endpoint_of(row) for row in rows]
+
+    def _endpoint_of(self, row: Any) -> Endpoint:
+        bound = row.id.bytes
         retired = tuple(
             RetiredSecret(
                 self._cipher.decrypt(base64.b64decode(item["sealed"]), bound),

@@ -97,6 +97,10 @@ class WebhookStore(Protocol):
         """The endpoint, its secrets decrypted; ``None`` if the tenant has no such endpoint."""
         ...
 
+    async def endpoints(self, tenant_id: TenantId) -> list[Endpoint]:
+        """Every endpoint of the tenant, enabled or not."""
+        ...
+
     async def save_endpoint(self, endpoint: Endpoint, now: datetime) -> None:
         """Insert or update ``endpoint`` (secrets encrypted)."""
         ...
