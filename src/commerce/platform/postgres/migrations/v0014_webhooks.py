@@ -101,9 +101,7 @@ def upgrade() -> None:
         ),
         sa.CheckConstraint("length(response_body) <= 20480", name="ck_webhook_attempts_body"),
     )
-    op.create_index(
-        "ix_webhook_attempts_delivery", "webhook_attempts", ["endpoint_id", "event_id"]
-    )
+    op.create_index("ix_webhook_attempts_delivery", "webhook_attempts", ["endpoint_id", "event_id"])
     for table in ("webhook_endpoints", "webhook_deliveries", "webhook_attempts"):
         enable_tenant_isolation(table)
     app = roles().app  # validated and quoted
