@@ -172,3 +172,13 @@ async def test_a_disabled_endpoint_gets_nothing_and_a_big_event_goes_thin(
     assert thin["datatruncated"] is True
     assert "data" not in thin
     assert thin["id"] == big["id"]
+
+
+async def test_another_tenant_sees_none_of_the_endpoints(
+    store: SqlWebhookStore, stub: Receiver
+) -> None:
+    owner, stranger, endpoint = TenantId(uuid4()), TenantId(uuid4()), uuid4()
+    await create_endpoint(admin_of(store), owner, endpoint, EndpointSpec(stub.url + "/ok"))
+    assert [e.endpoint_id for e in await store.endpoints(owner)] == [endpoint]
+    assert await store.endpoints(stranger) == []
+    assert await store.endpoint(stranger, endpoint) is None

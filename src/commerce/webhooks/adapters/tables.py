@@ -9,22 +9,25 @@ from sqlalchemy import (
     Column,
     DateTime,
     Float,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
     Integer,
     LargeBinary,
-    MetaData,
     Table,
     Text,
 )
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 
+from commerce.platform.postgres.tables.schema import metadata
+
 __all__ = ["webhook_attempts", "webhook_deliveries", "webhook_endpoints"]
 
-_metadata = MetaData()
 _TIMESTAMPTZ = DateTime(timezone=True)
 
 webhook_endpoints = Table(
     "webhook_endpoints",
-    _metadata,
+    metadata,
     Column("tenant_id", UUID(as_uuid=True), nullable=False),
     Column("id", UUID(as_uuid=True), primary_key=True),
     Column("url", Text, nullable=False),
@@ -40,11 +43,12 @@ webhook_endpoints = Table(
     Column("version", Integer, nullable=False),
     Column("created_at", _TIMESTAMPTZ, nullable=False),
     Column("updated_at", _TIMESTAMPTZ, nullable=False),
+    Index("ix_webhook_endpoints_tenant_id", "tenant_id"),
 )
 
 webhook_deliveries = Table(
     "webhook_deliveries",
-    _metadata,
+    metadata,
     Column("tenant_id", UUID(as_uuid=True), nullable=False),
     Column("endpoint_id", UUID(as_uuid=True), primary_key=True),
     Column("event_id", Text, primary_key=True),
@@ -55,13 +59,17 @@ webhook_deliveries = Table(
     Column("next_attempt_at", _TIMESTAMPTZ),
     Column("created_at", _TIMESTAMPTZ, nullable=False),
     Column("updated_at", _TIMESTAMPTZ, nullable=False),
+    ForeignKeyConstraint(
+        ["endpoint_id"], ["webhook_endpoints.id"], name="fk_webhook_deliveries_endpoint"
+    ),
+    Index("ix_webhook_deliveries_endpoint_status_created", "endpoint_id", "status", "created_at"),
 )
 
 webhook_attempts = Table(
     "webhook_attempts",
-    _metadata,
+    metadata,
     Column("tenant_id", UUID(as_uuid=True), nullable=False),
-    Column("id", BigInteger, primary_key=True, autoincrement=True),
+    Column("id", BigInteger, Identity(), primary_key=True),
     Column("endpoint_id", UUID(as_uuid=True), nullable=False),
     Column("event_id", Text, nullable=False),
     Column("attempt", Integer, nullable=False),
@@ -71,4 +79,10 @@ webhook_attempts = Table(
     Column("error", Text),
     Column("verdict", Text, nullable=False),
     Column("attempted_at", _TIMESTAMPTZ, nullable=False),
+    ForeignKeyConstraint(
+        ["endpoint_id", "event_id"],
+        ["webhook_deliveries.endpoint_id", "webhook_deliveries.event_id"],
+        name="fk_webhook_attempts_delivery",
+    ),
+    Index("ix_webhook_attempts_delivery", "endpoint_id", "event_id"),
 )
