@@ -54,7 +54,7 @@ async def stub() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def webhooks(app_engine: AsyncEngine) -> AsyncIterator[Webhooks]:
-    sender = HttpWebhookSender(AddressPolicy.allowing(["127.0.0.1/32"]), NoNames(), timeout=0.3)
+    sender = HttpWebhookSender(AddressPolicy.allowing(["127.0.0.1/32"]), NoNames(), timeout=1.0)
     breakers = CircuitBreakers(BreakerPolicy(failure_threshold=5, reset_timeout=60.0))
     yield Webhooks(
         store=SqlWebhookStore(app_engine, AesGcmSecretCipher({1: os.urandom(32)})),

@@ -41,7 +41,7 @@ async def stub() -> AsyncIterator[Receiver]:
 
 @pytest.fixture
 async def sender() -> AsyncIterator[HttpWebhookSender]:
-    client = HttpWebhookSender(LOCAL, StubResolver(), timeout=0.5)
+    client = HttpWebhookSender(LOCAL, StubResolver(), timeout=2.0)
     yield client
     await client.aclose()
 
@@ -131,7 +131,7 @@ async def test_without_the_allow_list_127_0_0_1_is_refused(stub: Receiver) -> No
 
 
 async def test_a_refused_connection_is_an_attempt_with_an_error() -> None:
-    lone = HttpWebhookSender(LOCAL, StubResolver(), timeout=0.5)
+    lone = HttpWebhookSender(LOCAL, StubResolver(), timeout=2.0)
     try:
         attempt = await lone.send("http://127.0.0.1:9/h", BODY, {"x-id": uuid4().hex})
     finally:

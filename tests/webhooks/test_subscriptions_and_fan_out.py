@@ -62,7 +62,7 @@ def store(app_engine: AsyncEngine) -> SqlWebhookStore:
 
 @pytest.fixture
 async def webhooks(store: SqlWebhookStore) -> AsyncIterator[Webhooks]:
-    sender = HttpWebhookSender(LOCAL, StubResolver(), timeout=0.5)
+    sender = HttpWebhookSender(LOCAL, StubResolver(), timeout=2.0)
     yield Webhooks(
         store=store,
         sender=sender,

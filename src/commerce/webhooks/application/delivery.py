@@ -94,7 +94,7 @@ async def deliver(request: DeliveryRequest, webhooks: Webhooks) -> DeliveryOutco
         return CANCELLED
     try:
         attempt = await _attempt(endpoint, request, webhooks, now)
-    except EndpointPaused as error:  # no attempt made: come back when it half-opens
+    except EndpointPaused as error:  # no attempt made: come back when it may be made
         return DeliveryOutcome(Decision(Verdict.RETRY, max(error.retry_after, 0.1)))
     number = attempts + 1
     decision = decide(attempt, number, webhooks.policy.schedule, webhooks.random)
@@ -113,7 +113,7 @@ async def _attempt(
     signed = webhook_headers(keys, request.event_id, int(now.timestamp()), request.payload)
     headers = {**endpoint.headers, **signed}
     try:
-        async with webhooks.guard.guarded(endpoint.endpoint_id):
+        async with webhooks.guard.guarded(endpoint.endpoint_id, endpoint.rate_limit):
             try:
                 attempt = await webhooks.sender.send(endpoint.url, request.payload, headers)
             except (RefusedAddress, InvalidWebhookUrl) as error:

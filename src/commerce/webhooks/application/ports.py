@@ -120,7 +120,7 @@ class WebhookStore(Protocol):
 
 
 class EndpointPaused(Exception):
-    """The endpoint's circuit breaker is open: no attempt now, try in ``retry_after`` s."""
+    """No attempt now (breaker open, rate limit reached): try in ``retry_after`` s."""
 
     def __init__(self, endpoint_id: UUID, retry_after: float) -> None:
         super().__init__(f"webhook endpoint {endpoint_id} paused for {retry_after:.3f} s")
@@ -131,7 +131,10 @@ class EndpointGuard(Protocol):
     """The endpoint's bulkhead (bounded concurrency, per endpoint and overall) and its
     circuit breaker around one attempt."""
 
-    def guarded(self, endpoint_id: UUID) -> AbstractAsyncContextManager[None]:
+    def guarded(
+        self, endpoint_id: UUID, rate_limit: int | None
+    ) -> AbstractAsyncContextManager[None]:
         """Wait for a slot, then run the block through the endpoint's breaker: an exception
-        leaving it counts as a failure; raises :class:`EndpointPaused` while it is open."""
+        leaving it counts as a failure. Raises :class:`EndpointPaused` while the breaker is
+        open or the endpoint is over its ``rate_limit`` (messages per second)."""
         ...
