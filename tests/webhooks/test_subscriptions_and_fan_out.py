@@ -6,6 +6,7 @@ import json
 import os
 import random
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from uuid import uuid4
 
@@ -13,6 +14,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 from standardwebhooks.webhooks import Webhook
 
+from commerce.platform.kit.errors import InvalidValue, NotFound
 from commerce.platform.kit.ids import TenantId
 from commerce.platform.resilience.breakers import BreakerPolicy, CircuitBreakers
 from commerce.webhooks.adapters.guard import ResilientEndpointGuard
@@ -28,6 +30,7 @@ from commerce.webhooks.application.management import (
     disable_endpoint,
     rotate_secret,
 )
+from commerce.webhooks.application.recovery import RecoveryProgress, recover, resend
 from commerce.webhooks.domain.addresses import AddressPolicy, IpAddress
 from commerce.webhooks.domain.errors import InvalidWebhookUrl, RefusedAddress
 from commerce.webhooks.domain.outcomes import Verdict
@@ -182,3 +185,37 @@ async def test_another_tenant_sees_none_of_the_endpoints(
     assert [e.endpoint_id for e in await store.endpoints(owner)] == [endpoint]
     assert await store.endpoints(stranger) == []
     assert await store.endpoint(stranger, endpoint) is None
+
+
+async def test_recover_resends_the_failed_messages_of_a_window_with_progress(
+    store: SqlWebhookStore, webhooks: Webhooks, stub: Receiver
+) -> None:
+    admin, tenant, endpoint = admin_of(store), TenantId(uuid4()), uuid4()
+    await create_endpoint(admin, tenant, endpoint, EndpointSpec(stub.url + "/flaky"))
+    no_retries = replace(webhooks, policy=DeliveryPolicy(RetrySchedule(delays=())))
+    events = [event() for _ in range(3)]
+    for placed in events:  # the three failures of the flaky receiver: each given up on
+        result = await fan_out(tenant, placed, no_retries, max_payload_bytes=4096)
+        assert result.outcomes[str(endpoint)].decision.verdict is Verdict.EXHAUSTED
+    since = datetime.now(UTC) - timedelta(hours=1)
+    progress = [p async for p in recover(no_retries, tenant, endpoint, since)]
+    assert progress == [RecoveryProgress(resent=3, delivered=3)]
+    ids = [r.headers["webhook-id"] for r in stub.requests]
+    assert sorted(ids[3:]) == sorted(str(e["id"]) for e in events)  # same webhook-ids
+    assert [p async for p in recover(no_retries, tenant, endpoint, since)] == []
+    with pytest.raises(InvalidValue):
+        [p async for p in recover(no_retries, tenant, endpoint, since - timedelta(days=14))]
+
+
+async def test_resend_sends_one_delivered_message_again_with_its_webhook_id(
+    store: SqlWebhookStore, webhooks: Webhooks, stub: Receiver
+) -> None:
+    admin, tenant, endpoint = admin_of(store), TenantId(uuid4()), uuid4()
+    await create_endpoint(admin, tenant, endpoint, EndpointSpec(stub.url + "/ok"))
+    placed = event()
+    await fan_out(tenant, placed, webhooks, max_payload_bytes=4096)
+    outcome = await resend(webhooks, tenant, endpoint, str(placed["id"]))
+    assert outcome.decision.verdict is Verdict.DELIVERED
+    assert [r.headers["webhook-id"] for r in stub.requests] == [placed["id"]] * 2
+    with pytest.raises(NotFound):
+        await resend(webhooks, tenant, endpoint, "no-such-event")

@@ -201,3 +201,42 @@ class SqlWebhookStore:
             )
             for row in rows
         ]
+
+    async def failed_since(
+        self, tenant_id: TenantId, endpoint_id: UUID, since: datetime, after: str, limit: int
+    ) -> list[DeliveryRequest]:
+        """A page of the endpoint's failed deliveries since ``since``."""
+        table = webhook_deliveries
+        query = (
+            select(table)
+            .where(
+                table.c.endpoint_id == endpoint_id,
+                table.c.status == DeliveryStatus.FAILED.value,
+                table.c.created_at >= since,
+                table.c.event_id > after,
+            )
+            .order_by(table.c.event_id)
+            .limit(limit)
+        )
+        async with tenant_transaction(self._engine, tenant_id.value) as connection:
+            rows = (await connection.execute(query)).all()
+        return [_request_of(row) for row in rows]
+
+    async def reopen(self, request: DeliveryRequest) -> DeliveryRequest | None:
+        """Back to ``pending`` with no attempts counted (its attempts stay recorded)."""
+        table = webhook_deliveries
+        statement = (
+            table.update()
+            .where(table.c.endpoint_id == request.endpoint_id, table.c.event_id == request.event_id)
+            .values(status=DeliveryStatus.PENDING.value, attempts=0)
+            .returning(*table.c)
+        )
+        async with tenant_transaction(self._engine, request.tenant_id.value) as connection:
+            row = (await connection.execute(statement)).first()
+        return None if row is None else _request_of(row)
+
+
+def _request_of(row: Any) -> DeliveryRequest:
+    return DeliveryRequest(
+        TenantId(row.tenant_id), row.endpoint_id, row.event_id, row.event_type, row.payload
+    )

@@ -118,6 +118,18 @@ class WebhookStore(Protocol):
         """Store an attempt and move the delivery to ``status``."""
         ...
 
+    async def failed_since(
+        self, tenant_id: TenantId, endpoint_id: UUID, since: datetime, after: str, limit: int
+    ) -> list[DeliveryRequest]:
+        """Up to ``limit`` failed deliveries of the endpoint created since ``since``, in event
+        id order after ``after`` (keyset paging)."""
+        ...
+
+    async def reopen(self, request: DeliveryRequest) -> DeliveryRequest | None:
+        """Make a delivery pending again with a fresh schedule; ``None`` if it does not
+        exist. Returns it as stored (its payload)."""
+        ...
+
 
 class EndpointPaused(Exception):
     """No attempt now (breaker open, rate limit reached): try in ``retry_after`` s."""
