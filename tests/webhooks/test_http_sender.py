@@ -9,7 +9,7 @@ from uuid import uuid4
 import pytest
 from standardwebhooks.webhooks import Webhook
 
-from commerce.webhooks.adapters.http_sender import BODY_LIMIT, HttpWebhookSender
+from commerce.webhooks.adapters.http_sender import BODY_LIMIT, HttpWebhookSender, SystemResolver
 from commerce.webhooks.domain.addresses import AddressPolicy, IpAddress
 from commerce.webhooks.domain.errors import RefusedAddress
 from commerce.webhooks.domain.signing import SigningSecret, webhook_headers
@@ -138,3 +138,15 @@ async def test_a_refused_connection_is_an_attempt_with_an_error() -> None:
         await lone.aclose()
     assert attempt.status is None
     assert attempt.error
+
+
+async def test_the_system_resolver_sees_localhost_as_loopback_and_it_is_refused() -> None:
+    addresses = await SystemResolver().resolve("localhost", 80)
+    assert addresses
+    assert all(address.is_loopback for address in addresses)
+    strict = HttpWebhookSender(AddressPolicy(), SystemResolver(), timeout=0.5)
+    try:
+        with pytest.raises(RefusedAddress, match="loopback"):
+            await strict.send("http://localhost:9/h", BODY, {})
+    finally:
+        await strict.aclose()
