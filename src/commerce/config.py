@@ -18,6 +18,7 @@ from pydantic import (
     SecretStr,
     ValidationError,
     field_validator,
+    model_validator,
 )
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -31,6 +32,7 @@ from commerce.config_resilience import (
     KillSwitchTuning,
     RateLimitSettings,
 )
+from commerce.config_webhooks import WebhookSettings, check_webhooks_for
 from commerce.platform.messaging.channels import check_inbox_retention
 from commerce.registry.channels import CONSUMERS
 
@@ -58,6 +60,7 @@ __all__ = [
     "RelaySettings",
     "Settings",
     "SignalsSettings",
+    "WebhookSettings",
     "load_settings",
 ]
 
@@ -281,6 +284,12 @@ class Settings(BaseSettings):
     event_store: EventStoreSettings = EventStoreSettings()
     kill_switch: KillSwitchSettings = KillSwitchSettings()
     signals: SignalsSettings = SignalsSettings()
+    webhooks: WebhookSettings = WebhookSettings()
+
+    @model_validator(mode="after")
+    def _no_test_allowance_in_production(self) -> Settings:
+        check_webhooks_for(self.environment, self.webhooks)
+        return self
 
 
 class InvalidSettingsError(Exception):

@@ -30,11 +30,13 @@ from commerce.platform.postgres.provisioning import (
     provision,
 )
 from commerce.platform.postgres.tables import metadata, users
+from commerce.webhooks.adapters import tables as webhook_tables
 from tests.support.database import ProvisionedDatabase, provision_and_migrate, unique_database_name
 
 from .factories import user_row
 
 pytestmark = pytest.mark.integration
+assert webhook_tables.webhook_endpoints.metadata is metadata  # its tables are compared too
 
 TENANT_TABLES = (
     "users",
@@ -49,6 +51,9 @@ TENANT_TABLES = (
     "item_availability",
     "revenue_contributions",
     "revenue_daily",
+    "webhook_endpoints",
+    "webhook_deliveries",
+    "webhook_attempts",
 )
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nowhere"
 

@@ -1,0 +1,1 @@
+"""Drivers of the webhooks context: the secret cipher, the HTTP sender, the address resolver."""

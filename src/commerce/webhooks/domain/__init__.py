@@ -1,0 +1,1 @@
+"""The webhooks domain: endpoints, signatures, retry schedule, address policy."""

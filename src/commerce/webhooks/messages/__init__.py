@@ -1,0 +1,1 @@
+"""The published language of the webhooks context: its commands and channels."""
