@@ -18,7 +18,7 @@ an event is ``inbox.received_at`` minus the event's own time (the bench reads bo
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 from uuid import UUID
 
@@ -37,7 +37,7 @@ from commerce.platform.read_side.projection_kit import (
     apply_updates,
 )
 
-__all__ = ["BatchProjector", "Delivered", "claim_batch", "first_claimed"]
+__all__ = ["BatchOutcome", "BatchProjector", "Delivered", "claim_batch", "first_claimed"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,6 +86,18 @@ async def claim_batch(
     return set((await connection.execute(statement)).scalars())
 
 
+@dataclass(frozen=True, slots=True)
+class BatchOutcome[S: Versioned]:
+    """What :meth:`BatchProjector.apply_isolating` did: the rows changed; each event that
+    failed alone (for the consumer's failure policy: retry, then DLQ and a hold on its
+    aggregate); and the later events of a failed event's aggregate, not applied (for the
+    sequence gate to park behind that hold, so the aggregate's order is kept)."""
+
+    changes: list[Change[S]] = field(default_factory=list)
+    failed: list[tuple[Delivered[S], Exception]] = field(default_factory=list)
+    held: list[Delivered[S]] = field(default_factory=list)
+
+
 class BatchProjector:
     """Applies batches of one projection's events on the projections' pool."""
 
@@ -124,3 +136,40 @@ class BatchProjector:
             if tags:
                 await self._cache.invalidate(list(tags))
         return changes
+
+    async def apply_isolating(
+        self, projection: RowProjection[Any], consumer: str, batch: Sequence[Delivered[Any]]
+    ) -> BatchOutcome[Any]:
+        """Apply ``batch``; if it fails, split it in halves until each failing event is
+        alone, so only a poison event goes to the failure policy, the later events of its
+        aggregate are held back (not applied), and every other event is applied exactly
+        once (the inbox makes a retried half skip what an earlier attempt committed)."""
+        outcome: BatchOutcome[Any] = BatchOutcome()
+        await self._isolate(projection, consumer, list(batch), outcome)
+        return outcome
+
+    async def _isolate(
+        self,
+        projection: RowProjection[Any],
+        consumer: str,
+        batch: list[Delivered[Any]],
+        outcome: BatchOutcome[Any],
+    ) -> None:
+        blocked = {(d.update.tenant, d.update.key) for d, _ in outcome.failed}
+        runnable = []
+        for delivered in batch:
+            if (delivered.update.tenant, delivered.update.key) in blocked:
+                outcome.held.append(delivered)
+            else:
+                runnable.append(delivered)
+        if not runnable:
+            return
+        try:
+            outcome.changes.extend(await self.apply(projection, consumer, runnable))
+        except Exception as error:
+            if len(runnable) == 1:
+                outcome.failed.append((runnable[0], error))
+                return
+            middle = len(runnable) // 2
+            await self._isolate(projection, consumer, runnable[:middle], outcome)
+            await self._isolate(projection, consumer, runnable[middle:], outcome)
