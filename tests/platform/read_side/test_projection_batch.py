@@ -143,3 +143,23 @@ def _bytes(value: bytes) -> Any:
         return value
 
     return load
+
+
+async def test_rows_a_tenant_committed_before_another_tenants_poison_are_reported_once(
+    app_engine: AsyncEngine, cache: ReadThroughCache
+) -> None:
+    tenant, other = TenantId(uuid4()), TenantId(uuid4())
+    item = uuid4()
+    consumer = f"batch-it-{uuid4()}"
+
+    def explode(state: Any) -> Any:
+        raise ValueError("poison")
+
+    poison = Delivered(uuid4(), Update(other, uuid4(), 1, explode))
+    batch = [_delivered(tenant, _created(item, 5), 1), poison]
+
+    outcome = await BatchProjector(app_engine, cache).apply_isolating(PROJECTION, consumer, batch)
+
+    assert [(c.tenant, c.key) for c in outcome.changes] == [(tenant, item)]
+    assert [d for d, _ in outcome.failed] == [poison]
+    assert await _stock(app_engine, tenant, item) == (5, 1)

@@ -115,10 +115,23 @@ class BatchProjector:
         before it stay committed, their inbox rows make a retry of the batch skip them), so
         the caller's failure policy sees the batch and can split it to find the poison event.
         """
+        changes: list[Change[Any]] = []
+        await self._apply_into(changes, projection, consumer, batch)
+        return changes
+
+    async def _apply_into(
+        self,
+        changes: list[Change[Any]],
+        projection: RowProjection[Any],
+        consumer: str,
+        batch: Sequence[Delivered[Any]],
+    ) -> None:
+        """:meth:`apply`, adding each tenant's changes to ``changes`` once committed (so a
+        caller sees them even when a later tenant's transaction fails)."""
         by_tenant: dict[TenantId, list[Delivered[Any]]] = {}
         for delivered in batch:
             by_tenant.setdefault(delivered.update.tenant, []).append(delivered)
-        changes: list[Change[Any]] = []
+        start = len(changes)
         try:
             for tenant, deliveries in by_tenant.items():
                 async with tenant_transaction(self._engine, tenant.value) as connection:
@@ -131,11 +144,10 @@ class BatchProjector:
                 changes.extend(committed)
         finally:  # what committed is invalidated even if a later tenant's transaction failed
             tags = dict.fromkeys(
-                tag for change in changes for tag in projection.invalidated(change)
+                tag for change in changes[start:] for tag in projection.invalidated(change)
             )
             if tags:
                 await self._cache.invalidate(list(tags))
-        return changes
 
     async def apply_isolating(
         self, projection: RowProjection[Any], consumer: str, batch: Sequence[Delivered[Any]]
@@ -165,7 +177,7 @@ class BatchProjector:
         if not runnable:
             return
         try:
-            outcome.changes.extend(await self.apply(projection, consumer, runnable))
+            await self._apply_into(outcome.changes, projection, consumer, runnable)
         except Exception as error:
             if len(runnable) == 1:
                 outcome.failed.append((runnable[0], error))
