@@ -8,11 +8,13 @@ from commerce.platform.kit.ids import TenantId, new_uuid7
 from commerce.platform.kit.message_context import MessageContext
 from commerce.platform.transactions.ports import UnitOfWorkFactory
 from commerce.platform.transactions.processing import Outcome, process_command
-from tests.support.fakes import FakeClock, FakeHasher
+from tests.support.fakes import FakeClock
 
-__all__ = ["CONSUMER", "context_for", "register"]
+__all__ = ["CONSUMER", "PASSWORD_HASH", "context_for", "register"]
 
 CONSUMER = "tests.register-user"
+PASSWORD_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
+"""A stored hash as the subscriber hands it to the use case (hashed before the transaction)."""
 
 
 def context_for(tenant: TenantId, message_id: UUID | None = None) -> MessageContext:
@@ -32,18 +34,18 @@ async def register(
     email: str = "ada@example.com",
     user_id: UUID | None = None,
 ) -> Outcome:
-    """Process one RegisterUser command (fake hasher and clock)."""
+    """Process one RegisterUser command (a fixed password hash, a fake clock)."""
     command = RegisterUserCommand(
         tenant_id=context.tenant_id,
         user_id=user_id or uuid4(),
         email=email,
         display_name="Ada",
-        password="correct horse battery staple",
+        password_hash=PASSWORD_HASH,
     )
     return await process_command(
         consumer=CONSUMER,
         context=context,
         aggregate_id=str(command.user_id),
-        handler=partial(register_user, command, hasher=FakeHasher(), clock=FakeClock()),
+        handler=partial(register_user, command, clock=FakeClock()),
         open_unit_of_work=open_unit_of_work,
     )

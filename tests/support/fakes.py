@@ -30,7 +30,7 @@ from tests.support.fake_repositories import (
     Transaction,
 )
 
-__all__ = ["FakeClock", "FakeHasher", "InMemoryStore", "InMemoryUnitOfWorkFactory"]
+__all__ = ["FakeClock", "InMemoryStore", "InMemoryUnitOfWorkFactory"]
 
 
 @dataclass
@@ -183,16 +183,6 @@ class InMemoryUnitOfWorkFactory:
 
     def __call__(self, context: MessageContext) -> InMemoryUnitOfWork:
         return InMemoryUnitOfWork(self.store, context, self.upcasters)
-
-
-class FakeHasher:
-    """Reversible 'hashing', fast enough for unit tests."""
-
-    async def hash(self, password: str) -> str:
-        return f"fake${password[::-1]}"
-
-    async def verify(self, password_hash: str, password: str) -> bool:
-        return password_hash == f"fake${password[::-1]}"
 
 
 @dataclass

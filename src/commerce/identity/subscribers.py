@@ -63,15 +63,20 @@ def identity_router(
 
     @intake.command_subscriber(router, REGISTER_USER)
     async def on_register_user(body: RegisterUser, envelope: CurrentEnvelope) -> None:
-        """Register a user account (``RegisterUser.v1``)."""
+        """Register a user account (``RegisterUser.v1``).
+
+        The password is hashed here, before :meth:`MessageIntake.execute` opens the
+        transaction, so no connection or group-commit turn waits on argon2 (issue 12, item 4).
+        """
+        password_hash = await hasher.hash(body.password.get_secret_value())
         command = RegisterUserCommand(
             tenant_id=TenantId(envelope.tenant_id),
             user_id=body.user_id,
             email=body.email,
             display_name=body.display_name,
-            password=body.password.get_secret_value(),
+            password_hash=password_hash,
         )
-        handler = partial(register_user, command, hasher=hasher, clock=clock)
+        handler = partial(register_user, command, clock=clock)
         await intake.execute(REGISTER_USER, envelope, body, handler)
 
     @intake.command_subscriber(router, CHANGE_PROFILE)

@@ -22,8 +22,8 @@ from commerce.platform.transactions.shared_unit_of_work import (
     SharedUnitOfWorkFactory,
 )
 from commerce.registry.unit_of_work import shared_units_of_work
-from tests.support.commands import CONSUMER, context_for, register
-from tests.support.fakes import FakeClock, FakeHasher
+from tests.support.commands import CONSUMER, PASSWORD_HASH, context_for, register
+from tests.support.fakes import FakeClock
 
 pytestmark = pytest.mark.integration
 
@@ -98,8 +98,8 @@ async def test_a_failing_message_is_undone_alone(
     factory = _factory(app_engine)
 
     async def fail_after_work(uow: UnitOfWork) -> None:
-        command = RegisterUserCommand(tenant, uuid4(), "doomed@example.com", "D", "pw-12345678")
-        await register_user(command, uow, hasher=FakeHasher(), clock=FakeClock())
+        command = RegisterUserCommand(tenant, uuid4(), "doomed@example.com", "D", PASSWORD_HASH)
+        await register_user(command, uow, clock=FakeClock())
         raise ConnectionError("transient")
 
     failing = process_command(
@@ -190,10 +190,10 @@ async def test_a_cancelled_waiting_message_does_not_stall_the_batch(
 
 
 def _register(tenant: TenantId, email: str) -> Callable[[UnitOfWork], Awaitable[None]]:
-    command = RegisterUserCommand(tenant, uuid4(), email, "X", "pw-12345678")
+    command = RegisterUserCommand(tenant, uuid4(), email, "X", PASSWORD_HASH)
 
     async def handler(uow: UnitOfWork) -> None:
-        await register_user(command, uow, hasher=FakeHasher(), clock=FakeClock())
+        await register_user(command, uow, clock=FakeClock())
 
     return handler
 

@@ -26,8 +26,8 @@ from commerce.platform.transactions.shared_unit_of_work import SharedUnitOfWorkF
 from commerce.platform.transactions.unit_of_work import SqlUnitOfWorkFactory
 from commerce.registry.events import integration_event_for
 from commerce.registry.unit_of_work import shared_units_of_work, units_of_work
-from tests.support.commands import CONSUMER, context_for, register
-from tests.support.fakes import FakeClock, FakeHasher, InMemoryUnitOfWorkFactory
+from tests.support.commands import CONSUMER, PASSWORD_HASH, context_for, register
+from tests.support.fakes import FakeClock, InMemoryUnitOfWorkFactory
 
 pytestmark = pytest.mark.contract
 
@@ -143,9 +143,8 @@ async def test_failure_rolls_everything_back(probe: Probe) -> None:
 
     async def fail_after_work(uow: UnitOfWork) -> None:
         await register_user(
-            RegisterUserCommand(tenant, uuid4(), "ada@example.com", "Ada", "correct horse battery"),
+            RegisterUserCommand(tenant, uuid4(), "ada@example.com", "Ada", PASSWORD_HASH),
             uow,
-            hasher=FakeHasher(),
             clock=FakeClock(),
         )
         raise ConnectionError("lost the database mid-way")
