@@ -49,6 +49,7 @@ TENANT_TABLES = (
     "item_availability",
     "revenue_contributions",
     "revenue_daily",
+    "search_items",
 )
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nowhere"
 
