@@ -31,6 +31,7 @@ from commerce.config_resilience import (
     KillSwitchTuning,
     RateLimitSettings,
 )
+from commerce.config_search import SearchSettings
 from commerce.platform.messaging.channels import check_inbox_retention
 from commerce.registry.channels import CONSUMERS
 
@@ -281,6 +282,7 @@ class Settings(BaseSettings):
     event_store: EventStoreSettings = EventStoreSettings()
     kill_switch: KillSwitchSettings = KillSwitchSettings()
     signals: SignalsSettings = SignalsSettings()
+    search: SearchSettings = SearchSettings()
 
 
 class InvalidSettingsError(Exception):
