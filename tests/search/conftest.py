@@ -18,7 +18,6 @@ async def osmem_index(osmem_clone: OsmemClone) -> AsyncIterator[ElasticsearchIte
     """The Elasticsearch adapter on a fresh clone of the osmem protocol server."""
     client = osmem_client(osmem_clone.url)
     index = ElasticsearchItemIndex(client, prefix="commerce-", refresh=True)
-    await index.ensure()
     try:
         yield index
     finally:

@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from elasticsearch import AsyncElasticsearch, NotFoundError
+from elasticsearch import AsyncElasticsearch, BadRequestError, NotFoundError
 
 from commerce.search.adapters.cursors import decode_cursor, encode_cursor
 from commerce.search.adapters.elasticsearch_mappings import (
@@ -98,6 +98,7 @@ class ElasticsearchItemIndex:
         self._prefix = prefix
         self._alias = item_alias(prefix)
         self._refresh = refresh
+        self._ready = False
 
     async def create(self, suffix: str, *, alias: bool) -> str:
         """Create a concrete index for the current mappings; behind the alias if ``alias``."""
@@ -109,12 +110,21 @@ class ElasticsearchItemIndex:
         return name
 
     async def ensure(self) -> None:
-        """Create the first index behind the alias unless the alias exists."""
+        """Create the first index behind the alias unless the alias exists (once per
+        process; every other method calls it first)."""
+        if self._ready:
+            return
         if not await self._client.indices.exists_alias(name=self._alias):
-            await self.create("1", alias=True)
+            try:
+                await self.create("1", alias=True)
+            except BadRequestError as error:  # another process created it meanwhile
+                if error.error != "resource_already_exists_exception":
+                    raise
+        self._ready = True
 
     async def get(self, tenant: UUID, item_id: UUID) -> Indexed | None:
         """What the index holds for the item, or ``None``."""
+        await self.ensure()
         try:
             found = await self._client.get(index=self._alias, id=f"{tenant}:{item_id}")
         except NotFoundError:
@@ -125,6 +135,7 @@ class ElasticsearchItemIndex:
     async def put(self, tenant: UUID, entries: Sequence[Indexed]) -> int:
         """Bulk-write ``entries``; 409s are already applied, 429/5xx raise
         :class:`RetryableIndexingError`, other refusals :class:`IndexingRejectedError`."""
+        await self.ensure()
         if not entries:
             return 0
         operations: list[dict[str, Any]] = []
@@ -151,6 +162,7 @@ class ElasticsearchItemIndex:
 
     async def search(self, tenant: UUID, query: ItemSearch) -> ItemSearchPage:
         """The tenant's live items matching ``query``, with facets and highlights."""
+        await self.ensure()
         offset = decode_cursor(query.cursor)
         filters: list[dict[str, Any]] = [
             {"term": {"tenant_id": str(tenant)}},
@@ -193,6 +205,7 @@ class ElasticsearchItemIndex:
 
     async def suggest(self, tenant: UUID, prefix: str, *, limit: int = 10) -> list[str]:
         """Names of live items with a word starting with the last word of ``prefix``."""
+        await self.ensure()
         words = prefix.lower().split()
         if not words or not any(c.isalnum() for c in words[-1]):
             return []
