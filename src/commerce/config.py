@@ -32,6 +32,7 @@ from commerce.config_resilience import (
     KillSwitchTuning,
     RateLimitSettings,
 )
+from commerce.config_search import SearchSettings
 from commerce.config_webhooks import WebhookSettings, check_webhooks_for
 from commerce.platform.messaging.channels import check_inbox_retention
 from commerce.registry.channels import CONSUMERS
@@ -284,6 +285,7 @@ class Settings(BaseSettings):
     event_store: EventStoreSettings = EventStoreSettings()
     kill_switch: KillSwitchSettings = KillSwitchSettings()
     signals: SignalsSettings = SignalsSettings()
+    search: SearchSettings = SearchSettings()
     webhooks: WebhookSettings = WebhookSettings()
 
     @model_validator(mode="after")

@@ -19,6 +19,7 @@ from commerce.bootstrap.execution import run_once
 from commerce.bootstrap.kill_switches import KillSwitches
 from commerce.bootstrap.rate_limits import command_admission
 from commerce.bootstrap.read_side import ReadSide
+from commerce.bootstrap.search import SearchSide, search_side_for
 from commerce.bootstrap.wiring import (
     SOURCE,
     breakers_from,
@@ -101,6 +102,8 @@ class Service:
     ordered_consumers: dict[str, EventConsumer] = field(default_factory=dict)
     admission: CommandAdmission | None = None
     """Rate limits of the command channels (docs/adr/0019); ``None``: none."""
+    search: SearchSide | None = None
+    """The item index (docs/adr/0028); ``None``: not wired."""
 
     @cached_property
     def tracer(self) -> Tracer:
@@ -286,6 +289,8 @@ class Service:
         await self.read_side.close()
         if self.admission is not None:
             await self.admission.close()
+        if self.search is not None:
+            await self.search.close()
         await self.engine.dispose()
         for compartment in self.compartments.values():
             await compartment.engine.dispose()
@@ -333,4 +338,5 @@ def build_service(settings: Settings, *, tracer_provider: TracerProvider | None 
         faults=FaultInjector(settings.chaos.transient_failure_rate),
         tracer_provider=provider,
         admission=command_admission(settings),
+        search=search_side_for(settings.search, engine),
     )

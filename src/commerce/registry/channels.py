@@ -86,6 +86,7 @@ from commerce.platform.messaging.command_faults import CommandFaultedV1
 from commerce.platform.messaging.commands import Command
 from commerce.platform.messaging.integration_event import IntegrationEvent
 from commerce.platform.messaging.rejections import CommandRejectedV1
+from commerce.search.messages.channels import ITEM_SEARCH
 
 __all__ = [
     "COMMANDS_BY_NAME",
@@ -169,6 +170,7 @@ EVENT_CONSUMERS: tuple[EventConsumer, ...] = (
     ORDER_SUMMARIES,
     REVENUE,
     ITEM_AVAILABILITY,
+    ITEM_SEARCH,
 )
 """Every ordered consumer of an event stream (projections and other downstream parts)."""
 

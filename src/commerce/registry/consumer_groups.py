@@ -21,6 +21,7 @@ from commerce.catalog.messages.channels import ITEM_AVAILABILITY
 from commerce.identity.messages.channels import USER_DIRECTORY
 from commerce.orders.messages.channels import ORDER_SUMMARIES, REVENUE
 from commerce.platform.messaging.channels import CommandChannel, Consumer
+from commerce.search.messages.channels import ITEM_SEARCH
 
 __all__ = [
     "COMMANDS",
@@ -44,6 +45,7 @@ EVENT_CONSUMER_GROUPS: Mapping[str, str] = MappingProxyType(
         REVENUE.consumer: PROJECTIONS,
         ITEM_AVAILABILITY.consumer: PROJECTIONS,
         BILLING_POLICY.consumer: POLICIES,
+        ITEM_SEARCH.consumer: PROJECTIONS,
     }
 )
 """The group of each event consumer, by consumer name."""

@@ -54,6 +54,7 @@ TENANT_TABLES = (
     "webhook_endpoints",
     "webhook_deliveries",
     "webhook_attempts",
+    "search_items",
 )
 UNREACHABLE = "postgresql://nobody@127.0.0.1:1/nowhere"
 

@@ -10,6 +10,7 @@ from commerce.identity.subscribers import identity_router, user_directory_router
 from commerce.orders.subscribers import orders_router
 from commerce.platform.messaging.transport import AnyRouter
 from commerce.registry.channels import CONSUMERS
+from commerce.search.subscribers import search_router
 
 __all__ = ["dead_letter_router", "routers"]
 
@@ -34,6 +35,7 @@ def routers(service: Service) -> list[AnyRouter]:
         billing_router(service, clock=clock),
         user_directory_router(service, invalidate=service.read_side.cache.invalidate),
         read_models_router(service),
+        *([search_router(service, service.search.index)] if service.search else []),
         queries_router(service),
         dead_letter_router(service),
     ]

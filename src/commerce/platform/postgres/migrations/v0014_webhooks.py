@@ -9,7 +9,7 @@ attempt (status, latency, response body cut to 20 kB, error). Tenant tables like
 other (row-level security); see docs/adr/0029-webhooks.md.
 
 Revision ID: 0014
-Revises: 0009
+Revises: 0013
 Create Date: 2026-12-07 21:30:00+00:00
 """
 
@@ -22,7 +22,7 @@ from sqlalchemy.dialects import postgresql
 from commerce.platform.postgres.migrations import enable_tenant_isolation, roles
 
 revision: str = "0014"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0013"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

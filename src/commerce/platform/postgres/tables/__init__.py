@@ -26,6 +26,7 @@ from commerce.platform.postgres.tables.read_models import (
     user_directory,
 )
 from commerce.platform.postgres.tables.schema import Xid8, metadata
+from commerce.platform.postgres.tables.search import search_items
 from commerce.platform.postgres.tables.write_side import (
     catalog_items,
     events,
@@ -52,6 +53,7 @@ __all__ = [
     "projection_rebuilds",
     "revenue_contributions",
     "revenue_daily",
+    "search_items",
     "sequence_holds",
     "snapshots",
     "user_directory",
@@ -73,4 +75,5 @@ TENANT_TABLES: tuple[Table, ...] = (
     item_availability,
     revenue_contributions,
     revenue_daily,
+    search_items,
 )

@@ -1,0 +1,1 @@
+"""The search context: full-text indices of catalogue items, kept from integration events."""

@@ -1,0 +1,1 @@
+"""Implementations of the search port (Postgres full-text search)."""

@@ -1,0 +1,1 @@
+"""Search documents, tombstones and queries: plain values, no driver."""
