@@ -13,6 +13,7 @@ import pytest
 from aiokafka.admin import NewTopic
 from faststream.rabbit import ExchangeType, RabbitExchange
 
+from commerce.platform.messaging import rabbitmq_publisher
 from commerce.platform.messaging.kafka import KafkaTransport
 from commerce.platform.messaging.rabbitmq import RabbitTransport
 from commerce.platform.messaging.transport import OutgoingMessage
@@ -25,8 +26,9 @@ INVALID_PARTITIONS = 37
 
 
 class _Exchange:
-    async def publish(self, *args: Any, **kwargs: Any) -> None:
-        return None
+    """A declared exchange; publishing to it writes nothing (only declarations matter)."""
+
+    name = "declared"
 
 
 def _arguments(exchange: RabbitExchange) -> tuple[Any, ...]:
@@ -49,7 +51,15 @@ async def test_rabbitmq_declares_every_stream_exchange_with_the_publishers_argum
         declared.append(exchange)
         return _Exchange()
 
+    async def nothing_written(*_: Any) -> list[Any]:
+        return []
+
+    async def underlay(_: Any) -> object:
+        return object()
+
     monkeypatch.setattr(transport.broker, "declare_exchange", declare_exchange)
+    monkeypatch.setattr(rabbitmq_publisher, "_underlay", underlay)
+    monkeypatch.setattr(rabbitmq_publisher.RabbitEventPublisher, "_write", nothing_written)
 
     await transport.declare_streams(EVENT_STREAMS)
     at_start_up = [_arguments(exchange) for exchange in declared]

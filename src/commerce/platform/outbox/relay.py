@@ -33,12 +33,14 @@ import asyncio
 import contextlib
 import time
 from collections import Counter
+from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import asyncpg
 import structlog
+from opentelemetry.sdk.trace.sampling import ALWAYS_OFF
 from opentelemetry.trace import NoOpTracer, Span, Status, StatusCode, Tracer
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -50,36 +52,18 @@ from commerce.platform.messaging.transport import OutgoingMessage, Transport
 from commerce.platform.observability.metrics import record_relay_published, set_outbox_backlog
 from commerce.platform.observability.tracing import TRACE_HEADERS, start_publish_span
 from commerce.platform.outbox.relay_batch import Line, outbox_lines
-from commerce.platform.outbox.relay_lanes import LANE_SQL, LANES, LaneLease
+from commerce.platform.outbox.relay_lanes import LaneLease
+from commerce.platform.outbox.relay_store import OutboxStore
 from commerce.platform.outbox.writer import OUTBOX_CHANNEL
 from commerce.platform.postgres.inbox import purge_inbox
 from commerce.platform.resilience.breaker import CircuitBreaker, CircuitOpenError
 
 __all__ = ["OutboxRelay"]
 
-_UNSENT = """
-    SELECT position, message_id, aggregate_id, stream, payload, headers,
-           txid < pg_snapshot_xmin(pg_current_snapshot()) AS settled
-    FROM outbox
-    WHERE sent_at IS NULL AND failed_at IS NULL {lanes}
-    ORDER BY position
-    LIMIT :limit
-"""
-_CLAIM_ALL = text(_UNSENT.format(lanes=""))
-_CLAIM_LANES = text(_UNSENT.format(lanes=f"AND {LANE_SQL} = ANY(:lanes)"))
-_MARK_SENT = text("UPDATE outbox SET sent_at = now() WHERE position = ANY(:positions)")
-_MARK_FAILED = text(
-    "UPDATE outbox SET failed_at = now(), last_error = :error WHERE position = :position"
-)
 _PURGE_SENT = text(
     "DELETE FROM outbox WHERE sent_at IS NOT NULL AND sent_at < now() - make_interval(secs => :age)"
 )
 _MAX_BACKOFF_SECONDS = 30.0
-_BACKLOG = text(
-    "SELECT count(*) AS messages,"
-    " coalesce(extract(epoch FROM now() - min(created_at)), 0) AS oldest_age"
-    " FROM outbox WHERE sent_at IS NULL AND failed_at IS NULL"
-)
 _BACKLOG_INTERVAL_SECONDS = 5.0
 _log = structlog.get_logger("commerce.relay")
 
@@ -105,8 +89,9 @@ class OutboxRelay:
         lease: LaneLease | None = None,
     ) -> None:
         self._engine = engine
-        self._reader = engine.execution_options(isolation_level="AUTOCOMMIT")
+        self._store = OutboxStore(listen_dsn)
         self._tracer = tracer or NoOpTracer()
+        self._tracing = _can_record(self._tracer)
         self._next_backlog = 0.0
         self._transport = transport
         self._database = database_breaker
@@ -128,26 +113,17 @@ class OutboxRelay:
         lanes = await self._lease.lanes()
         if not lanes:
             return 0
-        claim = (
-            (_CLAIM_ALL, {"limit": self._batch_size})
-            if len(lanes) == LANES
-            else (_CLAIM_LANES, {"limit": self._batch_size, "lanes": sorted(lanes)})
-        )
         with self._database.guard():
-            async with self._reader.connect() as connection:
-                rows = (await connection.execute(*claim)).all()
+            rows = await self._store.unsent(self._batch_size, lanes)
         lines, unreadable = outbox_lines(rows, self._transport.style)
         if not lines and not unreadable:
             return 0
         await self._publish(lines)
         with self._database.guard():
-            async with self._engine.begin() as connection:
-                for position, error in unreadable:
-                    await connection.execute(_MARK_FAILED, {"position": position, "error": error})
-                sent = [row.position for line in lines for row, _ in line]
-                if sent:
-                    await connection.execute(_MARK_SENT, {"positions": sent})
-        published = Counter(row.stream for line in lines for row, _ in line)
+            await self._store.mark(
+                [row["position"] for line in lines for row, _ in line], unreadable
+            )
+        published = Counter(row["stream"] for line in lines for row, _ in line)
         for stream, count in published.items():
             record_relay_published(stream, count)
         return sum(published.values()) + len(unreadable)
@@ -158,22 +134,25 @@ class OutboxRelay:
             await self._publish_wave([line[wave] for line in lines if len(line) > wave])
 
     async def _publish_wave(self, wave: list[tuple[Any, OutgoingMessage]]) -> None:
+        """Publish one wave, confirmed; a span per event only where its trace is sampled
+        (an unsampled row's headers already carry its trace context on)."""
         spans: list[Span] = []
         events: list[tuple[str, OutgoingMessage]] = []
         for row, stored in wave:
-            span, trace_headers = start_publish_span(
-                self._tracer,
-                row.stream,
-                stored=row.headers,
-                message_id=str(row.message_id),
-                system=self._system,
-            )
-            spans.append(span)
-            message = stored
-            if trace_headers:  # the consumer's span becomes a child of this one
-                kept = {k: v for k, v in stored.headers.items() if k not in TRACE_HEADERS}
-                message = replace(stored, headers=kept | trace_headers)
-            events.append((row.stream, message))
+            stream, message = row["stream"], stored
+            if self._tracing and _sampled(stored.headers):
+                span, trace_headers = start_publish_span(
+                    self._tracer,
+                    stream,
+                    stored=stored.headers,
+                    message_id=stored.message_id or "",
+                    system=self._system,
+                )
+                spans.append(span)
+                if trace_headers:  # the consumer's span becomes a child of this one
+                    kept = {k: v for k, v in stored.headers.items() if k not in TRACE_HEADERS}
+                    message = replace(stored, headers=kept | trace_headers)
+            events.append((stream, message))
         try:
             with self._broker.guard():
                 async with asyncio.timeout(self._publish_timeout):
@@ -193,9 +172,8 @@ class OutboxRelay:
             return
         self._next_backlog = now + _BACKLOG_INTERVAL_SECONDS
         with self._database.guard():
-            async with self._reader.connect() as connection:
-                row = (await connection.execute(_BACKLOG)).one()
-        set_outbox_backlog(int(row.messages), float(row.oldest_age))
+            messages, oldest_age = await self._store.backlog()
+        set_outbox_backlog(messages, oldest_age)
 
     async def drain(self) -> int:
         """Publish until no eligible row is left; returns how many were sent."""
@@ -269,6 +247,7 @@ class OutboxRelay:
     async def close(self) -> None:
         """Give up this replica's lanes at once (``run`` does it when it stops)."""
         await self._lease.close()
+        await self._store.close()
 
     async def _listen(self, stop: asyncio.Event) -> None:
         """Keep a LISTEN connection open, reconnecting after failures."""
@@ -290,6 +269,24 @@ class OutboxRelay:
 
     def _on_notify(self, *_: object) -> None:
         self._wake.set()
+
+
+def _can_record(tracer: Tracer) -> bool:
+    """Whether ``tracer`` may record a span at all (not a no-op, not sampling nothing)."""
+    return not isinstance(tracer, NoOpTracer) and getattr(tracer, "sampler", None) is not ALWAYS_OFF
+
+
+def _sampled(headers: Mapping[str, str]) -> bool:
+    """Whether the W3C ``traceparent`` in ``headers`` has its sampled flag set."""
+    traceparent = headers.get("traceparent")
+    return (
+        isinstance(traceparent, str)
+        and len(traceparent) == _TRACEPARENT_LENGTH
+        and int(traceparent[-2:], 16) & 1 == 1
+    )
+
+
+_TRACEPARENT_LENGTH = 55  # "00-" 32 hex "-" 16 hex "-" 2 hex
 
 
 async def _sleep_or_stop(stop: asyncio.Event, seconds: float) -> None:

@@ -1,11 +1,14 @@
-"""One relay batch: outbox rows grouped by aggregate, in order, as messages to publish."""
+"""One relay batch: outbox rows grouped by aggregate, in order, as messages to publish.
+
+Rows are mappings (asyncpg records) of ``position``, ``message_id``, ``aggregate_id``,
+``stream``, ``headers``, ``body`` (ready-to-send bytes) and ``settled``.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Any
 
-import orjson
 import structlog
 
 from commerce.platform.messaging.envelope import (
@@ -40,15 +43,16 @@ def outbox_lines(
     waiting: set[tuple[str, str]] = set()
     unreadable: list[tuple[int, str]] = []
     for row in rows:
-        aggregate = (row.stream, row.aggregate_id)
-        if aggregate in waiting or not row.settled:
+        aggregate = (row["stream"], row["aggregate_id"])
+        if aggregate in waiting or not row["settled"]:
             waiting.add(aggregate)
             continue
         try:
             message = message_of(row, style)
         except (EnvelopeError, TypeError, ValueError) as error:
-            _log.error("outbox row parked: unreadable", position=row.position, error=str(error))
-            unreadable.append((row.position, str(error)[:_MAX_ERROR]))
+            position = row["position"]
+            _log.error("outbox row parked: unreadable", position=position, error=str(error))
+            unreadable.append((position, str(error)[:_MAX_ERROR]))
             continue
         lines.setdefault(aggregate, []).append((row, message))
     return list(lines.values()), unreadable
@@ -58,19 +62,20 @@ def message_of(row: Any, style: HeaderStyle) -> OutgoingMessage:
     """The row as a message; raises (the row is parked) if its envelope is unreadable.
 
     Rows are written by :class:`~commerce.platform.outbox.writer.OutboxWriter` with RabbitMQ
-    style headers: a row whose essential attributes are all there goes out as it is
-    (renamed for Kafka); anything else is read in full, which says what is wrong.
+    style headers and the encoded body: a row whose essential attributes are all there goes
+    out as it is (renamed for Kafka); anything else is read in full, which says what is
+    wrong.
     """
-    message_id = str(row.message_id)
-    headers: dict[str, str] = row.headers
+    message_id = str(row["message_id"])
+    headers: dict[str, str] = row["headers"]
     if not _whole(headers, message_id):
         parse_envelope(headers)  # raises EnvelopeError naming the problem
     if style is HeaderStyle.KAFKA:
         headers = {_KAFKA_NAMES.get(name, name): value for name, value in headers.items()}
         headers.setdefault("content-type", CONTENT_TYPE)
     return OutgoingMessage(
-        body=orjson.dumps(row.payload),
-        key=row.aggregate_id,
+        body=row["body"],
+        key=row["aggregate_id"],
         headers=headers,
         content_type=CONTENT_TYPE,
         message_id=message_id,

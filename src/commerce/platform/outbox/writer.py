@@ -1,7 +1,9 @@
 """The outbox: integration events staged in the handler's transaction.
 
 Rows are written in one multi-row ``INSERT`` at commit; :func:`notify_relay` in the same
-transaction wakes the relay the moment it commits.
+transaction wakes the relay the moment it commits. Each row carries its ready-to-send
+``body`` (the event's JSON, encoded once here) besides the ``payload`` document, so the
+relay sends bytes without re-serialising (docs/adr/0026).
 """
 
 from __future__ import annotations
@@ -10,6 +12,7 @@ from collections.abc import Callable, Iterable
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from commerce.platform.kit.events import DomainEvent
@@ -38,11 +41,12 @@ _COLUMNS = (
     "payload",
     "headers",
     "occurred_at",
+    "body",
 )
 _INSERT = (
     "INSERT INTO outbox (message_id, tenant_id, aggregate_type, aggregate_id, aggregate_version,"
-    " event_type, stream, payload, headers, occurred_at)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)"
+    " event_type, stream, payload, headers, occurred_at, body)"
+    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)"
 )
 _NOTIFY = f"NOTIFY {OUTBOX_CHANNEL}"
 
@@ -128,7 +132,7 @@ class OutboxWriter:
                 "aggregate_version": aggregate_version,
                 "event_type": event.message_type,
                 "stream": event.stream.name,
-                "payload": event.model_dump(mode="json"),
+                "body": orjson.dumps(event.model_dump(mode="json")),
                 "headers": envelope.headers(HeaderStyle.RABBIT),
                 "occurred_at": occurred_at,
             }
@@ -155,7 +159,7 @@ class OutboxWriter:
             tuple(
                 json_text(with_current_trace(row["headers"]))
                 if column == "headers"
-                else json_text(row["payload"])
+                else row["body"].decode()
                 if column == "payload"
                 else row[column]
                 for column in _COLUMNS

@@ -8,6 +8,7 @@ from sqlalchemy import (
     Identity,
     Index,
     Integer,
+    LargeBinary,
     PrimaryKeyConstraint,
     Table,
     Text,
@@ -58,6 +59,8 @@ outbox = Table(
     Column("sent_at", DateTime(timezone=True), nullable=True),
     Column("failed_at", DateTime(timezone=True), nullable=True),
     Column("last_error", Text, nullable=True),
+    # The ready-to-send body (migration 0011); NULL in rows written before it.
+    Column("body", LargeBinary, nullable=True),
     PrimaryKeyConstraint("position"),
     UniqueConstraint("message_id"),
 )
