@@ -6,7 +6,7 @@ under a GIN index serves the queries. It is a tenant table (row-level security) 
 role reads and writes (see ``docs/adr/0028-search.md``).
 
 Revision ID: 0013
-Revises: 0009
+Revises: 0011
 Create Date: 2026-12-07 00:00:00+00:00
 """
 
@@ -19,7 +19,7 @@ from sqlalchemy.dialects import postgresql
 from commerce.platform.postgres.migrations import enable_tenant_isolation, roles
 
 revision: str = "0013"
-down_revision: str | Sequence[str] | None = "0009"
+down_revision: str | Sequence[str] | None = "0011"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
