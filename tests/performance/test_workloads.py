@@ -1,6 +1,7 @@
 """The pipeline's workloads and the all-process CPU groups (fast; part of ``make test``)."""
 
 import os
+from pathlib import Path
 from uuid import uuid4
 
 import pytest
@@ -38,6 +39,6 @@ def test_register_user_alone_has_no_setup_and_unique_users() -> None:
 
 
 def test_a_process_group_finds_processes_by_name() -> None:
-    own = open(f"/proc/{os.getpid()}/comm").read().strip()  # noqa: SIM115
+    own = Path(f"/proc/{os.getpid()}/comm").read_text().strip()
     assert os.getpid() in processes_named(own)()
     assert processes_named("no-such-process-name")() == []
