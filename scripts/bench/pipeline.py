@@ -180,6 +180,11 @@ async def _one_run(
         )
         sending = asyncio.create_task(send(service, workload.commands))
         try:
+            # The time box starts with the first measured command applied (a Kafka group
+            # may still be joining), not with the first one sent.
+            await wait_for(
+                service, lambda applied, _, __: applied >= 1, limit=120, workload=workload
+            )
             await wait_for(
                 service,
                 lambda applied, sent, projected: (
@@ -233,10 +238,10 @@ async def _figures(
         ("events", "ev/s", rate(sent.count, sent.first, sent.last)),
         ("projection", "ev/s", rate(projected.count, projected.first, projected.last)),
         ("projection lag p99", "ms", lag * 1e3),
-        ("messages/command", "msg/cmd", (applied.count + published.count) / applied.count),
+        ("messages/command", "msg/cmd", (applied.count + published.count) / max(applied.count, 1)),
         ("worker CPU", "µs/msg", sampler.cpu_used("worker", *window) / handled * 1e6),
         ("relay CPU", "µs/ev", sampler.cpu_used("relay", sent.first, sent.last) / sent.count * 1e6),
-        ("CPU all", "µs/cmd", everything / applied.count * 1e6),
+        ("CPU all", "µs/cmd", everything / max(applied.count, 1) * 1e6),
         ("worker cores", "cores", sampler.cores("worker", *window)),
         ("relay cores", "cores", sampler.cores("relay", *window)),
         ("machine busy", "%", 100 * sampler.machine_busy(*window)),
