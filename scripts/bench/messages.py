@@ -1,6 +1,7 @@
-"""RegisterUser commands as an upstream service sends them, and publishers for both
-transports: all at once with a window of unconfirmed messages (preloading), or one by one
-on a schedule (fixed offered load).
+"""Commands as an upstream service sends them (RegisterUser here; the catalogue and order
+mix in :mod:`scripts.bench.shop_mix`), and publishers for both transports, routing each
+command to its channel: all at once with a window of unconfirmed messages (preloading),
+or one by one on a schedule (fixed offered load).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from aiokafka import AIOKafkaProducer
 from commerce.identity.messages.channels import REGISTER_USER
 from commerce.identity.messages.commands import RegisterUser
 from commerce.platform.messaging.channels import COMMAND_EXCHANGE
+from commerce.platform.messaging.commands import Command as CommandMessage
 from commerce.platform.messaging.envelope import Envelope, HeaderStyle
 from commerce.platform.messaging.transport import namespaced
 
@@ -25,6 +27,7 @@ __all__ = [
     "CommandPublisher",
     "KafkaCommandPublisher",
     "RabbitCommandPublisher",
+    "command_of",
     "publish_all",
     "publish_paced",
     "register_user",
@@ -42,27 +45,37 @@ class Command:
     body: bytes
     headers: dict[str, str]
     key: str
+    channel: str = REGISTER_USER.name
+    """The command channel (not namespaced)."""
 
 
-def register_user(tenant: UUID, index: int, style: HeaderStyle) -> Command:
-    """RegisterUser number ``index`` of ``tenant`` (fresh user id, unique e-mail)."""
-    user_id = uuid4()
+def command_of(channel: str, message: CommandMessage, tenant: UUID, style: HeaderStyle) -> Command:
+    """``message`` of ``tenant`` for ``channel``, in a fresh envelope keyed by its aggregate."""
+    key = message.aggregate_key()
     envelope = Envelope.new(
-        type=RegisterUser.message_type, source="/bench", tenant_id=tenant, subject=str(user_id)
+        type=message.message_type, source="/bench", tenant_id=tenant, subject=key
     )
-    body = RegisterUser(
-        user_id=user_id,
-        email=f"bench-{index}@example.com",
-        display_name=f"Bench User {index}",
-        password=PASSWORD,
-    ).wire_body()
     return Command(
         id=str(envelope.id),
         time=envelope.time.timestamp(),
-        body=body,
+        body=message.wire_body(),
         headers=envelope.headers(style) | {"content-type": "application/json"},
-        key=str(user_id),
+        key=key,
+        channel=channel,
     )
+
+
+def register_user(
+    tenant: UUID, index: int, style: HeaderStyle, *, user_id: UUID | None = None
+) -> Command:
+    """RegisterUser number ``index`` of ``tenant`` (fresh user id, unique e-mail)."""
+    message = RegisterUser(
+        user_id=user_id or uuid4(),
+        email=f"bench-{index}@example.com",
+        display_name=f"Bench User {index}",
+        password=PASSWORD,
+    )
+    return command_of(REGISTER_USER.name, message, tenant, style)
 
 
 class CommandPublisher(Protocol):
@@ -86,25 +99,40 @@ class RabbitCommandPublisher:
 
     def __init__(self, url: str, namespace: str) -> None:
         self._url = url
-        self._routing_key = namespaced(namespace, REGISTER_USER.name)
+        self._namespace = namespace
         self._exchange_name = namespaced(namespace, COMMAND_EXCHANGE)
         self._connection: aio_pika.abc.AbstractConnection | None = None
+        self._channel: aio_pika.abc.AbstractChannel | None = None
         self._exchange: aio_pika.abc.AbstractExchange | None = None
+        self._declared: dict[str, asyncio.Task[None]] = {}
 
     async def start(self) -> Self:
         """Connect and declare the command topology exactly as the worker does."""
         self._connection = await aio_pika.connect(self._url)
-        channel = await self._connection.channel(publisher_confirms=True)
-        self._exchange = await channel.declare_exchange(
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await self._channel.declare_exchange(
             self._exchange_name, aio_pika.ExchangeType.DIRECT, durable=True
         )
-        queue = await channel.declare_queue(self._routing_key, durable=True)
-        await queue.bind(self._exchange, routing_key=self._routing_key)
+        await self._declare(REGISTER_USER.name)
         return self
 
-    async def send(self, command: Command) -> None:
-        """Publish persistently; returns once RabbitMQ confirmed."""
+    async def _declare(self, channel: str) -> None:
+        """Declare and bind the channel's queue once (concurrent sends share the task)."""
+        if (declared := self._declared.get(channel)) is None:
+            declared = asyncio.ensure_future(self._bind(namespaced(self._namespace, channel)))
+            self._declared[channel] = declared
+        await declared
+
+    async def _bind(self, routing_key: str) -> None:
+        assert self._channel is not None
         assert self._exchange is not None
+        queue = await self._channel.declare_queue(routing_key, durable=True)
+        await queue.bind(self._exchange, routing_key=routing_key)
+
+    async def send(self, command: Command) -> None:
+        """Publish persistently to the command's channel; returns once RabbitMQ confirmed."""
+        assert self._exchange is not None
+        await self._declare(command.channel)
         headers = {k: v for k, v in command.headers.items() if k != "content-type"}
         message = aio_pika.Message(
             command.body,
@@ -113,7 +141,8 @@ class RabbitCommandPublisher:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=command.id,
         )
-        await self._exchange.publish(message, routing_key=self._routing_key)
+        routing_key = namespaced(self._namespace, command.channel)
+        await self._exchange.publish(message, routing_key=routing_key)
 
     async def close(self) -> None:
         """Close the connection."""
@@ -122,12 +151,12 @@ class RabbitCommandPublisher:
 
 
 class KafkaCommandPublisher:
-    """aiokafka with ``acks=all``, keyed by user id, to the RegisterUser topic."""
+    """aiokafka with ``acks=all``, keyed by aggregate id, to the command's channel topic."""
 
     style = HeaderStyle.KAFKA
 
     def __init__(self, bootstrap: str, namespace: str) -> None:
-        self._topic = namespaced(namespace, REGISTER_USER.name)
+        self._namespace = namespace
         self._producer = AIOKafkaProducer(
             bootstrap_servers=bootstrap,
             acks="all",
@@ -144,7 +173,10 @@ class KafkaCommandPublisher:
         """Produce; returns once the broker acknowledged the record."""
         headers = [(name, value.encode()) for name, value in command.headers.items()]
         delivery = await self._producer.send(
-            self._topic, command.body, key=command.key.encode(), headers=headers
+            namespaced(self._namespace, command.channel),
+            command.body,
+            key=command.key.encode(),
+            headers=headers,
         )
         await delivery
 

@@ -3,18 +3,21 @@
 :class:`ServiceProcess` starts one with a run's environment and logs to a file;
 :class:`Sampler` reads CPU time and RSS of any set of processes from ``/proc`` a few
 times a second, plus the machine's busy share, so a run reports CPU per message.
+A watched group (:func:`postgres_backends`, :func:`processes_named`) is a set of pids
+looked up at every sample: a run's Postgres backends come and go with its pools.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import math
 import os
 import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -29,6 +32,8 @@ __all__ = [
     "Sampler",
     "ServiceProcess",
     "cpu_seconds",
+    "postgres_backends",
+    "processes_named",
     "rss_mib",
     "start_service",
 ]
@@ -44,6 +49,48 @@ def cpu_seconds(pid: int) -> float:
     except OSError:
         return float("nan")
     return (int(fields[11]) + int(fields[12])) / _TICKS
+
+
+def _all_pids() -> list[int]:
+    return [int(entry.name) for entry in Path("/proc").iterdir() if entry.name.isdigit()]
+
+
+def _read(path: str) -> str:
+    try:
+        return Path(path).read_text(errors="replace")
+    except OSError:
+        return ""
+
+
+def postgres_backends(database: str) -> Callable[[], list[int]]:
+    """The pids of the Postgres backends connected to ``database`` (their process title is
+    ``postgres: <user> <database> ...``); shared background processes are not counted."""
+    marker = f" {database} "
+
+    def find() -> list[int]:
+        return [
+            pid
+            for pid in _all_pids()
+            if (title := _read(f"/proc/{pid}/cmdline")).startswith("postgres: ")
+            and marker in title.replace("\0", " ")
+        ]
+
+    return find
+
+
+def processes_named(*names: str) -> Callable[[], list[int]]:
+    """The pids whose command name (``/proc/<pid>/comm``) is one of ``names``."""
+    wanted = set(names)
+
+    def find() -> list[int]:
+        return [pid for pid in _all_pids() if _read(f"/proc/{pid}/comm").strip() in wanted]
+
+    return find
+
+
+def _group_cpu(pids: Iterable[int]) -> float:
+    """CPU seconds of the pids still alive."""
+    return sum(cpu for cpu in map(cpu_seconds, pids) if not math.isnan(cpu))
 
 
 def rss_mib(pid: int) -> float:
@@ -151,16 +198,20 @@ class Sampler:
 
     pids: Mapping[str, int]
     interval: float = 0.25
+    groups: Mapping[str, Callable[[], Iterable[int]]] = field(default_factory=dict)
+    """Named groups of pids looked up at each sample; their CPU is summed (no RSS)."""
     samples: list[ProcessSample] = field(default_factory=list)
     _task: asyncio.Task[None] | None = None
 
     def sample(self) -> None:
         """Take one sample now."""
         busy, total = _machine_jiffies()
+        cpu = {name: cpu_seconds(pid) for name, pid in self.pids.items()}
+        cpu |= {name: _group_cpu(find()) for name, find in self.groups.items()}
         self.samples.append(
             ProcessSample(
                 at=time.time(),
-                cpu={name: cpu_seconds(pid) for name, pid in self.pids.items()},
+                cpu=cpu,
                 rss={name: rss_mib(pid) for name, pid in self.pids.items()},
                 busy=busy,
                 total=total,

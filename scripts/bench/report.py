@@ -66,6 +66,12 @@ TARGETS = (
     Target("pipeline ≥ 50 % of raw", "x", _ratio("pipeline/raw"), lambda v: v >= 0.5),
     Target("pipeline ≥ 2.5x naive", "x", _ratio("pipeline/naive"), lambda v: v >= 2.5),
     Target(
+        "projection lag p99 ≤ 1 s at the sustained rate",
+        "ms",
+        _figure("pipeline.projection lag p99"),
+        lambda v: v <= 1000,
+    ),
+    Target(
         "commit→publish p99 ≤ 50 ms at the offered load",
         "ms",
         _figure("latency.commit→published p99"),

@@ -76,9 +76,11 @@ class Options:
         return [
             f"**Runs**: {self.runs} per figure (median, min..max); scenarios "
             f"{', '.join(self.scenarios)}; transports {', '.join(self.transports)}",
-            f"**Sizes**: raw {self.raw_messages:,} messages; naive and pipeline "
-            f"{self.commands:,} preloaded commands, at most {self.max_seconds:g} s of "
-            f"processing; latency {self.rate:,.0f} commands/s for {self.warmup:g} s warm-up "
+            f"**Sizes**: raw {self.raw_messages:,} messages; naive {self.commands:,} "
+            f"preloaded RegisterUser commands; pipeline {self.commands:,} catalogue and order "
+            f"commands (CreateItem, PlaceOrder), then {self.commands:,} RegisterUser apart; "
+            f"each at most {self.max_seconds:g} s of processing; latency "
+            f"{self.rate:,.0f} commands/s for {self.warmup:g} s warm-up "
             f"+ {self.seconds:g} s; relay {self.relay_rows:,} rows per phase, at most "
             f"{self.max_seconds:g} s"
             + (f"; soak {self.soak_minutes:g} min at {self.rate:,.0f}/s" if self.soak else ""),

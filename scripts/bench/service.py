@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -32,10 +32,17 @@ from commerce.identity.messages.channels import REGISTER_USER, USER_DIRECTORY
 __all__ = ["Counts", "ServiceUnderTest", "Window", "service_under_test"]
 
 _COUNTS = """
-SELECT (SELECT count(*) FROM inbox WHERE consumer = $1) AS applied,
+SELECT (SELECT count(*) FROM inbox WHERE consumer = ANY($1::text[])) AS applied,
        (SELECT count(*) FROM outbox WHERE sent_at IS NOT NULL) AS sent,
-       (SELECT count(*) FROM inbox WHERE consumer = $2) AS projected,
+       (SELECT count(*) FROM inbox WHERE consumer = ANY($2::text[])) AS projected,
        (SELECT count(*) FROM dead_letters) AS dead
+"""
+_LAG = """
+SELECT percentile_cont(0.99) WITHIN GROUP (
+         ORDER BY extract(epoch FROM i.received_at - o.created_at)) AS p99
+FROM inbox i JOIN outbox o ON o.message_id = i.message_id
+WHERE i.consumer = ANY($1::text[])
+  AND i.received_at BETWEEN to_timestamp($2) AND to_timestamp($3)
 """
 _WINDOW = """
 SELECT count(*) AS n, extract(epoch FROM min({column}))::float8 AS first,
@@ -110,9 +117,14 @@ class ServiceUnderTest:
             return row
         raise AssertionError("unreachable")
 
-    async def counts(self) -> Counts:
-        """What the service has done so far."""
-        row = await self._fetchrow(_COUNTS, REGISTER_USER.consumer, USER_DIRECTORY.consumer)
+    async def counts(
+        self,
+        consumers: Sequence[str] = (REGISTER_USER.consumer,),
+        projections: Sequence[str] = (USER_DIRECTORY.consumer,),
+    ) -> Counts:
+        """What the service has done so far: inbox rows of ``consumers`` (applied) and of
+        ``projections`` (projected), outbox rows sent, dead letters."""
+        row = await self._fetchrow(_COUNTS, list(consumers), list(projections))
         return Counts(row["applied"], row["sent"], row["projected"], row["dead"])
 
     async def window(
@@ -133,6 +145,15 @@ class ServiceUnderTest:
         query = _WINDOW.format(table=table, column=column, where="WHERE " + " AND ".join(where))
         row = await self._fetchrow(query)
         return Window(row["n"], row["first"] or 0.0, row["last"] or 0.0)
+
+    async def projection_lag_p99(
+        self, projections: Sequence[str], *, since: float, until: float
+    ) -> float:
+        """p99 (seconds) over the events ``projections`` received in ``since``..``until``
+        of the time from the event's commit (its outbox row's ``created_at``) to the
+        projection's inbox row for it (``received_at``)."""
+        row = await self._fetchrow(_LAG, list(projections), since, until)
+        return float("nan") if row["p99"] is None else float(row["p99"])
 
     def check_alive(self) -> None:
         """Raise with the log's end if a service process died."""

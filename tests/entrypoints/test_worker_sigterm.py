@@ -68,6 +68,7 @@ async def test_sigterm_drains_the_worker_and_a_restart_applies_the_rest_once(
     tmp_path: Path,
 ) -> None:
     settings = settings_for(provisioned_database, broker_url)
+    settings.log.level = "DEBUG"  # the per-message lines read here are DEBUG (ADR 0027)
     settings.http.port = free_port()
     # Hashing takes a few milliseconds, so commands are in flight when SIGTERM comes.
     settings.passwords = PasswordHashingSettings(memory_kib=8192, time_cost=2, parallelism=1)

@@ -31,4 +31,9 @@ def test_the_harness_measures_every_scenario(transport: str, tmp_path: Path) -> 
     scenarios = {figure["scenario"] for figure in result["figures"]}
     assert scenarios == {"raw", "naive", "pipeline", "latency", "relay"}, result["notes"]
     assert {f"{transport}: pipeline/raw", f"{transport}: pipeline/naive"} <= result["ratios"].keys()
-    assert "## Results" in docs.read_text()
+    pipeline = {f["name"] for f in result["figures"] if f["scenario"] == "pipeline"}
+    fair = {"projection lag p99", "messages/command", "CPU all", "RegisterUser commands"}
+    assert fair | {"argon2 default", "argon2 bench"} <= pipeline, sorted(pipeline)
+    text = docs.read_text()
+    assert "## Results" in text
+    assert "| projection lag p99 |" in text

@@ -124,6 +124,7 @@ async def test_every_valid_command_applied_once_through_crashes_and_restarts(
 ) -> None:
     broker = drill_broker
     settings: Settings = settings_for(provisioned_database, broker.url)
+    settings.log.level = "DEBUG"  # the per-message lines read here are DEBUG (ADR 0027)
     settings.chaos.transient_failure_rate = TRANSIENT_RATE
     settings.http.port = free_port()
     # One Kafka group member per command channel: with one per partition, the worker's

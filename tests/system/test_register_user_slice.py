@@ -86,6 +86,7 @@ async def worker(
 ) -> AsyncIterator[Worker]:
     port = free_port()
     settings = settings_for(provisioned_database, broker_url)
+    settings.log.level = "DEBUG"  # the per-message lines read here are DEBUG (ADR 0027)
     app_url = make_url(provisioned_database.app_url).set(host="127.0.0.1", port=database_proxy.port)
     settings.database.url = SecretStr(app_url.render_as_string(hide_password=False))
     settings.http.port = port

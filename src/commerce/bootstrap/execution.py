@@ -64,7 +64,9 @@ async def run_once(
             open_unit_of_work=open_unit_of_work,
             rejects=isinstance(channel, CommandChannel),
         )
-        _log.info("command processed", outcome=outcome.value, consumer=channel.consumer)
+        # Per message: DEBUG (docs/adr/0027); a rejection is worth a line at INFO.
+        log = _log.info if outcome is Outcome.REJECTED else _log.debug
+        log("command processed", outcome=outcome.value, consumer=channel.consumer)
         observed.outcome = outcome.value
         span.set_attribute("commerce.outcome", outcome.value)
     return outcome

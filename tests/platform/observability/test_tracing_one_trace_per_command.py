@@ -4,6 +4,7 @@ the relay's ``publish <stream>``, the user directory projection's consumer span 
 
 import asyncio
 import contextlib
+import dataclasses
 from collections.abc import AsyncIterator
 from typing import Annotated, Any
 from uuid import uuid4
@@ -17,13 +18,15 @@ from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
 from opentelemetry.sdk.trace import ReadableSpan, TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
+from opentelemetry.sdk.trace.sampling import ALWAYS_ON, ParentBased
 from opentelemetry.trace import SpanKind, format_span_id, format_trace_id
 
 from commerce.bootstrap.service import Service, build_service
 from commerce.entrypoints.worker import include_routers
 from commerce.identity.messages.channels import REGISTER_USER, USER_DIRECTORY, USERS
 from commerce.identity.messages.commands import RegisterUser
-from commerce.platform.messaging.transport import namespaced
+from commerce.platform.messaging.envelope import Envelope
+from commerce.platform.messaging.transport import OutgoingMessage, namespaced
 from tests.support.database import ProvisionedDatabase
 from tests.support.tansu import FAST_GROUP_TIMEOUTS
 from tests.support.worker import running_relay, settings_for
@@ -193,3 +196,52 @@ async def test_a_command_and_the_event_it_causes_share_one_trace(
     assert publish.attributes["messaging.destination.name"] == USERS.name
     assert handle.attributes is not None
     assert handle.attributes["commerce.outcome"] == "applied"
+
+
+async def test_an_unsampled_command_makes_no_spans_and_its_event_keeps_its_trace(
+    provisioned_database: ProvisionedDatabase, broker_url: str
+) -> None:
+    """Nothing samples (the command arrives with an unsampled ``traceparent``): no span
+    is recorded, and the event still carries the command's trace id across the outbox."""
+    exporter = InMemorySpanExporter()
+    provider = TracerProvider(sampler=ParentBased(ALWAYS_ON))
+    provider.add_span_processor(SimpleSpanProcessor(exporter))
+    arrived: asyncio.Queue[tuple[str, str]] = asyncio.Queue()
+    user_id = uuid4()
+    command = RegisterUser(
+        user_id=user_id,
+        email=f"untraced-{user_id.hex[:10]}@example.com",
+        display_name="Untraced",
+        password="correct horse battery staple",  # type: ignore[arg-type]
+    )
+    trace_id = uuid4().hex
+    incoming = f"00-{trace_id}-{uuid4().hex[:16]}-00"
+    async with traced_worker(provisioned_database, broker_url, provider) as service:
+        namespace = service.settings.broker.namespace
+        envelope = dataclasses.replace(
+            Envelope.new(
+                type=command.message_type,
+                source="/tests",
+                tenant_id=uuid4(),
+                subject=str(user_id),
+            ),
+            traceparent=incoming,
+        )
+        async with (
+            downstream_consumer(broker_url, namespace, provider, arrived),
+            running_relay(service),
+        ):
+            await service.transport.send_command(
+                REGISTER_USER,
+                OutgoingMessage(
+                    body=command.wire_body(),
+                    key=str(user_id),
+                    headers=envelope.headers(service.transport.style),
+                    content_type=envelope.content_type,
+                    message_id=str(envelope.id),
+                ),
+            )
+            header = await asyncio.wait_for(_event_of(arrived, str(user_id)), 30)
+    assert header.split("-")[1] == trace_id, "the event continues the command's trace"
+    assert header.endswith("-00"), "and stays unsampled"
+    assert [span.name for span in exporter.get_finished_spans()] == []

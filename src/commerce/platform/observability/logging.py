@@ -5,6 +5,10 @@ rendered by the same processors, so every line has ``timestamp``, ``level``, ``e
 ``logger`` and whatever context is bound (message id, correlation id, causation id,
 tenant id, trace id and span id). Secrets are masked in every line
 (:mod:`commerce.platform.observability.redaction`).
+
+A structlog call below the configured level is dropped before any processor runs (no
+context merge, no timestamp, no JSON): per-message lines are DEBUG and cost next to
+nothing at the default INFO (docs/adr/0027).
 """
 
 from __future__ import annotations
@@ -67,6 +71,7 @@ def configure_logging(
     )
     structlog.configure(
         processors=[
+            structlog.stdlib.filter_by_level,  # first: a dropped line costs one level check
             *shared,
             structlog.processors.format_exc_info,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,

@@ -9,7 +9,8 @@ its exposition live in :mod:`.metrics_registry`, the read side's metrics (projec
 queries) in :mod:`.metrics_read_side`.
 
 ==============================================================  ==============================
-``commerce_commands_processed_total{consumer,outcome}``         :func:`observe_command`
+``commerce_commands_processed_total{consumer,outcome}``         :func:`observe_command` (and
+                                                                :func:`count_outcomes`)
 ``commerce_handler_duration_seconds{consumer}``                 :func:`observe_command`
 ``commerce_inbox_duplicates_total{consumer}``                   :func:`record_inbox_duplicate`
 ``commerce_retries_total{consumer,kind,reason}``                :func:`record_retry`
@@ -20,15 +21,20 @@ queries) in :mod:`.metrics_read_side`.
 ``commerce_outbox_backlog_messages``                            :func:`set_outbox_backlog`
 ``commerce_outbox_oldest_unsent_age_seconds``                   :func:`set_outbox_backlog`
 ==============================================================  ==============================
+
+Messages handled together are counted together (:func:`count_outcomes`: one ``inc(n)``
+per outcome), and the labelled children of the per-message metrics are looked up once per
+label set, not on every message (docs/adr/0027).
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -54,6 +60,7 @@ __all__ = [
     "REGISTRY",
     "CommandObservation",
     "QueryObservation",
+    "count_outcomes",
     "exposition",
     "measure_broker",
     "observe_command",
@@ -149,6 +156,21 @@ class CommandObservation:
     outcome: str = "failed"
 
 
+@cache
+def _handler_duration(consumer: str) -> Any:
+    return HANDLER_DURATION.labels(consumer)
+
+
+@cache
+def _processed(consumer: str, outcome: str) -> Any:
+    return COMMANDS_PROCESSED.labels(consumer, outcome)
+
+
+@cache
+def _duplicates(consumer: str) -> Any:
+    return INBOX_DUPLICATES.labels(consumer)
+
+
 @contextmanager
 def observe_command(consumer: str) -> Iterator[CommandObservation]:
     """Time one command and count it by outcome (``failed`` unless the block sets one).
@@ -160,15 +182,30 @@ def observe_command(consumer: str) -> Iterator[CommandObservation]:
     try:
         yield observation
     finally:
-        HANDLER_DURATION.labels(consumer).observe(time.perf_counter() - started)
-        COMMANDS_PROCESSED.labels(consumer, observation.outcome).inc()
+        _handler_duration(consumer).observe(time.perf_counter() - started)
+        _processed(consumer, observation.outcome).inc()
         if observation.outcome == "duplicate":
-            record_inbox_duplicate(consumer)
+            _duplicates(consumer).inc()
+
+
+def count_outcomes(consumer: str, outcomes: Mapping[str, int]) -> None:
+    """Count messages of ``consumer`` handled together: ``outcomes`` maps an outcome
+    (applied, duplicate, rejected, failed) to how many; one ``inc(n)`` per outcome.
+
+    Duplicates also count ``commerce_inbox_duplicates_total``. Timing stays per message
+    (:func:`observe_command`) or is the caller's.
+    """
+    for outcome, count in outcomes.items():
+        if count <= 0:
+            continue
+        _processed(consumer, outcome).inc(count)
+        if outcome == "duplicate":
+            _duplicates(consumer).inc(count)
 
 
 def record_inbox_duplicate(consumer: str) -> None:
     """A redelivered message was recognised by ``consumer``'s inbox."""
-    INBOX_DUPLICATES.labels(consumer).inc()
+    _duplicates(consumer).inc()
 
 
 def record_retry(

@@ -7,6 +7,12 @@ process - memory that only grows, a ``/metrics`` page that grows with it, and th
 creating the child on the hot path. Here the routing key is kept only where it names a
 queue (the default exchange, the command exchange); other exchanges count as one
 destination. Kafka destinations are topics already.
+
+FastStream's consume metrics are kept off the hot channels (:func:`is_hot`): a command or
+an event handled by the service is timed and counted by ``commerce_handler_duration_seconds``
+and ``commerce_commands_processed_total`` already, and a second middleware per message cost
+more than the metric was worth (docs/adr/0027). Everything else consumed (retries, dead
+letters, skipped and parked messages, queries) and every publish keeps them.
 """
 
 from __future__ import annotations
@@ -19,7 +25,10 @@ from faststream.rabbit.response import RabbitPublishCommand
 
 from commerce.platform.messaging.channels import COMMAND_EXCHANGE
 
-__all__ = ["BoundedRabbitMetrics", "rabbit_destination"]
+__all__ = ["BoundedRabbitMetrics", "is_hot", "rabbit_destination"]
+
+_COLD_TOPIC_SUFFIXES = (".dlq", ".skipped")
+_RETRY_TOPIC = ".retry."
 
 
 def rabbit_destination(exchange: str | None, routing_key: str | None) -> str:
@@ -29,6 +38,28 @@ def rabbit_destination(exchange: str | None, routing_key: str | None) -> str:
     if exchange == COMMAND_EXCHANGE or exchange.endswith(f".{COMMAND_EXCHANGE}"):
         return f"{exchange}.{routing_key}"
     return exchange
+
+
+def is_hot(raw: Any) -> bool:
+    """Whether a consumed transport-native message is on a hot channel: a command or an
+    event on its way to the service's handlers.
+
+    RabbitMQ: anything routed by an exchange of ours (the command exchange, a stream's
+    exchange); what came through the default exchange (retries, dead letters, skipped and
+    parked messages, queries) is not. Kafka: any topic but the retry, dead-letter and
+    skipped topics (a batch is judged by its first record).
+    """
+    if isinstance(raw, tuple | list):
+        if not raw:
+            return False
+        raw = raw[0]
+    exchange = getattr(raw, "exchange", None)
+    if exchange is not None:  # RabbitMQ
+        return bool(exchange)
+    topic = getattr(raw, "topic", None)
+    if not isinstance(topic, str):
+        return False
+    return not topic.endswith(_COLD_TOPIC_SUFFIXES) and _RETRY_TOPIC not in topic
 
 
 class BoundedRabbitMetrics(RabbitMetricsSettingsProvider):

@@ -25,7 +25,8 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Literal
+from functools import cache
+from typing import Any, Literal
 
 from prometheus_client import Counter, Gauge, Histogram
 
@@ -99,11 +100,18 @@ QUERY_DURATION = Histogram(
 )
 
 
+@cache
+def _lag_of(projection: str, stream: str) -> tuple[Any, Any]:
+    """The labelled gauges of one projection, looked up once (it is set per event)."""
+    return PROJECTION_LAG.labels(projection), PROJECTION_LAST_APPLIED.labels(projection, stream)
+
+
 def set_projection_lag(projection: str, stream: str, seconds: float) -> None:
     """``projection`` (reading ``stream``) applied an event created ``seconds`` ago: its lag,
     and the time now; the stream label joins it to the relay's metrics."""
-    PROJECTION_LAG.labels(projection).set(max(0.0, seconds))
-    PROJECTION_LAST_APPLIED.labels(projection, stream).set(time.time())
+    lag, last_applied = _lag_of(projection, stream)
+    lag.set(max(0.0, seconds))
+    last_applied.set(time.time())
 
 
 @dataclass(slots=True)

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from faststream import BaseMiddleware
 from faststream.kafka import KafkaBroker
 from faststream.kafka.prometheus import KafkaPrometheusMiddleware
 from faststream.prometheus import PrometheusMiddleware
@@ -24,8 +25,8 @@ from prometheus_client.gc_collector import GCCollector
 from prometheus_client.platform_collector import PlatformCollector
 from prometheus_client.process_collector import ProcessCollector
 
-from commerce.platform.messaging.transport import AnyBroker
-from commerce.platform.observability.metrics_broker import BoundedRabbitMetrics
+from commerce.platform.messaging.transport import AnyBroker, Middleware
+from commerce.platform.observability.metrics_broker import BoundedRabbitMetrics, is_hot
 
 __all__ = ["HANDLER_BUCKETS", "REGISTRY", "exposition", "measure_broker", "serve_metrics"]
 
@@ -41,19 +42,33 @@ HANDLER_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2
 """Histogram buckets (seconds) of handling one message or answering one query."""
 
 
+def _off_hot_channels(inner: Any) -> Middleware:
+    """``inner`` on publishes and on consumed messages of cold channels only
+    (:func:`~.metrics_broker.is_hot`); a hot message gets FastStream's no-op middleware."""
+
+    def middleware(msg: Any, /, *, context: Any) -> BaseMiddleware:
+        if msg is not None and is_hot(msg):
+            return BaseMiddleware(msg, context=context)
+        built: BaseMiddleware = inner(msg, context=context)
+        return built
+
+    return middleware
+
+
 def measure_broker(broker: AnyBroker, *, app_name: str) -> None:
-    """Record FastStream's consume and publish metrics (``faststream_*``) into REGISTRY."""
+    """Record FastStream's consume and publish metrics (``faststream_*``) into REGISTRY,
+    the consume metrics off the hot channels (docs/adr/0027)."""
+    inner: Any
     if isinstance(broker, KafkaBroker):
-        broker.add_middleware(KafkaPrometheusMiddleware(registry=REGISTRY, app_name=app_name))
+        inner = KafkaPrometheusMiddleware(registry=REGISTRY, app_name=app_name)
     else:
         provider = BoundedRabbitMetrics()  # routing keys of events are aggregate ids
-        broker.add_middleware(
-            PrometheusMiddleware[Any, Any](
-                settings_provider_factory=lambda _: provider,
-                registry=REGISTRY,
-                app_name=app_name,
-            )
+        inner = PrometheusMiddleware[Any, Any](
+            settings_provider_factory=lambda _: provider,
+            registry=REGISTRY,
+            app_name=app_name,
         )
+    broker.add_middleware(_off_hot_channels(inner))
 
 
 def exposition() -> tuple[bytes, str]:

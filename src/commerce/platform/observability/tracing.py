@@ -11,8 +11,12 @@ The spans of one command, each the parent of the next:
 The outbox row keeps the W3C ``traceparent``/``tracestate`` of the span current when it
 is written (:func:`with_current_trace`), so the relay, in another process and maybe much
 later, continues the command's trace; the message it sends carries the relay span's own
-context. The provider exports over OTLP/gRPC only when an endpoint is configured;
-without one, spans still get ids (so logs and messages correlate) and are dropped.
+context. The provider exports over OTLP/gRPC only when an endpoint is configured.
+
+Our own spans exist only when the sampler would record them (docs/adr/0027): an unsampled
+command gets no ``handle`` span object and no ``db`` spans; its outbox rows then carry the
+incoming ``traceparent`` (the consumer span's, or the command envelope's), so the trace
+context still crosses the outbox hop unchanged and logs and messages still correlate.
 """
 
 from __future__ import annotations
@@ -26,11 +30,18 @@ from faststream.kafka import KafkaBroker
 from faststream.kafka.opentelemetry import KafkaTelemetryMiddleware
 from faststream.rabbit.opentelemetry import RabbitTelemetryMiddleware
 from opentelemetry import trace
+from opentelemetry.context import Context
 from opentelemetry.metrics import NoOpMeterProvider
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
-from opentelemetry.sdk.trace.sampling import ALWAYS_OFF, ParentBased, TraceIdRatioBased
+from opentelemetry.sdk.trace.sampling import (
+    ALWAYS_OFF,
+    Decision,
+    ParentBased,
+    Sampler,
+    TraceIdRatioBased,
+)
 from opentelemetry.trace import Span, SpanKind, Tracer
 from opentelemetry.trace.propagation.tracecontext import TraceContextTextMapPropagator
 
@@ -44,6 +55,7 @@ __all__ = [
     "command_span",
     "current_trace_headers",
     "database_span",
+    "samples",
     "start_publish_span",
     "trace_consumers",
     "trace_context_of",
@@ -146,6 +158,25 @@ def with_current_trace(headers: Mapping[str, str]) -> dict[str, str]:
     return kept | current
 
 
+def samples(tracer: Tracer, parent: Context | None, name: str) -> bool:
+    """Whether ``tracer`` would record a span ``name`` under ``parent`` (else: no span).
+
+    Asks the SDK tracer's sampler first, as the SDK itself would: under a valid parent
+    (``ParentBased``: the parent's sampled flag decides) and for a root only when the
+    sampler never records (``ALWAYS_OFF``); a root under a ratio sampler is left to the
+    SDK, which draws the trace id the ratio is decided on. A tracer that is not the
+    SDK's (no sampler to ask) always gets its span.
+    """
+    sampler: Sampler | None = getattr(tracer, "sampler", None)
+    if sampler is None:
+        return True
+    span_context = trace.get_current_span(parent).get_span_context()
+    if not span_context.is_valid:
+        return sampler is not ALWAYS_OFF
+    decision = sampler.should_sample(parent, span_context.trace_id, name).decision
+    return decision is not Decision.DROP
+
+
 @contextmanager
 def command_span(
     tracer: Tracer, command: object, envelope: Envelope, *, consumer: str
@@ -154,13 +185,10 @@ def command_span(
 
     Without a consumer span (tracing is off: no consumer middleware is installed) it
     continues the envelope's ``traceparent``, so the events it causes stay in the trace.
+    When the sampler would not record it, no span is made: the block gets the parent
+    (the consumer span, or the envelope's context as a non-recording span), whose
+    context the events then carry.
     """
-    attributes = {
-        "messaging.consumer.group.name": consumer,
-        "messaging.message.id": str(envelope.id),
-        "cloudevents.event_type": envelope.type,
-        "commerce.tenant_id": str(envelope.tenant_id),
-    }
     parent = None
     if not trace.get_current_span().get_span_context().is_valid and envelope.traceparent:
         carrier = {"traceparent": envelope.traceparent}
@@ -168,13 +196,29 @@ def command_span(
             carrier["tracestate"] = envelope.tracestate
         parent = _PROPAGATOR.extract(carrier)
     name = f"handle {type(command).__name__}"
+    if not samples(tracer, parent, name):
+        yield trace.get_current_span(parent)
+        return
+    attributes = {
+        "messaging.consumer.group.name": consumer,
+        "messaging.message.id": str(envelope.id),
+        "cloudevents.event_type": envelope.type,
+        "commerce.tenant_id": str(envelope.tenant_id),
+    }
     with tracer.start_as_current_span(name, context=parent, attributes=attributes) as span:
         yield span
 
 
 @contextmanager
 def database_span(tracer: Tracer, name: str) -> Iterator[Span]:
-    """A span of Postgres work (``db commit``, ``outbox write``), current inside the block."""
+    """A span of Postgres work (``db commit``, ``outbox write``), current inside the block.
+
+    Only under a recording span: otherwise the block runs under the current span as is.
+    """
+    current = trace.get_current_span()
+    if not current.is_recording():
+        yield current
+        return
     with tracer.start_as_current_span(
         name, kind=SpanKind.CLIENT, attributes=_DB_ATTRIBUTES
     ) as span:
