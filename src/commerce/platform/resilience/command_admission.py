@@ -113,9 +113,16 @@ class CommandAdmission:
         scope = verdict.scope or "tenant"
         if defers:
             record_rate_limited(channel.name, scope, "deferred")
-            raise DeliveryDeferred(self._delay(verdict), reason=DEFER_REASON)
+            delay = self._delay(verdict)
+            _log.debug(
+                "command over its rate limit; deferred",
+                scope=scope,
+                delay=delay,
+                reserved=verdict.reserved,
+            )
+            raise DeliveryDeferred(delay, reason=DEFER_REASON)
         record_rate_limited(channel.name, scope, "rejected")
-        _log.info(
+        _log.debug(
             "command over its rate limit; rejected",
             scope=scope,
             retry_after_seconds=verdict.retry_after,
