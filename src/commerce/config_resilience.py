@@ -143,7 +143,8 @@ class RateLimitSettings(BaseModel):
     fail_open_seconds: Annotated[float, Field(gt=0, le=300)] = 2.0
     """While Redis is down, let commands through unchecked this long between tries."""
     min_defer_seconds: Annotated[float, Field(gt=0, le=300)] = 1.0
-    """A deferred command comes back no sooner than this."""
+    """A deferred command without a reserved slot (its slot further ahead than the channel's
+    longest retry delay) comes back no sooner than this."""
 
     @field_validator("channels")
     @classmethod

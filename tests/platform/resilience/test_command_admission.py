@@ -69,15 +69,59 @@ async def test_over_the_limit_a_deferring_channel_hands_the_command_back_for_lat
     before = limited(DEFERRING.name, "tenant", "deferred")
     with pytest.raises(DeliveryDeferred) as deferred:
         await gate.admit(DEFERRING, envelope(tenant), handler)
-    # retry-after 1 s (one per second), spread by up to half again
-    assert deferred.value.delay == pytest.approx(1.5)
+    # its slot, one second on (one per second), is reserved: deferred exactly to it
+    assert deferred.value.delay == pytest.approx(1.0)
     assert deferred.value.reason == "rate-limit"
     assert limited(DEFERRING.name, "tenant", "deferred") == before + 1
 
 
-async def test_a_deferral_is_never_sooner_than_the_minimum() -> None:
+async def test_a_deferred_command_is_admitted_once_on_its_reservation_when_it_comes_back() -> None:
+    clock = ManualClock(1_765_000_000.0)
+    gate, tenant = admission(clock), uuid4()
+    await gate.admit(DEFERRING, envelope(tenant), handler)
+    deferred_command = envelope(tenant)
+    with pytest.raises(DeliveryDeferred) as first:
+        await gate.admit(DEFERRING, deferred_command, handler)
+    # the reserved slot is taken: another command of the tenant waits for the next one
+    with pytest.raises(DeliveryDeferred) as second:
+        await gate.admit(DEFERRING, envelope(tenant), handler)
+    assert (first.value.delay, second.value.delay) == (pytest.approx(1.0), pytest.approx(2.0))
+    clock.now += first.value.delay
+    assert await gate.admit(DEFERRING, deferred_command, handler) is handler
+    # a second copy of the same message finds no reservation left: it waits like any other
+    with pytest.raises(DeliveryDeferred):
+        await gate.admit(DEFERRING, deferred_command, handler)
+
+
+async def test_a_slot_beyond_the_longest_delay_is_not_reserved_and_waits_the_minimum() -> None:
     tenant = uuid4()
-    fast = CommandChannel("tests.fast", "Ten a second.")
+    short = CommandChannel(
+        "tests.short", "Delays of a second.", retry=RetryPolicy(initial_delay=1, max_delay=1)
+    )
+    gate = CommandAdmission(
+        InMemoryRateLimiter(clock=ManualClock(1_765_000_000.0)),
+        RateLimitPolicy(
+            default=ChannelLimits(tenant=Limit(0.25, 1), sender=PLENTY), min_defer_seconds=0.5
+        ),
+        prefix="tests:ns",
+        unit_random=lambda: 1.0,
+    )
+    await gate.admit(short, envelope(tenant), handler)
+    with pytest.raises(DeliveryDeferred) as deferred:
+        await gate.admit(short, envelope(tenant), handler)
+    # its slot is 4 s away, past the channel's 1 s: not reserved, spread by half again
+    assert deferred.value.delay == pytest.approx(6.0)
+    # nothing was counted: the slot 4 s away is still free for the next command
+    with pytest.raises(DeliveryDeferred) as again:
+        await gate.admit(short, envelope(tenant), handler)
+    assert again.value.delay == pytest.approx(6.0)
+
+
+async def test_a_deferral_without_a_reservation_is_never_sooner_than_the_minimum() -> None:
+    tenant = uuid4()
+    fast = CommandChannel(
+        "tests.fast", "Ten a second.", retry=RetryPolicy(initial_delay=0.01, max_delay=0.01)
+    )
     gate = CommandAdmission(
         InMemoryRateLimiter(clock=ManualClock(1_765_000_000.0)),
         RateLimitPolicy(

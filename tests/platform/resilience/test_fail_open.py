@@ -13,7 +13,7 @@ from structlog.testing import capture_logs
 
 from commerce.platform.observability.metrics_registry import REGISTRY
 from commerce.platform.resilience.fail_open import FailOpenRateLimiter
-from commerce.platform.resilience.rate_limit import Limit, Quota, Verdict
+from commerce.platform.resilience.rate_limit import Limit, Quota, Ticket, Verdict
 from tests.support.fakes import ManualClock
 
 pytestmark = pytest.mark.unit
@@ -30,7 +30,7 @@ class Store:
         self.hangs = False
         self.calls = 0
 
-    async def acquire(self, quotas: Sequence[Quota]) -> Verdict:
+    async def acquire(self, quotas: Sequence[Quota], ticket: Ticket | None = None) -> Verdict:
         self.calls += 1
         if self.hangs:
             await asyncio.sleep(3600)
@@ -121,7 +121,7 @@ class SlowStore(Store):
         super().__init__()
         self.delay = delay
 
-    async def acquire(self, quotas: Sequence[Quota]) -> Verdict:
+    async def acquire(self, quotas: Sequence[Quota], ticket: Ticket | None = None) -> Verdict:
         await asyncio.sleep(self.delay)
         return REFUSED
 

@@ -1,13 +1,14 @@
 """Invariants of GCRA, on the in-memory limiter driven by a fake clock."""
 
 import asyncio
+import heapq
 import math
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from commerce.platform.resilience.rate_limit import InMemoryRateLimiter, Limit, Quota
+from commerce.platform.resilience.rate_limit import InMemoryRateLimiter, Limit, Quota, Ticket
 from tests.support.fakes import ManualClock
 
 pytestmark = pytest.mark.property
@@ -123,3 +124,57 @@ def test_a_request_refused_by_one_quota_uses_up_none_of_the_others(
             assert await both.acquire(probe) == await sender_only.acquire(probe)
 
     asyncio.run(check())
+
+
+async def _admitted_with_reservations(
+    limit: Limit, arrivals: list[int], horizon: float
+) -> tuple[list[float], int, int]:
+    """Each arrival is a request with its own ticket; a reserved one comes back at its slot.
+    Returns the admission times, how many were reserved and how many of those were
+    admitted when they came back."""
+    clock = ManualClock(1_765_000_000.0)
+    start, limiter = clock.now, InMemoryRateLimiter(clock=clock)
+    quota = Quota("k", limit, "tenant")
+    due = [(arrival / 1000, n, False) for n, arrival in enumerate(arrivals)]
+    heapq.heapify(due)
+    admitted, reserved, returned = [], 0, 0
+    while due:
+        moment, n, coming_back = heapq.heappop(due)
+        clock.now = start + moment
+        verdict = await limiter.acquire([quota], Ticket(f"held:{n}", horizon))
+        if verdict.admitted:
+            admitted.append(moment)
+            returned += coming_back
+        elif verdict.reserved:
+            assert not coming_back
+            assert 0 < verdict.retry_after <= horizon
+            reserved += 1
+            heapq.heappush(due, (moment + verdict.retry_after, n, True))
+    return admitted, reserved, returned
+
+
+@settings(deadline=None)
+@given(
+    limit=_limits,
+    arrivals=_arrivals,
+    horizon=st.floats(0, 30),
+    window=st.floats(0, 20),
+)
+def test_with_reservations_admissions_in_any_window_never_exceed_burst_plus_rate_times_window(
+    limit: Limit, arrivals: list[int], horizon: float, window: float
+) -> None:
+    admitted, _, _ = asyncio.run(_admitted_with_reservations(limit, arrivals, horizon))
+    admitted.sort()
+    bound = limit.burst + limit.rate * window
+    for first, start in enumerate(admitted):
+        inside = sum(1 for moment in admitted[first:] if moment - start <= window + 1e-9)
+        assert inside <= math.floor(bound + 1e-6)
+
+
+@settings(deadline=None)
+@given(limit=_limits, arrivals=_arrivals, horizon=st.floats(0, 30))
+def test_every_reserved_request_is_admitted_once_when_it_comes_back_at_its_slot(
+    limit: Limit, arrivals: list[int], horizon: float
+) -> None:
+    _, reserved, returned = asyncio.run(_admitted_with_reservations(limit, arrivals, horizon))
+    assert returned == reserved

@@ -16,6 +16,7 @@ from commerce.platform.resilience.rate_limit import (
     Limit,
     Quota,
     RateLimiter,
+    Ticket,
 )
 from commerce.platform.resilience.rate_limit_redis import RedisRateLimiter
 from tests.support.fakes import ManualClock
@@ -120,3 +121,44 @@ async def test_the_longest_wait_names_the_quota_and_the_retry_after(
 
 async def test_no_quota_admits(limiter: RateLimiter) -> None:
     assert await limiter.acquire([]) == ADMITTED
+
+
+async def test_a_reserved_slot_is_counted_now_and_admits_its_ticket_once(
+    limiter: RateLimiter, key: str
+) -> None:
+    for _ in range(3):
+        await limiter.acquire([tenant(key)])
+    ticket = Ticket(f"{key}:held:m1", horizon=1.0)
+    reserved = await limiter.acquire([tenant(key)], ticket)
+    assert (reserved.admitted, reserved.reserved) == (False, True)
+    assert reserved.retry_after == pytest.approx(0.2, abs=1e-6)
+    # the slot at 0.2 s is taken: the next request waits for the one at 0.4 s
+    assert (await limiter.acquire([tenant(key)])).retry_after == pytest.approx(0.4, abs=1e-6)
+    assert await limiter.acquire([tenant(key)], ticket) == ADMITTED
+    again = await limiter.acquire([tenant(key)], ticket)
+    assert again.reserved
+    assert again.retry_after == pytest.approx(0.4, abs=1e-6)
+
+
+async def test_a_slot_beyond_the_horizon_is_refused_without_a_reservation(
+    limiter: RateLimiter, key: str
+) -> None:
+    for _ in range(3):
+        await limiter.acquire([tenant(key)])
+    ticket = Ticket(f"{key}:held:m1", horizon=0.1)
+    refused = await limiter.acquire([tenant(key)], ticket)
+    assert (refused.admitted, refused.reserved) == (False, False)
+    assert (await limiter.acquire([tenant(key)])).retry_after == pytest.approx(0.2, abs=1e-6)
+    assert not (await limiter.acquire([tenant(key)], ticket)).admitted
+
+
+async def test_a_ticket_within_the_limit_is_admitted_without_a_reservation(
+    limiter: RateLimiter, key: str
+) -> None:
+    ticket = Ticket(f"{key}:held:m1", horizon=1.0)
+    assert await limiter.acquire([tenant(key)], ticket) == ADMITTED
+    assert [(await limiter.acquire([tenant(key)])).admitted for _ in range(3)] == [
+        True,
+        True,
+        False,
+    ]

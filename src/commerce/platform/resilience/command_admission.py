@@ -6,7 +6,10 @@ CloudEvents ``source``). A command within both runs as usual. One over either is
 
 * ``defer``: handed back to the broker, due when the limit admits it again
   (:class:`~commerce.platform.delivery.deferral.DeliveryDeferred`): service traffic that
-  must be applied, later;
+  must be applied, later. Its slot is reserved (keyed by its message id) when it lies
+  within the channel's longest retry delay, so that the command is deferred once, exactly
+  to its slot, and admitted on its reservation when it comes back; a slot further ahead is
+  not reserved and the command is deferred by the minimum and the backoff as before;
 * ``reject``: answered with ``CommandRejected`` (reason ``rate-limited``, with
   ``retry_after_seconds``) through the normal rejection path, so the inbox makes sure a
   redelivered command is answered once.
@@ -30,7 +33,7 @@ from commerce.platform.kit.errors import RateLimited
 from commerce.platform.messaging.channels import CommandChannel
 from commerce.platform.messaging.envelope import Envelope
 from commerce.platform.observability.metrics_resilience import record_rate_limited
-from commerce.platform.resilience.rate_limit import Limit, Quota, RateLimiter, Verdict
+from commerce.platform.resilience.rate_limit import Limit, Quota, RateLimiter, Ticket, Verdict
 from commerce.platform.transactions.ports import UnitOfWork
 from commerce.platform.transactions.processing import CommandHandler
 
@@ -59,11 +62,12 @@ class RateLimitPolicy:
     default: ChannelLimits
     channels: Mapping[str, ChannelLimits] = field(default_factory=dict)
     min_defer_seconds: float = 1.0
-    """A deferred command comes back no sooner than this (however short its retry-after),
-    so that a tenant far over its limit does not spin its commands through the broker."""
+    """A deferred command without a reserved slot comes back no sooner than this (however
+    short its retry-after), so that a tenant far over its limit does not spin its commands
+    through the broker."""
     defer_spread: float = 0.5
-    """A deferred command's delay is stretched by up to this share at random, so that
-    commands deferred together do not all come back together."""
+    """A deferred command without a reserved slot has its delay stretched by up to this
+    share at random, so that commands deferred together do not all come back together."""
 
     def of(self, channel: str) -> ChannelLimits:
         """The limits of ``channel``."""
@@ -100,24 +104,45 @@ class CommandAdmission:
     ) -> CommandHandler[U]:
         """``handler`` if the command is within its limits; else a handler that rejects it
         (``reject``), or raise :class:`DeliveryDeferred` (``defer``)."""
-        verdict = await self._limiter.acquire(self.quotas(channel, envelope))
+        defers = self._policy.of(channel.name).action == "defer" and bool(channel.retry_channels)
+        verdict = await self._limiter.acquire(
+            self.quotas(channel, envelope), self.ticket(channel, envelope) if defers else None
+        )
         if verdict.admitted:
             return handler
         scope = verdict.scope or "tenant"
-        action = self._policy.of(channel.name).action
-        if action == "defer" and channel.retry_channels:
+        if defers:
             record_rate_limited(channel.name, scope, "deferred")
-            delay = max(verdict.retry_after, self._policy.min_defer_seconds)
-            delay *= 1 + self._policy.defer_spread * self._random()
-            _log.debug("command over its rate limit; deferred", scope=scope, delay=delay)
+            delay = self._delay(verdict)
+            _log.debug(
+                "command over its rate limit; deferred",
+                scope=scope,
+                delay=delay,
+                reserved=verdict.reserved,
+            )
             raise DeliveryDeferred(delay, reason=DEFER_REASON)
         record_rate_limited(channel.name, scope, "rejected")
-        _log.info(
+        _log.debug(
             "command over its rate limit; rejected",
             scope=scope,
             retry_after_seconds=verdict.retry_after,
         )
         return _refusing(verdict)
+
+    def ticket(self, channel: CommandChannel, envelope: Envelope) -> Ticket:
+        """The reservation of the command in ``envelope`` on ``channel``: keyed by its message
+        id in the channel's hash slot, no further ahead than the channel's longest delay."""
+        return Ticket(
+            f"{self._prefix}:rate:{{{channel.name}}}:held:{envelope.id}", channel.retry.max_delay
+        )
+
+    def _delay(self, verdict: Verdict) -> float:
+        """How long a refused command is deferred: exactly to its reserved slot, or at least
+        the minimum, spread at random (the slot is further ahead than the channel's delays)."""
+        if verdict.reserved:
+            return verdict.retry_after
+        delay = max(verdict.retry_after, self._policy.min_defer_seconds)
+        return delay * (1 + self._policy.defer_spread * self._random())
 
     async def close(self) -> None:
         """Release the rate limiter's connections."""

@@ -23,7 +23,7 @@ from collections.abc import Callable, Sequence
 import structlog
 
 from commerce.platform.observability.metrics_resilience import set_rate_limiter_fail_open
-from commerce.platform.resilience.rate_limit import ADMITTED, Quota, RateLimiter, Verdict
+from commerce.platform.resilience.rate_limit import ADMITTED, Quota, RateLimiter, Ticket, Verdict
 
 __all__ = ["FailOpenRateLimiter"]
 
@@ -55,12 +55,14 @@ class FailOpenRateLimiter:
         """Whether the store counts as down, so that requests are admitted unchecked."""
         set_rate_limiter_fail_open(False)
 
-    async def acquire(self, quotas: Sequence[Quota]) -> Verdict:
+    async def acquire(self, quotas: Sequence[Quota], ticket: Ticket | None = None) -> Verdict:
         """The wrapped limiter's verdict, or :data:`ADMITTED` when it does not answer."""
         if self.failing_open and self._clock() < self._skip_until:
             return ADMITTED
         try:
-            verdict = await self._answer(asyncio.ensure_future(self._limiter.acquire(quotas)))
+            verdict = await self._answer(
+                asyncio.ensure_future(self._limiter.acquire(quotas, ticket))
+            )
         except Exception as error:
             self._failed(error)
             return ADMITTED
