@@ -21,7 +21,12 @@ from commerce.platform.postgres.engine import tenant_transaction
 from commerce.platform.postgres.tables import inbox, outbox, user_directory, users
 from tests.support.drill import Published
 from tests.support.drill_plan import DRILL_CHANNELS, Drill, FinalUser
-from tests.support.worker_logs import log_records, redelivery_scheduled, unrouted
+from tests.support.worker_logs import (
+    delivered_again,
+    log_records,
+    redelivery_scheduled,
+    unrouted,
+)
 
 __all__ = ["DrillState", "judge", "read_state"]
 
@@ -302,7 +307,8 @@ def lasting_failures(drill: Drill, state: DrillState, rate: float) -> set[tuple[
 
 def redelivered(log: str) -> set[tuple[str, str]]:
     """``(message id, consumer)`` of each message that came back through the broker: sent
-    to a delayed retry round, or, when that send met the broker's (or the database's)
-    restart, left unacked for the broker to deliver again (the worker's ``log`` says
-    which)."""
-    return {(m.message_id, m.consumer) for m in (*redelivery_scheduled(log), *unrouted(log))}
+    to a delayed retry round; or, when that send met the broker's (or the database's)
+    restart, left unacked for the broker to deliver again; or delivered again after a
+    worker's SIGKILL or a broker restart (the worker's ``log`` says which)."""
+    scheduled = {(m.message_id, m.consumer) for m in (*redelivery_scheduled(log), *unrouted(log))}
+    return scheduled | delivered_again(log)

@@ -6,7 +6,14 @@ from typing import Any
 
 from commerce.platform.delivery.redelivery import OUTAGE_LEFT_ON_BROKER
 
-__all__ = ["LoggedMessage", "log_records", "processed", "redelivery_scheduled", "unrouted"]
+__all__ = [
+    "LoggedMessage",
+    "delivered_again",
+    "log_records",
+    "processed",
+    "redelivery_scheduled",
+    "unrouted",
+]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,3 +64,19 @@ def unrouted(log: str) -> list[LoggedMessage]:
         *_about(log, "failure not routed; the broker delivers the message again", "target"),
         *_about(log, OUTAGE_LEFT_ON_BROKER, "dependency"),
     ]
+
+
+def delivered_again(log: str) -> set[tuple[str, str]]:
+    """``(message id, consumer)`` of each message the broker delivered more than once
+    without a line saying why: after a worker's SIGKILL or a broker restart, a new delivery
+    starts its attempts at 1 again, and each delivery is processed at most once."""
+    first_attempts: dict[tuple[str, str], int] = {}
+    for failure in _about(log, "transient failure; retrying at once", "attempt"):
+        if failure.detail == "1":
+            key = (failure.message_id, failure.consumer)
+            first_attempts[key] = first_attempts.get(key, 0) + 1
+    handled: dict[tuple[str, str], int] = {}
+    for message in processed(log):
+        key = (message.message_id, message.consumer)
+        handled[key] = handled.get(key, 0) + 1
+    return {key for key, count in (*first_attempts.items(), *handled.items()) if count > 1}

@@ -1,5 +1,5 @@
 """Fault injection picks a stable share of messages; most fail once, a quarter fail every
-immediate retry and pass only when redelivered later."""
+immediate retry and pass only when the broker delivers them again."""
 
 from uuid import UUID, uuid4
 
@@ -7,21 +7,23 @@ import pytest
 
 from commerce.platform.delivery.chaos import (
     LASTING_SHARE,
-    REDELIVERY_GAP,
     FaultInjector,
     InjectedTransientFault,
+    delivery_attempt,
 )
-from commerce.registry.channels import CONSUMERS
-from tests.support.fakes import ManualClock
 
 pytestmark = pytest.mark.unit
 
 
-def _fails(injector: FaultInjector, message_id: UUID) -> bool:
+def _fails(injector: FaultInjector, message_id: UUID, attempt: int = 1) -> bool:
+    """Whether attempt ``attempt`` of a delivery of ``message_id`` fails."""
+    token = delivery_attempt.set(attempt)
     try:
         injector.before_handling(message_id)
     except InjectedTransientFault:
         return True
+    finally:
+        delivery_attempt.reset(token)
     return False
 
 
@@ -40,36 +42,27 @@ def test_about_the_configured_share_fails_and_only_the_chosen() -> None:
 
 
 def test_an_immediate_retry_recovers_a_message_that_is_not_lasting() -> None:
-    clock = ManualClock(0.0)
-    injector = FaultInjector(0.3, clock=clock)
+    injector = FaultInjector(0.3)
     brief = [m for m in (uuid4() for _ in range(2_000)) if injector.chosen(m)]
     brief = [m for m in brief if not injector.lasting(m)]
     assert brief
     for message_id in brief:
         assert _fails(injector, message_id)
-        assert not _fails(injector, message_id), "the immediate retry passes"
-        clock.now += 1.0
-        assert not _fails(injector, message_id), "and so does any later attempt"
+        assert not _fails(injector, message_id, attempt=2), "the immediate retry passes"
+        assert not _fails(injector, message_id), "and so does any later delivery"
 
 
 def test_a_lasting_message_fails_every_immediate_retry_and_passes_when_redelivered() -> None:
-    clock = ManualClock(0.0)
-    injector = FaultInjector(0.3, clock=clock)
+    injector = FaultInjector(0.3)
     chosen = [m for m in (uuid4() for _ in range(4_000)) if injector.chosen(m)]
     lasting = [m for m in chosen if injector.lasting(m)]
     assert abs(len(lasting) / len(chosen) - LASTING_SHARE) < 0.1  # of ~1,200 chosen
     for message_id in lasting:
-        for _ in range(10):  # however many immediate retries a policy has
-            assert _fails(injector, message_id)
-            clock.now += REDELIVERY_GAP / 10
-        clock.now += REDELIVERY_GAP  # the broker brings it back after a delay
-        assert not _fails(injector, message_id)
-        assert not _fails(injector, message_id), "recovered for good"
-
-
-def test_every_consumers_first_redelivery_comes_after_the_gap() -> None:
-    earliest = min(consumer.retry.delay(1, 0.0) for consumer in CONSUMERS if consumer.retry.rounds)
-    assert earliest > REDELIVERY_GAP, "a redelivered lasting message must be able to pass"
+        assert _fails(injector, message_id)
+        for attempt in range(2, 12):  # however many immediate retries a policy has
+            assert _fails(injector, message_id, attempt=attempt)
+        assert not _fails(injector, message_id), "the broker's next delivery passes"
+        assert not _fails(injector, message_id, attempt=2), "recovered for good"
 
 
 def test_the_choice_depends_only_on_the_message_id() -> None:

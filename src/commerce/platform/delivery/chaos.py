@@ -3,27 +3,27 @@
 Off unless ``COMMERCE_CHAOS__TRANSIENT_FAILURE_RATE`` is above zero. The choice depends
 only on the message id, so a drill is reproducible. Most chosen messages fail their first
 attempt in a process, so an immediate retry recovers them. A quarter of them
-(:meth:`FaultInjector.lasting`) fail every attempt that follows their previous failure
-within :data:`REDELIVERY_GAP`, that is every immediate retry, whatever a consumer's
-policy: only a delayed redelivery through the broker, which comes later, recovers them.
+(:meth:`FaultInjector.lasting`) fail every attempt of the delivery that first failed, that
+is every immediate retry, whatever a consumer's policy and however long a retry waits: only
+a new delivery through the broker (a delayed redelivery, or the broker delivering an
+unacked message again) recovers them. The failure policy tells which attempt of its
+delivery a handler runs (:data:`delivery_attempt`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import time
-from collections.abc import Callable
+from contextvars import ContextVar
 from uuid import UUID
 
-__all__ = ["LASTING_SHARE", "REDELIVERY_GAP", "FaultInjector", "InjectedTransientFault"]
+__all__ = ["LASTING_SHARE", "FaultInjector", "InjectedTransientFault", "delivery_attempt"]
 
 LASTING_SHARE = 0.25
 """The share of chosen messages whose failure outlasts the immediate retries."""
-REDELIVERY_GAP = 0.25
-"""Seconds after a failed attempt from which a lasting message's next attempt passes.
 
-Longer than the pause between immediate retries (they follow at once), shorter than any
-consumer's first delayed redelivery."""
+delivery_attempt: ContextVar[int] = ContextVar("commerce_delivery_attempt", default=1)
+"""Which attempt of the current broker delivery the handler runs: 1, then each immediate
+retry (set by the consumer's failure policy, :mod:`commerce.platform.delivery.redelivery`)."""
 
 _SCALE = 10_000
 
@@ -33,17 +33,13 @@ class InjectedTransientFault(ConnectionError):
 
 
 class FaultInjector:
-    """Fails the first attempts of about ``rate`` of all messages, by message id.
+    """Fails the first attempts of about ``rate`` of all messages, by message id."""
 
-    ``clock``: monotonic seconds, to tell an immediate retry from a redelivery.
-    """
-
-    def __init__(self, rate: float = 0.0, *, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(self, rate: float = 0.0) -> None:
         if not 0.0 <= rate <= 1.0:
             raise ValueError(f"failure rate must be within [0, 1], got {rate}")
         self._threshold = int(rate * _SCALE)
-        self._clock = clock
-        self._failed_at: dict[UUID, float] = {}
+        self._failed: set[UUID] = set()
         self._recovered: set[UUID] = set()
 
     @staticmethod
@@ -64,13 +60,11 @@ class FaultInjector:
         """Raise :class:`InjectedTransientFault` while a chosen message is still failing."""
         if not self._threshold or message_id in self._recovered or not self.chosen(message_id):
             return
-        now = self._clock()
-        failed_at = self._failed_at.get(message_id)
-        if failed_at is not None and (
-            not self.lasting(message_id) or now - failed_at >= REDELIVERY_GAP
+        if message_id in self._failed and (
+            not self.lasting(message_id) or delivery_attempt.get() == 1
         ):
-            del self._failed_at[message_id]
+            self._failed.discard(message_id)
             self._recovered.add(message_id)
             return
-        self._failed_at[message_id] = now
+        self._failed.add(message_id)
         raise InjectedTransientFault(f"injected transient fault for message {message_id}")

@@ -34,6 +34,7 @@ import structlog
 from faststream import BaseMiddleware, StreamMessage
 from faststream.exceptions import HandlerException, SubscriberNotFound
 
+from commerce.platform.delivery.chaos import delivery_attempt
 from commerce.platform.delivery.deferral import (
     DEFERRALS,
     DEFERRED_BY,
@@ -135,6 +136,7 @@ class _FailurePolicyMiddleware(BaseMiddleware):
     ) -> Any:
         while True:
             self._attempts += 1
+            attempt = delivery_attempt.set(self._attempts)
             try:
                 return await call_next(msg)
             except Exception as error:
@@ -152,6 +154,8 @@ class _FailurePolicyMiddleware(BaseMiddleware):
                     attempt=self._attempts,
                     error=f"{type(error).__name__}: {error}",
                 )
+            finally:
+                delivery_attempt.reset(attempt)
 
     async def after_processed(
         self,
